@@ -1,0 +1,3 @@
+"""triage: observability-driven incident triage."""
+
+__version__ = "0.1.0"

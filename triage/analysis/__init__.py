@@ -1,0 +1,1 @@
+"""Analysis works on models only: no SDKs, no network, no terminal."""

@@ -1,0 +1,174 @@
+"""Phase 1, detection & triage (seed 001 §5.4): golden signals now against the baseline,
+firing alerts, a severity from the service's tier, and who is affected."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+from triage.analysis import stats
+from triage.config import ServiceConfig
+from triage.models import (
+    Alert, DetectReport, ServiceDetection, SignalSeries, SignalSet, SignalSpec, SignalVerdict, Status,
+)
+
+DETECT_SIGNALS = (
+    "rps", "error_ratio", "latency_p95", "inflight", "cpu_usage_ratio", "memory_usage_ratio",
+    "db_pool_usage_ratio", "restarts", "oom_kills",
+)
+# With neither of these we cannot say whether users are hurting.
+REQUIRED_ANY = ("latency_p95", "error_ratio")
+DATA_SIGNALS = ("rps", "error_ratio", "latency_p95", "cpu_usage_ratio", "memory_usage_ratio")
+
+# Seed 003's P0/P1/P2 by service criticality; a warning is one step milder than its tier's
+# critical, and a critical finding far past its bound (≥ 2× critical) is one step graver.
+_CRITICAL_SEVERITY = {1: 0, 2: 1, 3: 2}
+_WARNING_SEVERITY = {1: 2, 2: 3, 3: 3}
+EXTREME_FACTOR = 2.0
+SURGE_FACTOR = 1.5
+
+_CRITICAL_ALERT = {"critical", "page", "p0", "p1", "error", "high"}
+
+
+def judge_signal(spec: SignalSpec, series: SignalSeries | None, sets: SignalSet, reason: str | None) -> SignalVerdict:
+    if series is None:
+        return SignalVerdict(
+            name=spec.name, unit=spec.unit, query=None, baseline=None, window=None, status=Status.OK,
+            change=None, threshold=spec.threshold, summary=f"missing: {reason or 'no data'}",
+        )
+    base_points = [(t, v) for t, v in series.points if sets.baseline.contains(t)]
+    win_points = [(t, v) for t, v in series.points if sets.window.contains(t)]
+    baseline = _aggregate(spec.aggregate, base_points, baseline=True)
+    window = _aggregate(spec.aggregate, win_points, baseline=False)
+    status = spec.threshold.status_of(window)
+    change = None
+    if baseline is not None and window is not None and abs(baseline) > 1e-12:
+        change = window / baseline
+    return SignalVerdict(
+        name=spec.name, unit=spec.unit, query=series.query, baseline=baseline, window=window, status=status,
+        change=change, threshold=spec.threshold,
+        summary=_summary(spec, baseline, window, change, status),
+    )
+
+
+def _aggregate(kind: str, points: list[tuple[float, float]], *, baseline: bool) -> float | None:
+    if kind == "increase":
+        return stats.increase(points)
+    if kind == "last":
+        return stats.last(points)
+    if baseline or kind == "median":
+        return stats.robust_level([v for _, v in points])
+    return stats.sustained_peak(points)
+
+
+def fmt(value: float | None, unit: str) -> str:
+    """A value as an on-call engineer reads it: 3.5 s, 120 ms, 6.1 %, 325 req/s."""
+    if value is None:
+        return "n/a"
+    if unit == "s":
+        return f"{value * 1000:.0f} ms" if abs(value) < 1 else f"{value:.2f} s"
+    if unit == "ratio":
+        return f"{value * 100:.1f} %"
+    if unit == "req/s":
+        return f"{value:.1f} req/s" if value < 100 else f"{value:.0f} req/s"
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:.0f} {unit}"
+    return f"{value:.2f} {unit}"
+
+
+def _summary(spec: SignalSpec, baseline: float | None, window: float | None, change: float | None,
+             status: Status) -> str:
+    text = f"{fmt(window, spec.unit)} (baseline {fmt(baseline, spec.unit)}"
+    if change is not None and (change >= 1.2 or change <= 0.8):
+        text += f", ×{change:.1f}"
+    text += ")"
+    th = spec.threshold
+    if status is Status.CRITICAL and th.critical is not None:
+        text += f" — above the critical {fmt(th.critical, spec.unit)}"
+    elif status is Status.WARNING and th.warning is not None:
+        text += f" — above the warning {fmt(th.warning, spec.unit)}"
+    return text
+
+
+def alert_status(alert: Alert) -> Status:
+    sev = (alert.severity or "").lower()
+    if sev in _CRITICAL_ALERT:
+        return Status.CRITICAL
+    if sev in ("info", "none", "debug"):
+        return Status.OK
+    return Status.WARNING
+
+
+def severity(status: Status, tier: int, extreme: bool) -> str | None:
+    if status is Status.CRITICAL:
+        level = _CRITICAL_SEVERITY.get(tier, 1) - (1 if extreme else 0)
+    elif status is Status.WARNING:
+        level = _WARNING_SEVERITY.get(tier, 3)
+    else:
+        return None
+    return f"P{max(0, level)}"
+
+
+def detect_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, SignalSpec],
+                   alerts: Sequence[Alert], callers: Sequence[str]) -> ServiceDetection:
+    verdicts = []
+    for name in DETECT_SIGNALS:
+        if name not in specs:
+            continue
+        verdicts.append(judge_signal(specs[name], sets.get(name), sets, sets.missing.get(name)))
+    firing = [a for a in alerts if a.state in ("firing", "active")]
+    statuses = [v.status for v in verdicts] + [alert_status(a) for a in firing]
+    status = Status.worst(statuses)
+    missing = {k: v for k, v in sets.missing.items() if k in DETECT_SIGNALS}
+    if status is Status.OK and all(n in missing for n in REQUIRED_ANY if n in specs):
+        status = Status.UNKNOWN
+    extreme = any(
+        v.status is Status.CRITICAL and v.window is not None and v.threshold.critical
+        and v.window >= EXTREME_FACTOR * v.threshold.critical
+        for v in verdicts
+    )
+    by_name = {v.name: v for v in verdicts}
+    return ServiceDetection(
+        service=service.name,
+        namespace=service.namespace,
+        tier=service.tier,
+        status=status,
+        severity=severity(status, service.tier, extreme),
+        signals=tuple(verdicts),
+        alerts=tuple(firing),
+        missing_signals=missing,
+        affected=_affected(service, by_name, status, callers),
+    )
+
+
+def _affected(service: ServiceConfig, verdicts: Mapping[str, SignalVerdict], status: Status,
+              callers: Sequence[str]) -> str:
+    """Who is hurting, in numbers: failing requests per second and the share that is slow."""
+    parts = []
+    rps = verdicts.get("rps")
+    err = verdicts.get("error_ratio")
+    lat = verdicts.get("latency_p95")
+    if rps and rps.window is not None:
+        if err and err.window is not None and err.window > 0:
+            parts.append(f"≈{rps.window * err.window:.1f} req/s failing ({fmt(err.window, 'ratio')} of "
+                         f"{fmt(rps.window, 'req/s')})")
+        if rps.change is not None and rps.change >= SURGE_FACTOR:
+            parts.append(f"traffic ×{rps.change:.1f} over baseline")
+    if lat and lat.window is not None and lat.status is not Status.OK:
+        parts.append(f"1 in 20 requests waits longer than {fmt(lat.window, 's')}")
+    if status in (Status.WARNING, Status.CRITICAL) and callers:
+        parts.append("callers: " + ", ".join(sorted(callers)))
+    if not parts:
+        return "no user impact seen" if status is Status.OK else "impact unknown (signals missing)"
+    return "; ".join(parts)
+
+
+def callers_of(service: str, services: Mapping[str, ServiceConfig]) -> list[str]:
+    return [name for name, cfg in services.items() if service in cfg.depends_on]
+
+
+def build_report(detections: Sequence[ServiceDetection], sets: Sequence[SignalSet],
+                 skipped: Sequence[tuple[str, str]] = ()) -> DetectReport:
+    order = sorted(detections, key=lambda d: (-d.status.rank, d.severity or "P9", d.service))
+    first = sets[0]
+    return DetectReport(window=first.window, baseline=first.baseline, services=tuple(order),
+                        skipped=tuple(skipped))

@@ -1,0 +1,120 @@
+"""The bundled content (queries, playbooks, templates), with the user's directories first.
+
+Bundled files live top-level in the checkout and inside the wheel under
+`triage/_bundled/`; both layouts are found the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Iterable, Mapping
+
+from triage.config import SIGNAL_NAMES
+from triage.errors import ConfigError
+from triage.models import QueryAlternative, SignalSpec, Threshold
+from triage.yamlschema import AnyMapOf, Choice, Field, ListOf, load_file
+
+KEY_LABELS = ("service", "container", "deployment", "horizontalpodautoscaler", "datname")
+AGGREGATES = ("max", "median", "last", "increase")
+
+
+def bundled_dir(kind: str) -> Path:
+    """`queries`, `playbooks` or `templates` as shipped: inside the wheel, else the checkout."""
+    try:
+        packaged = resources.files("triage") / "_bundled" / kind
+        if packaged.is_dir():
+            return Path(str(packaged))
+    except (ModuleNotFoundError, FileNotFoundError):
+        pass
+    return Path(__file__).resolve().parent.parent / kind
+
+
+def search_dirs(kind: str, user_dirs: Iterable[Path] = ()) -> list[Path]:
+    return [*user_dirs, bundled_dir(kind)]
+
+
+def _check_signal(name: str) -> str | None:
+    return None if name in SIGNAL_NAMES else f"unknown signal (known: {', '.join(SIGNAL_NAMES)})"
+
+
+QUERY_SCHEMA = {
+    "signals": Field(AnyMapOf({
+        "unit": Field(str, required=True),
+        "description": Field(str, required=True),
+        "golden": Field(Choice("traffic", "errors", "latency", "saturation")),
+        "aggregate": Field(Choice(*AGGREGATES)),
+        "thresholds": Field({
+            "warning": Field(float),
+            "critical": Field(float),
+            "direction": Field(Choice("above", "below")),
+            "source": Field(str),
+        }),
+        "queries": Field(ListOf({
+            "query": Field(str, required=True),
+            "key": Field(Choice(*KEY_LABELS)),
+            "family": Field(str),
+            "description": Field(str),
+        }), required=True),
+    }, key_check=_check_signal), required=True),
+}
+
+
+@dataclass(frozen=True)
+class Catalog:
+    signals: Mapping[str, SignalSpec]
+    origins: Mapping[str, Path]
+
+    def spec(self, name: str) -> SignalSpec:
+        return self.signals[name]
+
+
+def load_catalog(user_dirs: Iterable[Path] = ()) -> Catalog:
+    """Every signal of CONTRACT.md; a user directory's definition of a signal wins."""
+    signals: dict[str, SignalSpec] = {}
+    origins: dict[str, Path] = {}
+    for directory in search_dirs("queries", user_dirs):
+        if not directory.is_dir():
+            if directory != bundled_dir("queries"):
+                raise ConfigError(f"{directory}: queries directory not found")
+            continue
+        for path in sorted(directory.glob("*.yaml")):
+            data, _ = load_file(path, QUERY_SCHEMA)
+            for name, raw in data["signals"].items():
+                if name in signals:
+                    if origins[name].parent == path.parent:
+                        raise ConfigError(f"{path}: signal '{name}' is also defined in {origins[name]}")
+                    continue
+                if not raw["queries"]:
+                    raise ConfigError(f"{path}: signal '{name}' has no queries")
+                th = raw.get("thresholds") or {}
+                signals[name] = SignalSpec(
+                    name=name,
+                    unit=raw["unit"],
+                    description=raw["description"],
+                    golden=raw.get("golden"),
+                    aggregate=raw.get("aggregate", "max"),
+                    threshold=Threshold(
+                        warning=th.get("warning"),
+                        critical=th.get("critical"),
+                        direction=th.get("direction", "above"),
+                        source=th.get("source", ""),
+                    ),
+                    alternatives=tuple(
+                        QueryAlternative(
+                            query=" ".join(q["query"].split()),
+                            key=q.get("key", "service"),
+                            family=q.get("family", ""),
+                            description=q.get("description", ""),
+                        )
+                        for q in raw["queries"]
+                    ),
+                )
+                origins[name] = path
+    missing = [n for n in SIGNAL_NAMES if n not in signals]
+    if missing:
+        raise ConfigError(f"query catalog is missing signals: {', '.join(missing)}")
+    ordered = {n: signals[n] for n in SIGNAL_NAMES}
+    ordered.update({n: s for n, s in signals.items() if n not in ordered})
+    return Catalog(signals=ordered, origins=origins)

@@ -1,0 +1,58 @@
+"""The `triage` command suite. Only this package imports typer and rich."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from triage import __version__
+from triage.cli import errors as boundary
+
+app = typer.Typer(
+    name="triage",
+    help="Observability-driven incident triage: detect, check, find the bottleneck, mitigate, fix, write it up.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"triage {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show details (and tracebacks) of failures on stderr.",
+                               envvar="TRIAGE_DEBUG"),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Run the five incident phases from a terminal, CI or a post-mortem."""
+    boundary.DEBUG = boundary.DEBUG or debug
+
+
+def _register() -> None:
+    from triage.cli import detect, queries
+
+    app.command("detect", help=detect.__doc__)(detect.detect)
+    app.add_typer(queries.app, name="queries")
+
+
+_register()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one error boundary around the whole app."""
+    if os.environ.get("TRIAGE_DEBUG", "").lower() in ("1", "true", "yes"):
+        boundary.DEBUG = True
+    code = boundary.run(lambda: app(args=argv, prog_name="triage", standalone_mode=False))
+    sys.exit(code)
+
+
+__all__ = ["app", "main"]

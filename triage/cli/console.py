@@ -1,0 +1,28 @@
+"""Consoles made at call time (tests swap sys.stdout), colour only on a terminal."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from typing import Iterator
+
+from rich.console import Console
+
+
+def out() -> Console:
+    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+
+
+def err() -> Console:
+    return Console(file=sys.stderr, highlight=False)
+
+
+@contextmanager
+def progress(enabled: bool = True) -> Iterator:
+    """A spinner on stderr when it is a terminal; plain silence otherwise (CI, pipes, JSON)."""
+    console = err()
+    if not enabled or not console.is_terminal:
+        yield lambda message: None
+        return
+    with console.status("starting") as status:
+        yield lambda message: status.update(message)

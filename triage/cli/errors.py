@@ -1,0 +1,84 @@
+"""The one error boundary: known failures become one line and exit 3, never a traceback."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Any, Callable
+
+import typer
+
+from triage.config import redact
+from triage.errors import TriageError
+from triage.models import ExitCode
+
+DEBUG = False
+
+
+def _say(message: str) -> None:
+    text = redact(" ".join(str(message).split()))
+    sys.stderr.write(f"triage: {text}\n")
+    sys.stderr.flush()
+
+
+def _debug_trace() -> None:
+    if DEBUG:
+        sys.stderr.write(redact(traceback.format_exc()))
+        sys.stderr.flush()
+
+
+def _kind(exc: BaseException) -> str:
+    """Click's exception family by name: typer may carry its own copy of click or use the real one."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    for kind in ("NoArgsIsHelpError", "Exit", "Abort", "UsageError", "ClickException"):
+        if kind in names:
+            return kind
+    return ""
+
+
+def run(fn: Callable[[], Any]) -> int:
+    """Call the app and turn every way it can end into an exit code."""
+    try:
+        result = fn()
+    except TriageError as exc:
+        _say(f"error: {exc.message}")
+        if DEBUG and exc.detail:
+            _say(f"detail: {exc.detail}")
+        if DEBUG and getattr(exc, "query", None):
+            _say(f"query: {exc.query}")
+        _debug_trace()
+        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return int(ExitCode.INTERRUPTED)
+    except BrokenPipeError:
+        return int(ExitCode.OK)
+    except Exception as exc:
+        kind = _kind(exc)
+        if kind == "NoArgsIsHelpError":
+            ctx = getattr(exc, "ctx", None)
+            if ctx is not None:
+                sys.stdout.write(ctx.get_help() + "\n")
+            return int(ExitCode.OK)
+        if kind == "Exit":
+            return int(getattr(exc, "exit_code", 0))
+        if kind == "Abort":
+            _say("interrupted")
+            return int(ExitCode.INTERRUPTED)
+        if kind == "UsageError":
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            _say(f"usage: {exc.format_message()}{hint}")  # type: ignore[attr-defined]
+            return int(ExitCode.UNKNOWN)
+        if kind == "ClickException":
+            _say(f"error: {exc.format_message()}")  # type: ignore[attr-defined]
+            return int(ExitCode.UNKNOWN)
+        # The last line of defence: a crash is a bug, and still exit 3.
+        _say(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
+        _debug_trace()
+        return int(ExitCode.UNKNOWN)
+    if isinstance(result, int):
+        return result
+    return int(ExitCode.OK)

@@ -1,0 +1,322 @@
+"""Catalog + metrics source → named signal series per service, for baseline and window.
+
+Built-in queries are fleet queries: one query per signal answers for every service (the
+result is grouped by a key label). Alternatives are tried in rounds, only for the
+services the previous alternative left without data, so the number of queries depends
+on the number of signals, not of services. Per-service overrides from the config are
+single-service queries and run per service.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Mapping, Protocol, Sequence
+
+from triage.catalog import Catalog
+from triage.config import ServiceConfig, Settings, config_line
+from triage.errors import ConfigError, NoDataError, SourceError, UsageError
+from triage.models import Alert, RangeQuery, Series, SignalSeries, SignalSet, TimeRange
+from triage.promql import alternation, escape_label_value, render
+from triage.timeutil import parse_duration
+
+MAX_POINTS = 11000
+MIN_STEP = 15.0
+TARGET_POINTS = 300
+ALERT_LABELS = ("service", "container", "deployment", "app", "job")
+
+
+class MetricsSource(Protocol):
+    name: str
+
+    def query_range_many(self, queries: Sequence[RangeQuery]) -> list[list[Series] | SourceError]: ...
+
+
+@dataclass(frozen=True)
+class Windows:
+    window: TimeRange
+    baseline: TimeRange
+    step: float
+
+    @property
+    def start(self) -> float:
+        return self.baseline.start.timestamp()
+
+    @property
+    def end(self) -> float:
+        return self.window.end.timestamp()
+
+
+def make_windows(at: datetime, window: timedelta, baseline: timedelta, step: float | None = None) -> Windows:
+    """The incident window ending at `at`, and the baseline just before it."""
+    win = TimeRange(at - window, at)
+    base = TimeRange(at - window - baseline, at - window)
+    span = (window + baseline).total_seconds()
+    chosen = step if step else max(MIN_STEP, math.ceil(span / TARGET_POINTS / 5) * 5)
+    if span / chosen > MAX_POINTS:
+        raise UsageError(
+            f"window + baseline of {span:g}s at a {chosen:g}s step is more than {MAX_POINTS} points; "
+            "shorten them or raise prometheus.step"
+        )
+    return Windows(window=win, baseline=base, step=float(chosen))
+
+
+@dataclass
+class _Job:
+    signal: str
+    alternative: int
+    query: str
+    key: str | None
+    services: tuple[ServiceConfig, ...]
+    override: bool = False
+
+
+@dataclass
+class Collection:
+    """Everything one collection pass learnt, per service."""
+
+    windows: Windows
+    signals: dict[str, dict[str, SignalSeries]] = field(default_factory=dict)
+    missing: dict[str, dict[str, str]] = field(default_factory=dict)
+    queries: list[dict] = field(default_factory=list)
+    errors: list[SourceError] = field(default_factory=list)
+
+    def signal_set(self, service: ServiceConfig) -> SignalSet:
+        return SignalSet(
+            service=service.name,
+            namespace=service.namespace,
+            window=self.windows.window,
+            baseline=self.windows.baseline,
+            signals=dict(self.signals.get(service.name, {})),
+            missing=dict(self.missing.get(service.name, {})),
+        )
+
+
+def _placeholders(services: Sequence[ServiceConfig], rate: str, fleet: bool) -> dict[str, str]:
+    def alt(key: str) -> str:
+        return ".+" if fleet else alternation(s.selector(key) for s in services)
+
+    return {
+        "service_re": alt("service"),
+        "container_re": alt("container"),
+        "deployment_re": alt("deployment"),
+        "hpa_re": alt("horizontalpodautoscaler"),
+        "database_re": alt("datname"),
+        "namespace_re": alternation(s.namespace for s in services),
+        "rate": rate,
+    }
+
+
+def _override_values(service: ServiceConfig, rate: str) -> dict[str, str]:
+    return {
+        "service": escape_label_value(service.name),
+        "namespace": escape_label_value(service.namespace),
+        "database": escape_label_value(service.database or service.name),
+        "container": escape_label_value(service.selector("container")),
+        "deployment": escape_label_value(service.selector("deployment")),
+        "rate": rate,
+    }
+
+
+def _finite(points: Sequence[tuple[float, float]]) -> bool:
+    return any(math.isfinite(v) for _, v in points)
+
+
+def _merge_max(series: Sequence[Series]) -> tuple[tuple[float, float], ...]:
+    """Several series for one service (several instances, databases) → the worst at each step."""
+    if len(series) == 1:
+        return series[0].points
+    merged: dict[float, float] = {}
+    for item in series:
+        for t, v in item.points:
+            if not math.isfinite(v):
+                merged.setdefault(t, v)
+                continue
+            prev = merged.get(t)
+            if prev is None or not math.isfinite(prev) or v > prev:
+                merged[t] = v
+    return tuple(sorted(merged.items()))
+
+
+def collect(source: MetricsSource, catalog: Catalog, settings: Settings, services: Sequence[ServiceConfig],
+            windows: Windows, names: Sequence[str], *, fleet: bool = False) -> Collection:
+    """Fetch `names` for `services`; a signal nobody answers becomes missing with its reason."""
+    rate = settings.rate_interval
+    parse_duration(rate, what="rate interval")
+    result = Collection(windows=windows)
+    pending: dict[str, list[ServiceConfig]] = {}
+    next_alt: dict[tuple[str, str], int] = {}
+    failures: dict[tuple[str, str], list[str]] = {}
+    for name in names:
+        pending[name] = list(services)
+    while pending:
+        jobs: list[_Job] = []
+        for name, waiting in pending.items():
+            spec = catalog.spec(name)
+            builtin: dict[int, list[ServiceConfig]] = {}
+            for svc in waiting:
+                overrides = settings.signal_overrides(svc).get(name)
+                idx = next_alt.get((name, svc.name), 0)
+                if overrides:
+                    if idx < len(overrides):
+                        query = _render_override(overrides[idx], svc, name, rate, settings)
+                        jobs.append(_Job(name, idx, query, None, (svc,), override=True))
+                elif idx < len(spec.alternatives):
+                    builtin.setdefault(idx, []).append(svc)
+            for idx, group in builtin.items():
+                alt = spec.alternatives[idx]
+                query = render(alt.query, _placeholders(group, rate, fleet))
+                jobs.append(_Job(name, idx, query, alt.key, tuple(group)))
+        if not jobs:
+            break
+        answers = source.query_range_many(
+            [RangeQuery(j.query, windows.start, windows.end, windows.step) for j in jobs]
+        )
+        still: dict[str, list[ServiceConfig]] = {}
+        for job, answer in zip(jobs, answers):
+            result.queries.append({"signal": job.signal, "alternative": job.alternative, "query": job.query,
+                                   "ok": not isinstance(answer, SourceError)})
+            if isinstance(answer, SourceError):
+                result.errors.append(answer)
+                if job.override and answer.detail and answer.detail.startswith("HTTP 4"):
+                    svc = job.services[0]
+                    where = config_line(settings, "services", svc.name, "signals", job.signal) \
+                        if svc.name in settings.services and job.signal in settings.services[svc.name].signals \
+                        else config_line(settings, "signals", job.signal)
+                    raise ConfigError(
+                        f"{where}: the {job.signal} override for service '{svc.name}' is not valid PromQL: "
+                        f"{answer.message.split(': ', 1)[-1]}"
+                    )
+                for svc in job.services:
+                    failures.setdefault((job.signal, svc.name), []).append(answer.message)
+                    next_alt[(job.signal, svc.name)] = job.alternative + 1
+                    still.setdefault(job.signal, []).append(svc)
+                continue
+            found: dict[str, list[Series]] = {}
+            if job.override:
+                series = [s for s in answer if _finite(s.points)]
+                if series:
+                    found[job.services[0].name] = series
+            else:
+                wanted: dict[str, list[str]] = {}
+                for svc in job.services:
+                    wanted.setdefault(svc.selector(job.key or "service"), []).append(svc.name)
+                for item in answer:
+                    value = item.labels.get(job.key or "service")
+                    if value is None or value not in wanted or not _finite(item.points):
+                        continue
+                    for svc_name in wanted[value]:
+                        found.setdefault(svc_name, []).append(item)
+            for svc in job.services:
+                if svc.name in found:
+                    spec = catalog.spec(job.signal)
+                    result.signals.setdefault(svc.name, {})[job.signal] = SignalSeries(
+                        name=job.signal, service=svc.name, unit=spec.unit, query=job.query,
+                        alternative=job.alternative, points=_merge_max(found[svc.name]),
+                    )
+                else:
+                    next_alt[(job.signal, svc.name)] = job.alternative + 1
+                    still.setdefault(job.signal, []).append(svc)
+        pending = still
+    for name in names:
+        spec = catalog.spec(name)
+        for svc in services:
+            if name in result.signals.get(svc.name, {}):
+                continue
+            errs = failures.get((name, svc.name))
+            overrides = settings.signal_overrides(svc).get(name)
+            tried = len(overrides) if overrides else len(spec.alternatives)
+            if errs:
+                reason = f"query failed: {errs[-1]}"
+            else:
+                families = sorted({a.family for a in spec.alternatives if a.family}) if not overrides else ["override"]
+                reason = f"no data from {tried} quer{'y' if tried == 1 else 'ies'} ({', '.join(families)})"
+            result.missing.setdefault(svc.name, {})[name] = reason
+    return result
+
+
+def _render_override(template: str, service: ServiceConfig, signal: str, rate: str, settings: Settings) -> str:
+    try:
+        return render(template, _override_values(service, rate))
+    except UsageError as exc:
+        where = config_line(settings, "services", service.name, "signals", signal) \
+            if signal in settings.services.get(service.name, ServiceConfig(name="")).signals \
+            else config_line(settings, "signals", signal)
+        raise ConfigError(f"{where}: the {signal} override for service '{service.name}': {exc}") from None
+
+
+def discover_services(source: MetricsSource, catalog: Catalog, settings: Settings, windows: Windows) -> list[str]:
+    """Service names that have traffic data in baseline or window (for --all-services)."""
+    spec = catalog.spec("rps")
+    probe = ServiceConfig(name="*")
+    jobs = [
+        RangeQuery(render(alt.query, _placeholders([probe], settings.rate_interval, True) | {
+            "namespace_re": ".+"}), windows.start, windows.end, windows.step)
+        for alt in spec.alternatives if alt.key == "service"
+    ]
+    names: set[str] = set()
+    errors = []
+    for answer in source.query_range_many(jobs):
+        if isinstance(answer, SourceError):
+            errors.append(answer)
+            continue
+        for item in answer:
+            value = item.labels.get("service")
+            if value and _finite(item.points):
+                names.add(value)
+    if errors and len(errors) == len(jobs):
+        raise errors[0]
+    return sorted(names)
+
+
+def alerts_from_series(source: MetricsSource, services: Sequence[ServiceConfig], windows: Windows) -> \
+        dict[str, list[Alert]]:
+    """Alerts that fired during the window, read back from the ALERTS series."""
+    query = 'ALERTS{alertstate="firing"}'
+    answer = source.query_range_many([RangeQuery(query, windows.window.start.timestamp(), windows.end,
+                                                 windows.step)])[0]
+    if isinstance(answer, SourceError):
+        raise answer
+    out: dict[str, dict[str, Alert]] = {}
+    for item in answer:
+        firing = [t for t, v in item.points if math.isfinite(v) and v > 0]
+        if not firing:
+            continue
+        for svc in services:
+            if not alert_matches(item.labels, svc):
+                continue
+            name = item.labels.get("alertname", "?")
+            out.setdefault(svc.name, {}).setdefault(name, Alert(
+                name=name, state="firing", severity=item.labels.get("severity"), source="ALERTS",
+                labels={k: v for k, v in item.labels.items() if k != "__name__"},
+                starts_at=datetime.fromtimestamp(min(firing), tz=timezone.utc),
+            ))
+    return {k: list(v.values()) for k, v in out.items()}
+
+
+def alert_matches(labels: Mapping[str, str], service: ServiceConfig) -> bool:
+    """An alert belongs to a service when one of its identifying labels names it."""
+    for label in ALERT_LABELS:
+        value = labels.get(label)
+        if value is not None and value == service.selector(label if label in ("container", "deployment") else "service"):
+            return True
+    return False
+
+
+def alerts_for(alerts: Sequence[Alert], service: ServiceConfig) -> list[Alert]:
+    return [a for a in alerts if alert_matches(a.labels, service)]
+
+
+def ensure_data(collection: Collection, services: Sequence[ServiceConfig], required: Sequence[str]) -> None:
+    """A service with none of the required signals has no data at all: say so instead of judging."""
+    empty = [s.name for s in services if not any(n in collection.signals.get(s.name, {}) for n in required)]
+    if empty and len(empty) == len(services):
+        names = ", ".join(empty)
+        raise NoDataError(
+            f"no data for service {names} between {collection.windows.baseline.start:%Y-%m-%d %H:%M}Z and "
+            f"{collection.windows.window.end:%Y-%m-%d %H:%M}Z (none of {', '.join(required)} answered; "
+            "check the name, --namespace, --at, or run `triage queries check`)"
+        )
+
+

@@ -1,0 +1,1 @@
+"""Adapters to the outside world. Only this package talks to the network."""

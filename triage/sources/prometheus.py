@@ -1,0 +1,323 @@
+"""The Prometheus (or VictoriaMetrics) HTTP API, over prometheus-api-client's PrometheusConnect.
+
+Everything that leaves this module is triage's own models or a SourceError naming the
+backend and the query: raw dicts and requests exceptions stay here.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any, Callable, Sequence
+
+import requests
+from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from triage.config import BackendSettings, redact
+from triage.errors import SourceError
+from triage.models import Alert, RangeQuery, Series
+
+TRANSIENT_STATUS = {429, 502, 503, 504}
+MAX_ATTEMPTS = 3
+MAX_RETRY_AFTER = 2.0
+MAX_ERROR_BODY = 300
+
+
+class QueryStats:
+    """Counts what was asked of the backend, for the report and the benchmarks."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.requests = 0
+        self.retries = 0
+
+    def add(self, requests_: int = 0, retries: int = 0) -> None:
+        with self._lock:
+            self.requests += requests_
+            self.retries += retries
+
+
+class PrometheusSource:
+    """One Prometheus-compatible backend; thread-safe, bounded concurrency."""
+
+    backend = "prometheus"
+
+    def __init__(self, settings: BackendSettings, *, max_concurrency: int = 8,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.max_concurrency = max(1, max_concurrency)
+        self.stats = QueryStats()
+        self._sleep = sleep
+        self._local = threading.local()
+        session = requests.Session()
+        session.verify = settings.ca_file or not settings.insecure_skip_verify
+        headers = {"User-Agent": "triage"}
+        if settings.bearer_token is not None:
+            headers["Authorization"] = f"Bearer {settings.bearer_token.reveal()}"
+        auth = None
+        if settings.username is not None and settings.password is not None:
+            auth = (settings.username, settings.password.reveal())
+        session.hooks["response"].append(self._remember)
+        no_retry = Retry(total=0, status_forcelist=(), raise_on_status=False, raise_on_redirect=False)
+        self._client = PrometheusConnect(
+            url=settings.url, headers=headers, disable_ssl=settings.insecure_skip_verify,
+            retry=no_retry, auth=auth, session=session, timeout=settings.timeout,
+        )
+        adapter = HTTPAdapter(max_retries=no_retry, pool_connections=2, pool_maxsize=self.max_concurrency)
+        session.mount(settings.url, adapter)
+        self._session = session
+        self._headers = headers
+        self._auth = auth
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> "PrometheusSource":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def name(self) -> str:
+        return f"{self.backend} at {self.settings.display_url}"
+
+    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
+        self._local.last = response
+        return response
+
+    def _timeouts(self) -> tuple[float, float]:
+        return (min(3.0, self.settings.timeout), self.settings.timeout)
+
+    def query_range(self, query: str, start: float, end: float, step: float) -> list[Series]:
+        """A range query at explicit times; the result is every series with its points."""
+        begin = datetime.fromtimestamp(start, tz=timezone.utc)
+        finish = datetime.fromtimestamp(end, tz=timezone.utc)
+        data = self._call(
+            query,
+            lambda: self._client.custom_query_range(
+                query, begin, finish, _step(step), timeout=self._timeouts()
+            ),
+        )
+        return _parse_matrix(data, query, self.name)
+
+    def query(self, query: str, at: float) -> list[Series]:
+        """An instant query at an explicit time."""
+        data = self._call(
+            query,
+            lambda: self._client.custom_query(query, params={"time": f"{at:.3f}"}, timeout=self._timeouts()),
+        )
+        return _parse_vector(data, query, self.name)
+
+    def query_range_many(self, queries: Sequence[RangeQuery]) -> list[list[Series] | SourceError]:
+        """Independent range queries in parallel; each answer is its series or its error."""
+        def one(q: RangeQuery) -> list[Series] | SourceError:
+            try:
+                return self.query_range(q.query, q.start, q.end, q.step)
+            except SourceError as exc:
+                return exc
+
+        if len(queries) <= 1:
+            return [one(q) for q in queries]
+        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(queries))) as pool:
+            return list(pool.map(one, queries))
+
+    def alerts(self) -> list[Alert]:
+        """Alerts Prometheus itself evaluates right now (`/api/v1/alerts`)."""
+        url = f"{self.settings.url}/api/v1/alerts"
+
+        def fetch() -> Any:
+            response = self._session.get(url, headers=self._headers, auth=self._auth, timeout=self._timeouts())
+            if response.status_code != 200:
+                raise PrometheusApiClientException(
+                    "HTTP Status Code {} ({!r})".format(response.status_code, response.content)
+                )
+            return response.json()["data"]["alerts"]
+
+        data = self._call("/api/v1/alerts", fetch)
+        out = []
+        for raw in data if isinstance(data, list) else []:
+            if not isinstance(raw, dict):
+                continue
+            labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
+            annotations = raw.get("annotations") or {}
+            out.append(Alert(
+                name=labels.get("alertname", "?"),
+                state=str(raw.get("state", "firing")),
+                severity=labels.get("severity"),
+                source="prometheus",
+                labels=labels,
+                starts_at=_parse_time(raw.get("activeAt")),
+                summary=str(annotations.get("summary", "")),
+            ))
+        return out
+
+    def _call(self, query: str, fn: Callable[[], Any]) -> Any:
+        """One logical request: bounded retries on transient failures, every failure a SourceError."""
+        last_error: SourceError | None = None
+        for attempt in range(MAX_ATTEMPTS):
+            if attempt:
+                self.stats.add(retries=1)
+            self._local.last = None
+            self.stats.add(requests_=1)
+            try:
+                return fn()
+            except PrometheusApiClientException as exc:
+                status = _status_of(exc)
+                response = getattr(self._local, "last", None)
+                error = self._http_error(query, status, response, str(exc))
+            except requests.exceptions.SSLError as exc:
+                raise SourceError(f"{self.name}: TLS error: {_first_line(exc)}", backend=self.backend,
+                                  query=query) from None
+            except requests.exceptions.ConnectionError as exc:
+                error = SourceError(
+                    f"{self.name} is unreachable: {_connection_reason(exc)}",
+                    backend=self.backend, query=query, transient=True,
+                )
+            except requests.exceptions.Timeout:
+                raise SourceError(
+                    f"{self.name} did not answer within {self.settings.timeout:g}s",
+                    backend=self.backend, query=query,
+                ) from None
+            except (ValueError, KeyError, TypeError) as exc:
+                raise SourceError(
+                    f"{self.name} sent an answer that is not the Prometheus API's JSON ({type(exc).__name__})",
+                    backend=self.backend, query=query,
+                ) from None
+            except requests.exceptions.RequestException as exc:
+                raise SourceError(f"{self.name}: request failed: {_first_line(exc)}", backend=self.backend,
+                                  query=query) from None
+            if not error.transient or attempt == MAX_ATTEMPTS - 1:
+                raise error
+            last_error = error
+            self._sleep(self._backoff(attempt, getattr(self._local, "last", None)))
+        assert last_error is not None
+        raise last_error
+
+    def _backoff(self, attempt: int, response: requests.Response | None) -> float:
+        if response is not None:
+            header = response.headers.get("Retry-After")
+            if header:
+                try:
+                    return min(MAX_RETRY_AFTER, max(0.0, float(header)))
+                except ValueError:
+                    return MAX_RETRY_AFTER
+        return min(MAX_RETRY_AFTER, 0.2 * (2 ** attempt)) * (0.5 + random.random() / 2)
+
+    def _http_error(self, query: str, status: int | None, response: requests.Response | None,
+                    raw: str) -> SourceError:
+        body = ""
+        if response is not None:
+            try:
+                payload = response.json()
+                body = str(payload.get("error") or payload)[:MAX_ERROR_BODY]
+            except ValueError:
+                body = response.text[:MAX_ERROR_BODY].strip()
+        body = redact(" ".join(body.split()))
+        if status in (401, 403):
+            what = "rejected the credentials" if status == 401 else "denied access"
+            return SourceError(f"{self.name} {what} (HTTP {status})", backend=self.backend, query=query)
+        if status in (400, 422):
+            return SourceError(f"{self.name} rejected the query: {body or 'HTTP ' + str(status)}",
+                               backend=self.backend, query=query, detail=f"HTTP {status}")
+        if status in TRANSIENT_STATUS or (status is not None and status >= 500):
+            return SourceError(f"{self.name} failed with HTTP {status}{': ' + body if body else ''}",
+                               backend=self.backend, query=query, transient=status in TRANSIENT_STATUS)
+        return SourceError(f"{self.name} answered HTTP {status}{': ' + body if body else ''}",
+                           backend=self.backend, query=query)
+
+
+def _step(step: float) -> str:
+    return f"{step:g}"
+
+
+def _status_of(exc: Exception) -> int | None:
+    text = str(exc)
+    marker = "HTTP Status Code "
+    if marker in text:
+        digits = text.split(marker, 1)[1][:3]
+        if digits.isdigit():
+            return int(digits)
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    return redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:200]
+
+
+def _connection_reason(exc: BaseException) -> str:
+    text = str(exc)
+    if "Name or service not known" in text or "nodename nor servname" in text or "NameResolutionError" in text \
+            or "Temporary failure in name resolution" in text:
+        return "the host name does not resolve"
+    if "Connection refused" in text:
+        return "connection refused"
+    if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:
+        return "the connection was closed mid-answer"
+    if "timed out" in text:
+        return "timed out"
+    return _first_line(exc)
+
+
+def _value(raw: Any) -> float:
+    try:
+        return float(raw)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def _parse_matrix(data: Any, query: str, backend: str) -> list[Series]:
+    if not isinstance(data, list):
+        raise SourceError(f"{backend} answered a range query without a result list", backend="prometheus",
+                          query=query)
+    out = []
+    for item in data:
+        if not isinstance(item, dict):
+            continue
+        labels = {str(k): str(v) for k, v in (item.get("metric") or {}).items()}
+        points = []
+        for pair in item.get("values") or ():
+            if isinstance(pair, (list, tuple)) and len(pair) == 2:
+                points.append((float(pair[0]), _value(pair[1])))
+        out.append(Series(labels=labels, points=tuple(points)))
+    return out
+
+
+def _parse_vector(data: Any, query: str, backend: str) -> list[Series]:
+    if not isinstance(data, list):
+        raise SourceError(f"{backend} answered a query without a result list", backend="prometheus", query=query)
+    out = []
+    for item in data:
+        if not isinstance(item, dict):
+            continue
+        labels = {str(k): str(v) for k, v in (item.get("metric") or {}).items()}
+        pair = item.get("value")
+        if isinstance(pair, (list, tuple)) and len(pair) == 2:
+            out.append(Series(labels=labels, points=((float(pair[0]), _value(pair[1])),)))
+    return out
+
+
+def _parse_time(raw: Any) -> datetime | None:
+    if not isinstance(raw, str) or not raw:
+        return None
+    text = raw.replace("Z", "+00:00")
+    if "." in text:
+        head, tail = text.split(".", 1)
+        frac = "".join(ch for ch in tail if ch.isdigit())[:6]
+        zone = tail[len("".join(ch for ch in tail if ch.isdigit())):]
+        text = f"{head}.{frac}{zone}"
+    try:
+        return datetime.fromisoformat(text).astimezone(timezone.utc)
+    except ValueError:
+        return None
+
+
+def parse_json_time(raw: Any) -> datetime | None:
+    return _parse_time(raw)
+

@@ -1,0 +1,79 @@
+"""Durations and instants as users type them (`15m`, `1h30m`, RFC 3339, unix seconds)."""
+
+from __future__ import annotations
+
+import re
+import time
+from datetime import datetime, timedelta, timezone
+
+from triage.errors import UsageError
+
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
+
+# An --at further ahead than this is a typo, not clock skew.
+FUTURE_SLACK_SECONDS = 120
+
+
+def parse_duration(text: str, *, what: str = "duration") -> timedelta:
+    """Prometheus-style durations; a bare number is seconds. Zero and negative are refused."""
+    raw = str(text).strip()
+    if not raw:
+        raise UsageError(f"{what}: empty duration (use e.g. 15m, 1h, 90s)")
+    if re.fullmatch(r"\d+(\.\d+)?", raw):
+        seconds = float(raw)
+    else:
+        pos = 0
+        seconds = 0.0
+        for match in _DURATION.finditer(raw):
+            if match.start() != pos:
+                break
+            seconds += float(match.group(1)) * _UNITS[match.group(2)]
+            pos = match.end()
+        if pos != len(raw) or pos == 0:
+            raise UsageError(f"{what}: {raw!r} is not a duration (use e.g. 15m, 1h, 1h30m, 90s)")
+    if seconds <= 0:
+        raise UsageError(f"{what}: {raw!r} must be longer than zero")
+    return timedelta(seconds=seconds)
+
+
+def format_duration(delta: timedelta | float) -> str:
+    """The shortest Prometheus duration for a whole number of seconds (`1h30m`, `15s`)."""
+    total = int(round(delta.total_seconds() if isinstance(delta, timedelta) else delta))
+    if total <= 0:
+        return "0s"
+    out = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        if total >= size:
+            out.append(f"{total // size}{unit}")
+            total %= size
+    return "".join(out)
+
+
+def parse_instant(text: str | None, *, now: float | None = None, what: str = "--at") -> datetime:
+    """RFC 3339 or unix seconds, as UTC; None is now. The future is refused."""
+    current = time.time() if now is None else now
+    if text is None or str(text).strip() == "" or str(text).strip().lower() == "now":
+        return datetime.fromtimestamp(int(current), tz=timezone.utc)
+    raw = str(text).strip()
+    if re.fullmatch(r"-?\d+(\.\d+)?", raw):
+        try:
+            moment = datetime.fromtimestamp(float(raw), tz=timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            raise UsageError(f"{what}: {raw!r} is out of range for unix seconds") from None
+    else:
+        candidate = raw[:-1] + "+00:00" if raw.endswith(("Z", "z")) else raw
+        try:
+            moment = datetime.fromisoformat(candidate)
+        except ValueError:
+            raise UsageError(
+                f"{what}: {raw!r} is neither RFC 3339 (2026-11-10T20:01:00Z) nor unix seconds"
+            ) from None
+        if moment.tzinfo is None:
+            raise UsageError(f"{what}: {raw!r} has no time zone; add Z or an offset like +07:00")
+        moment = moment.astimezone(timezone.utc)
+    if moment.timestamp() <= 0:
+        raise UsageError(f"{what}: {raw!r} is before 1970")
+    if moment.timestamp() > current + FUTURE_SLACK_SECONDS:
+        raise UsageError(f"{what}: {raw!r} is in the future")
+    return moment

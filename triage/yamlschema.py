@@ -1,0 +1,221 @@
+"""YAML loaded safely and checked against a small schema, with file and line in every error.
+
+PyYAML's `safe_load` forgets where values came from, so files are composed into nodes
+first; each error then points at the line a human has to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import yaml
+
+from triage.errors import ConfigError
+
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Field:
+    """One key of a mapping: the type it must have, and whether it is required."""
+
+    kind: Any
+    required: bool = False
+
+
+class AnyMapOf:
+    """A mapping whose keys are free (service names, signal names) and values share a schema."""
+
+    def __init__(self, value: Any, key_check: Callable[[str], str | None] | None = None) -> None:
+        self.value = value
+        self.key_check = key_check
+
+
+class ListOf:
+    def __init__(self, item: Any) -> None:
+        self.item = item
+
+
+class OneOf:
+    """A scalar, or a list of the same scalars (a query, or ordered alternatives)."""
+
+    def __init__(self, *kinds: Any) -> None:
+        self.kinds = kinds
+
+
+class Choice:
+    def __init__(self, *values: Any) -> None:
+        self.values = values
+
+
+class IntRange:
+    def __init__(self, lo: int, hi: int) -> None:
+        self.lo, self.hi = lo, hi
+
+
+Schema = Mapping[str, Field]
+
+
+def read_text(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    if size > MAX_FILE_BYTES:
+        raise ConfigError(f"{path}: {size} bytes is too large for a config file (limit {MAX_FILE_BYTES})")
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x})") from None
+
+
+def compose(text: str, source: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{source}:{mark.line + 1}" if mark else source
+        raise ConfigError(f"{where}: invalid YAML: {exc.problem or exc.context}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: invalid YAML: {exc}") from None
+
+
+def where(source: str, node: yaml.Node) -> str:
+    return f"{source}:{node.start_mark.line + 1}"
+
+
+def validate(node: yaml.Node | None, schema: Any, source: str, path: str = "") -> Any:
+    """Check `node` against `schema` and return plain Python values."""
+    label = path or "(top level)"
+    if isinstance(schema, Mapping):
+        if node is None:
+            return {}
+        if not isinstance(node, yaml.MappingNode):
+            raise ConfigError(f"{where(source, node)}: {label} must be a mapping")
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node, source)
+            if not isinstance(key, str):
+                raise ConfigError(f"{where(source, key_node)}: key {key!r} in {label} must be a string")
+            if key in out:
+                raise ConfigError(f"{where(source, key_node)}: key '{_join(path, key)}' is given twice")
+            if key not in schema:
+                known = ", ".join(sorted(schema))
+                raise ConfigError(
+                    f"{where(source, key_node)}: unknown key '{_join(path, key)}' (expected one of: {known})"
+                )
+            out[key] = validate(value_node, schema[key].kind, source, _join(path, key))
+        for key, fld in schema.items():
+            if fld.required and key not in out:
+                raise ConfigError(f"{where(source, node)}: {label} is missing required key '{key}'")
+        return out
+    if isinstance(schema, AnyMapOf):
+        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+            return {}
+        if not isinstance(node, yaml.MappingNode):
+            raise ConfigError(f"{where(source, node)}: {label} must be a mapping")
+        out = {}
+        for key_node, value_node in node.value:
+            key = _scalar(key_node, source)
+            key = str(key)
+            if schema.key_check is not None:
+                problem = schema.key_check(key)
+                if problem:
+                    raise ConfigError(f"{where(source, key_node)}: '{_join(path, key)}': {problem}")
+            if key in out:
+                raise ConfigError(f"{where(source, key_node)}: key '{_join(path, key)}' is given twice")
+            out[key] = validate(value_node, schema.value, source, _join(path, key))
+        return out
+    if isinstance(schema, ListOf):
+        if not isinstance(node, yaml.SequenceNode):
+            raise ConfigError(f"{where(source, node)}: {label} must be a list")
+        return [validate(item, schema.item, source, f"{path}[{i}]") for i, item in enumerate(node.value)]
+    if isinstance(schema, OneOf):
+        problems = []
+        for kind in schema.kinds:
+            try:
+                return validate(node, kind, source, path)
+            except ConfigError as exc:
+                problems.append(exc)
+        raise problems[0]
+    if isinstance(schema, Choice):
+        value = _scalar(node, source)
+        if value not in schema.values:
+            allowed = ", ".join(str(v) for v in schema.values)
+            raise ConfigError(f"{where(source, node)}: {label} is {value!r}; expected one of {allowed}")
+        return value
+    if isinstance(schema, IntRange):
+        value = _scalar(node, source)
+        if isinstance(value, bool) or not isinstance(value, int) or not schema.lo <= value <= schema.hi:
+            raise ConfigError(
+                f"{where(source, node)}: {label} must be a whole number from {schema.lo} to {schema.hi}, not {value!r}"
+            )
+        return value
+    if schema is Any:
+        return yaml.safe_load(yaml.serialize(node)) if node is not None else None
+    if not isinstance(node, yaml.ScalarNode):
+        raise ConfigError(f"{where(source, node)}: {label} must be a {_type_name(schema)}")
+    value = _scalar(node, source)
+    if schema is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if schema is str and isinstance(value, (int, float)) and not isinstance(value, bool):
+        value = str(node.value)
+    if not isinstance(value, schema) or (schema is not bool and isinstance(value, bool)):
+        raise ConfigError(
+            f"{where(source, node)}: {label} must be a {_type_name(schema)}, not {_describe(value)}"
+        )
+    return value
+
+
+def _scalar(node: yaml.Node, source: str) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise ConfigError(f"{where(source, node)}: expected a single value here, found a {_node_kind(node)}")
+    return yaml.SafeLoader(" ").construct_object(node, deep=True)
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _type_name(kind: Any) -> str:
+    return {str: "string", int: "whole number", float: "number", bool: "true/false"}.get(kind, str(kind))
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "empty"
+    return f"{_type_name(type(value))} {value!r}"
+
+
+def _node_kind(node: yaml.Node) -> str:
+    return "mapping" if isinstance(node, yaml.MappingNode) else "list" if isinstance(node, yaml.SequenceNode) else "value"
+
+
+def load_file(path: Path, schema: Any) -> tuple[Any, yaml.Node | None]:
+    text = read_text(path)
+    node = compose(text, str(path))
+    return validate(node, schema, str(path)), node
+
+
+def line_of(node: yaml.Node | None, *keys: str) -> int | None:
+    """The line of a nested key, for errors raised after validation (a bad override query)."""
+    current = node
+    for key in keys:
+        if not isinstance(current, yaml.MappingNode):
+            return None
+        for key_node, value_node in current.value:
+            if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+                current = value_node
+                break
+        else:
+            return None
+    return current.start_mark.line + 1 if current is not None else None
