@@ -1,0 +1,82 @@
+"""FakePrometheus: a local HTTP server that answers from a script, for failures a real
+Prometheus will not produce on demand (a 429 with Retry-After, a body that is not JSON)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Callable
+
+
+@dataclass
+class Reply:
+    status: int = 200
+    body: bytes | str | dict = b""
+    headers: dict = field(default_factory=dict)
+    delay: float = 0.0
+
+
+def ok_matrix(series: list[dict]) -> Reply:
+    return Reply(200, {"status": "success", "data": {"resultType": "matrix", "result": series}})
+
+
+class FakePrometheus:
+    """Replies are taken in order per path prefix; the last one repeats."""
+
+    def __init__(self, script: dict[str, list[Reply]] | Callable[[str], Reply]) -> None:
+        self.script = script
+        self.requests: list[dict] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):  # keep pytest output clean
+                pass
+
+            def do_GET(self):
+                fake._serve(self)
+
+            do_POST = do_GET
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FakePrometheus":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _reply_for(self, path: str) -> Reply:
+        if callable(self.script):
+            return self.script(path)
+        for prefix, replies in self.script.items():
+            if path.startswith(prefix):
+                return replies.pop(0) if len(replies) > 1 else replies[0]
+        return Reply(404, b"not found")
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        self.requests.append({"path": handler.path, "headers": dict(handler.headers)})
+        reply = self._reply_for(handler.path)
+        if reply.delay:
+            import time
+
+            time.sleep(reply.delay)
+        body = reply.body
+        if isinstance(body, dict):
+            body = json.dumps(body).encode()
+        elif isinstance(body, str):
+            body = body.encode()
+        handler.send_response(reply.status)
+        for key, value in reply.headers.items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        try:
+            handler.wfile.write(body)
+        except BrokenPipeError:
+            pass
