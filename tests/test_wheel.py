@@ -1,0 +1,60 @@
+"""The wheel, installed into a fresh virtualenv, works from any directory with its bundled content."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def installed_triage(tmp_path_factory) -> Path:
+    work = tmp_path_factory.mktemp("wheel")
+    dist = work / "dist"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+                   check=True, capture_output=True, timeout=300)
+    [wheel] = dist.glob("triage-*.whl")
+    env_dir = work / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    pip = env_dir / "bin" / "pip"
+    proc = subprocess.run([str(pip), "install", "-q", "--disable-pip-version-check", str(wheel)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return env_dir / "bin"
+
+
+def _run(bin_dir: Path, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIAGE_", "PYTHON"))}
+    env["HOME"] = str(cwd)
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_help_from_an_empty_directory(installed_triage, tmp_path):
+    result = _run(installed_triage, [str(installed_triage / "triage"), "--help"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "detect" in result.stdout and "queries" in result.stdout
+
+
+def test_bundled_catalog_ships_in_the_wheel(installed_triage, tmp_path):
+    result = _run(installed_triage, [str(installed_triage / "triage"), "queries", "list", "--output", "json"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert len(data["signals"]) == 22
+    assert "site-packages/triage/_bundled/queries" in data["signals"][0]["file"]
+
+
+def test_help_does_not_import_the_kubernetes_or_docker_sdks(installed_triage, tmp_path):
+    python = installed_triage / "python"
+    code = ("import sys, runpy; sys.argv=['triage','--help']\n"
+            "try:\n    runpy.run_module('triage', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+            "bad=[m for m in sys.modules if m.split('.')[0] in ('kubernetes','docker','prometheus_api_client')]\n"
+            "print('IMPORTED', bad)")
+    result = _run(installed_triage, [str(python), "-c", code], tmp_path)
+    assert "IMPORTED []" in result.stdout, result.stdout[-500:] + result.stderr[-500:]
