@@ -28,3 +28,55 @@ def need(binary: str) -> str:
             pytest.fail(f"{binary} is not installed; .ci/run must install it")
         pytest.skip(f"{binary} is not installed")
     return path
+
+
+PROM_WEB_USER = "triage"
+PROM_WEB_PASSWORD = "correct-horse-battery"
+# bcrypt of PROM_WEB_PASSWORD (a hash is not a secret; it lets a real Prometheus demand basic auth)
+PROM_WEB_HASH = "$2b$04$fbPnlr3eweOYk/Cs8XeLDOT1schFvuDGKV3c.21NGD..TegiNli/q"
+
+
+@pytest.fixture(scope="session")
+def fleet_dataset():
+    from tests.scenarios.library import default_fleet, export_dataset
+
+    return export_dataset(default_fleet())
+
+
+@pytest.fixture(scope="session")
+def prometheus_server(fleet_dataset, tmp_path_factory):
+    """A real Prometheus holding the scenario library, backfilled with promtool."""
+    need("prometheus")
+    need("promtool")
+    from tests.backends import prometheus_from_openmetrics
+
+    openmetrics, _ = fleet_dataset
+    with prometheus_from_openmetrics(openmetrics, tmp_path_factory.mktemp("prometheus")) as backend:
+        yield backend
+
+
+@pytest.fixture(scope="session")
+def victoria_metrics_server(fleet_dataset, tmp_path_factory):
+    """A real VictoriaMetrics holding the same scenario library."""
+    need("victoria-metrics")
+    from tests.backends import victoria_metrics_from_import
+
+    _, vm_text = fleet_dataset
+    with victoria_metrics_from_import(vm_text, tmp_path_factory.mktemp("victoria")) as backend:
+        yield backend
+
+
+@pytest.fixture(scope="session", params=["prometheus", "victoria-metrics"])
+def metrics_backend(request):
+    """Every detect test runs against both backends: same queries, same verdicts."""
+    name = "prometheus_server" if request.param == "prometheus" else "victoria_metrics_server"
+    return request.getfixturevalue(name)
+
+
+@pytest.fixture(scope="session")
+def alertmanager_server(tmp_path_factory):
+    need("prometheus-alertmanager")
+    from tests.backends import alertmanager
+
+    with alertmanager(tmp_path_factory.mktemp("alertmanager")) as backend:
+        yield backend

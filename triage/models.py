@@ -273,3 +273,66 @@ def _num(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return round(value, 6)
+
+
+HEALTH_KINDS = ("pod", "container", "deployment", "hpa", "node", "endpoint")
+HEALTH_REASONS = (
+    "OOMKilled", "CrashLoopBackOff", "Restarting", "Unhealthy", "Exited", "ImagePullBackOff", "NotReady",
+    "Pending", "Evicted", "Unavailable", "RolloutStuck", "HPAAtMax", "HPAMetricsUnavailable", "NodeNotReady",
+    "NodePressure", "EndpointDown", "EndpointSlow", "DependencyDown", "ErrorLogs",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One health check result (CONTRACT.md `triage.health/v1`)."""
+
+    kind: str
+    name: str
+    namespace: str | None
+    check: str
+    status: Status
+    reason: str | None
+    detail: str
+    evidence: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "name": self.name,
+            "namespace": self.namespace,
+            "check": self.check,
+            "status": self.status.value,
+            "reason": self.reason,
+            "detail": self.detail,
+        }
+        if self.evidence:
+            out["evidence"] = list(self.evidence)
+        return out
+
+
+@dataclass(frozen=True)
+class Skipped:
+    source: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"source": self.source, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    findings: tuple[Finding, ...]
+    skipped: tuple[Skipped, ...] = ()
+
+    @property
+    def status(self) -> Status:
+        return Status.worst([f.status for f in self.findings])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": "triage.health/v1",
+            "status": self.status.value,
+            "findings": [f.to_json() for f in self.findings],
+            "skipped": [s.to_json() for s in self.skipped],
+        }
