@@ -92,10 +92,13 @@ def test_missing_signals_are_named(metrics_backend, config):
     result, payload = detect(metrics_backend, config, "--service", "cart")
     assert result.code == 2, result.stderr
     svc = service(payload, "cart")
-    for name in ("cpu_usage_ratio", "memory_usage_ratio", "db_pool_usage_ratio"):
+    for name in ("memory_usage_ratio", "db_pool_usage_ratio"):
         assert name in svc["missing_signals"], svc["missing_signals"]
         assert svc["missing_reasons"][name].startswith("no data from")
     assert "latency_p95" not in svc["missing_signals"]
+    # no cAdvisor: CPU falls back to the process metrics, and the report says which query won
+    cpu = svc["signals"]["cpu_usage_ratio"]
+    assert "process_cpu_seconds_total" in cpu["query"] and cpu["alternative"] == 3
 
 
 def test_absorbed_surge_is_ok(metrics_backend, config):

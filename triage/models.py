@@ -204,12 +204,14 @@ class SignalVerdict:
     change: float | None
     threshold: Threshold
     summary: str
+    alternative: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
             "signal": self.name,
             "unit": self.unit,
             "query": self.query,
+            "alternative": self.alternative + 1 if self.alternative is not None else None,
             "baseline": _num(self.baseline),
             "window": _num(self.window),
             "change": _num(self.change),

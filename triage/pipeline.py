@@ -49,11 +49,11 @@ def resolve_target(settings: Settings, source: MetricsSource, catalog: Catalog, 
         raise UsageError("which service? give --service NAME (or --all-services for the fleet)")
     if service:
         return Target(services=(settings.service(service, namespace),), fleet=False)
-    names = set(settings.services)
-    names.update(discover_services(source, catalog, settings, windows))
+    found = discover_services(source, settings, windows)
+    names = set(settings.services) | set(found)
     if not names:
         raise UsageError("--all-services: no service in the config and none with traffic data in the window")
-    services = [settings.service(n) for n in sorted(names)]
+    services = [settings.service(n, None if n in settings.services else found.get(n)) for n in sorted(names)]
     if namespace:
         services = [s for s in services if s.namespace == namespace]
         if not services:
@@ -92,10 +92,6 @@ def run_detect(settings: Settings, catalog: Catalog, source: MetricsSource, wind
                 live.extend(alert_source.alerts())
             except SourceError as exc:
                 skipped.append((alert_source.name, exc.message))
-    else:
-        for alert_source in alert_sources:
-            skipped.append((alert_source.name, "live alerts describe now, not a window that ended "
-                            f"{(current - windows.end) / 60:.0f} min ago; read the ALERTS series instead"))
     detections = []
     sets = []
     for svc in target.services:

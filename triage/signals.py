@@ -103,7 +103,7 @@ def _placeholders(services: Sequence[ServiceConfig], rate: str, fleet: bool) -> 
         "deployment_re": alt("deployment"),
         "hpa_re": alt("horizontalpodautoscaler"),
         "database_re": alt("datname"),
-        "namespace_re": alternation(s.namespace for s in services),
+        "namespace_re": ".+" if fleet else alternation(s.namespace for s in services),
         "rate": rate,
     }
 
@@ -246,28 +246,19 @@ def _render_override(template: str, service: ServiceConfig, signal: str, rate: s
         raise ConfigError(f"{where}: the {signal} override for service '{service.name}': {exc}") from None
 
 
-def discover_services(source: MetricsSource, catalog: Catalog, settings: Settings, windows: Windows) -> list[str]:
-    """Service names that have traffic data in baseline or window (for --all-services)."""
-    spec = catalog.spec("rps")
-    probe = ServiceConfig(name="*")
-    jobs = [
-        RangeQuery(render(alt.query, _placeholders([probe], settings.rate_interval, True) | {
-            "namespace_re": ".+"}), windows.start, windows.end, windows.step)
-        for alt in spec.alternatives if alt.key == "service"
-    ]
-    names: set[str] = set()
-    errors = []
-    for answer in source.query_range_many(jobs):
-        if isinstance(answer, SourceError):
-            errors.append(answer)
-            continue
-        for item in answer:
-            value = item.labels.get("service")
-            if value and _finite(item.points):
-                names.add(value)
-    if errors and len(errors) == len(jobs):
-        raise errors[0]
-    return sorted(names)
+def discover_services(source: MetricsSource, settings: Settings, windows: Windows) -> dict[str, str]:
+    """Services with request data in baseline or window, and their namespace (for --all-services)."""
+    span = windows.end - windows.start
+    query = "count by (service, namespace) (http_requests_total)"
+    answer = source.query_range_many([RangeQuery(query, windows.start, windows.end, max(span / 4, windows.step))])[0]
+    if isinstance(answer, SourceError):
+        raise answer
+    found: dict[str, str] = {}
+    for item in answer:
+        name = item.labels.get("service")
+        if name and _finite(item.points):
+            found.setdefault(name, item.labels.get("namespace") or settings.default_namespace)
+    return found
 
 
 def alerts_from_series(source: MetricsSource, services: Sequence[ServiceConfig], windows: Windows) -> \

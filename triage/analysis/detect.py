@@ -45,7 +45,7 @@ def judge_signal(spec: SignalSpec, series: SignalSeries | None, sets: SignalSet,
         change = window / baseline
     return SignalVerdict(
         name=spec.name, unit=spec.unit, query=series.query, baseline=baseline, window=window, status=status,
-        change=change, threshold=spec.threshold,
+        change=change, threshold=spec.threshold, alternative=series.alternative,
         summary=_summary(spec, baseline, window, change, status),
     )
 

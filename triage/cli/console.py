@@ -10,7 +10,8 @@ from rich.console import Console
 
 
 def out() -> Console:
-    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
+    # Piped output is never wrapped: a grep or a CI log wants whole lines.
+    return Console(file=sys.stdout, highlight=False, soft_wrap=not sys.stdout.isatty())
 
 
 def err() -> Console:

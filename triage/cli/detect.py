@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from rich.table import Table
 from rich.text import Text
 
@@ -50,7 +52,7 @@ def render(report: DetectReport, output: options.Output) -> None:
         print_json(report.to_json())
         return
     if output is options.Output.markdown:
-        console.out().out(detect_markdown(report), end="", markup=False, highlight=False)
+        sys.stdout.write(detect_markdown(report))
         return
     out = console.out()
     out.print(Text(f"Window {iso(report.window.start)} → {iso(report.window.end)}  "

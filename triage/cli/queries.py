@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sys
 
 import typer
 from rich.table import Table
@@ -43,7 +44,7 @@ def list_(
             fams = ", ".join(a.family for a in s.alternatives)
             lines.append(f"| {s.name} | {s.unit} | {_num(s.threshold.warning)} | {_num(s.threshold.critical)} | "
                          f"{fams} | {s.threshold.source} |")
-        console.out().out("\n".join(lines), markup=False, highlight=False)
+        sys.stdout.write("\n".join(lines) + "\n")
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
     for col in ("signal", "unit", "warning", "critical", "alternatives", "source"):

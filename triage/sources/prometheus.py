@@ -176,6 +176,11 @@ class PrometheusSource:
                 raise SourceError(f"{self.name}: TLS error: {_first_line(exc)}", backend=self.backend,
                                   query=query) from None
             except requests.exceptions.ConnectionError as exc:
+                if "timed out" in str(exc) and "connect timeout" not in str(exc).lower():
+                    raise SourceError(
+                        f"{self.name} did not answer within {self.settings.timeout:g}s",
+                        backend=self.backend, query=query,
+                    ) from None
                 error = SourceError(
                     f"{self.name} is unreachable: {_connection_reason(exc)}",
                     backend=self.backend, query=query, transient=True,
