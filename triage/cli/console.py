@@ -11,7 +11,8 @@ from rich.console import Console
 
 def out() -> Console:
     # Piped output is never wrapped: a grep or a CI log wants whole lines.
-    return Console(file=sys.stdout, highlight=False, soft_wrap=not sys.stdout.isatty())
+    tty = sys.stdout.isatty()
+    return Console(file=sys.stdout, highlight=False, soft_wrap=not tty, width=None if tty else 160)
 
 
 def err() -> Console:

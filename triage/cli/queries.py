@@ -48,7 +48,7 @@ def list_(
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
     for col in ("signal", "unit", "warning", "critical", "alternatives", "source"):
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", no_wrap=col == "signal")
     for s in catalog.signals.values():
         fams = " → ".join(f"{a.family or 'custom'}" for a in s.alternatives)
         table.add_row(s.name, s.unit, _num(s.threshold.warning), _num(s.threshold.critical), fams,
@@ -113,8 +113,8 @@ def check(
                     "alternatives": results})
     else:
         table = Table(box=None, header_style="bold", pad_edge=False)
-        for col in ("signal", "#", "family", "result", "by " + "key"):
-            table.add_column(col, overflow="fold")
+        for col in ("signal", "#", "family", "result", "by key"):
+            table.add_column(col, overflow="fold", no_wrap=col == "signal")
         for r in results:
             style = {"data": "green", "empty": "dim", "error": "red"}[r["status"]]
             detail = (f"{r['series']} series" if r["status"] == "data" else
