@@ -8,7 +8,7 @@ from triage.catalog import load_catalog
 from triage.config import SIGNAL_NAMES
 from triage.errors import ConfigError
 from triage.promql import render
-from triage.signals import _placeholders
+from triage.signals import placeholders
 from triage.config import ServiceConfig
 
 
@@ -32,7 +32,7 @@ def test_seed_thresholds(signal, warning, critical):
 
 def test_every_builtin_query_renders_with_no_placeholder_left():
     catalog = load_catalog()
-    values = _placeholders([ServiceConfig(name="checkout", namespace="shop", database="checkout")], "1m", False)
+    values = placeholders([ServiceConfig(name="checkout", namespace="shop", database="checkout")], "1m", False)
     for spec in catalog.signals.values():
         for alt in spec.alternatives:
             query = render(alt.query, values)

@@ -93,7 +93,7 @@ class Collection:
         )
 
 
-def _placeholders(services: Sequence[ServiceConfig], rate: str, fleet: bool) -> dict[str, str]:
+def placeholders(services: Sequence[ServiceConfig], rate: str, fleet: bool) -> dict[str, str]:
     def alt(key: str) -> str:
         return ".+" if fleet else alternation(s.selector(key) for s in services)
 
@@ -166,7 +166,7 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
                     builtin.setdefault(idx, []).append(svc)
             for idx, group in builtin.items():
                 alt = spec.alternatives[idx]
-                query = render(alt.query, _placeholders(group, rate, fleet))
+                query = render(alt.query, placeholders(group, rate, fleet))
                 jobs.append(_Job(name, idx, query, alt.key, tuple(group)))
         if not jobs:
             break

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import sys
 
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING
 
 import typer
 
-from triage.analysis.detect import fmt
-from triage.catalog import load_catalog
-from triage.cli import clients, console, options
-from triage.cli.common import print_json, settings_from, windows_from
-from triage.models import DetectReport, Status, iso
-from triage.pipeline import resolve_target, run_detect
-from triage.report import detect_markdown, strip_control
+from triage.cli import options
 
-_STYLE = {Status.OK: "green", Status.WARNING: "yellow", Status.CRITICAL: "bold red", Status.UNKNOWN: "magenta"}
+if TYPE_CHECKING:
+    from triage.models import DetectReport
+
+# Commands import their machinery when they run, so `triage --help` stays fast.
 
 
 def detect(
@@ -34,6 +30,11 @@ def detect(
     max_concurrency: int = options.MaxConcurrency,
 ) -> int:
     """Phase 1, detection & triage: golden signals now vs baseline, firing alerts, severity, who is affected."""
+    from triage.catalog import load_catalog
+    from triage.cli import clients, console
+    from triage.cli.common import settings_from, windows_from
+    from triage.pipeline import resolve_target, run_detect
+
     settings = settings_from(config, prometheus_url, alertmanager_url)
     windows = windows_from(settings, at, window, baseline)
     catalog = load_catalog(settings.queries_dirs)
@@ -47,7 +48,17 @@ def detect(
     raise typer.Exit(int(report.status.exit_code))
 
 
-def render(report: DetectReport, output: options.Output) -> None:
+def render(report: "DetectReport", output: options.Output) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from triage.analysis.detect import fmt
+    from triage.cli import console
+    from triage.cli.common import print_json
+    from triage.models import Status, iso
+    from triage.report import detect_markdown, strip_control
+
+    style = {Status.OK: "green", Status.WARNING: "yellow", Status.CRITICAL: "bold red", Status.UNKNOWN: "magenta"}
     if output is options.Output.json:
         print_json(report.to_json())
         return
@@ -61,9 +72,9 @@ def render(report: DetectReport, output: options.Output) -> None:
         head = Text()
         head.append(strip_control(det.service), style="bold")
         head.append(f"  {strip_control(det.namespace)}  tier {det.tier}  ")
-        head.append(det.status.value.upper(), style=_STYLE[det.status])
+        head.append(det.status.value.upper(), style=style[det.status])
         if det.severity:
-            head.append(f"  {det.severity}", style=_STYLE[det.status])
+            head.append(f"  {det.severity}", style=style[det.status])
         out.print()
         out.print(head)
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
@@ -75,7 +86,7 @@ def render(report: DetectReport, output: options.Output) -> None:
                 continue
             change = f"×{v.change:.2f}" if v.change is not None else ""
             table.add_row(v.name, fmt(v.baseline, v.unit), fmt(v.window, v.unit), change,
-                          Text(v.status.value, style=_STYLE[v.status]))
+                          Text(v.status.value, style=style[v.status]))
         out.print(table)
         out.print(Text("affected: " + strip_control(det.affected)))
         for a in det.alerts:

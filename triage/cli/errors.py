@@ -8,7 +8,6 @@ from typing import Any, Callable
 
 import typer
 
-from triage.config import redact
 from triage.errors import TriageError
 from triage.models import ExitCode
 
@@ -16,6 +15,8 @@ DEBUG = False
 
 
 def _say(message: str) -> None:
+    from triage.config import redact
+
     text = redact(" ".join(str(message).split()))
     sys.stderr.write(f"triage: {text}\n")
     sys.stderr.flush()
@@ -23,6 +24,8 @@ def _say(message: str) -> None:
 
 def _debug_trace() -> None:
     if DEBUG:
+        from triage.config import redact
+
         sys.stderr.write(redact(traceback.format_exc()))
         sys.stderr.flush()
 

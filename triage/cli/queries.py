@@ -6,18 +6,8 @@ import math
 import sys
 
 import typer
-from rich.table import Table
-from rich.text import Text
 
-from triage.catalog import load_catalog
-from triage.cli import clients, console, options
-from triage.cli.common import print_json, settings_from, windows_from
-from triage.config import load_settings
-from triage.models import RangeQuery
-from triage.promql import alternation, render
-from triage.report import strip_control
-from triage.signals import _placeholders
-from triage.errors import SourceError
+from triage.cli import options
 
 app = typer.Typer(help="The PromQL catalog: list it, check it against a Prometheus.", no_args_is_help=True)
 
@@ -28,6 +18,13 @@ def list_(
     config: options.OptStr = options.Config,
 ) -> None:
     """Every signal with its unit, thresholds (and where they come from) and query alternatives."""
+    from rich.table import Table
+
+    from triage.catalog import load_catalog
+    from triage.cli import console
+    from triage.cli.common import print_json
+    from triage.config import load_settings
+
     settings = load_settings(config=config)
     catalog = load_catalog(settings.queries_dirs)
     if output is options.Output.json:
@@ -72,16 +69,28 @@ def check(
     max_concurrency: int = options.MaxConcurrency,
 ) -> None:
     """Run every query alternative against Prometheus and show which return data (run this first on a new cluster)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from triage.catalog import load_catalog
+    from triage.cli import clients, console
+    from triage.cli.common import print_json, settings_from, windows_from
+    from triage.errors import SourceError
+    from triage.models import RangeQuery
+    from triage.promql import alternation, render
+    from triage.report import strip_control
+    from triage.signals import placeholders
+
     settings = settings_from(config, prometheus_url)
     windows = windows_from(settings, at, window, "1m")
     catalog = load_catalog(settings.queries_dirs)
     source = clients.prometheus(settings, max_concurrency)
     if service:
         services = [settings.service(service, namespace)]
-        values = _placeholders(services, settings.rate_interval, fleet=False)
+        values = placeholders(services, settings.rate_interval, fleet=False)
     else:
         services = list(settings.services.values())
-        values = _placeholders(services or [settings.service("*", namespace)], settings.rate_interval, fleet=True)
+        values = placeholders(services or [settings.service("*", namespace)], settings.rate_interval, fleet=True)
         values["namespace_re"] = alternation([namespace]) if namespace else ".+"
     rows = []
     jobs = []
