@@ -8,6 +8,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,13 +29,17 @@ def triage_argv() -> list[str]:
 def run_timed(args: list[str], cwd: Path | None = None) -> tuple[float, int, int, str]:
     """Wall seconds, exit code, max RSS in KiB, stdout of one triage run."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
-    start = time.perf_counter()
-    proc = subprocess.Popen(triage_argv() + args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd, env=env)
-    out = proc.stdout.read().decode() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return elapsed, proc.returncode, usage.ru_maxrss, out
+    # GNU time reports the peak RSS of triage itself; the rusage of a forked child would
+    # also count the bench's own memory copied at fork time.
+    with tempfile.NamedTemporaryFile("r") as rss:
+        wrapper = ["/usr/bin/time", "-q", "-f", "%M", "-o", rss.name] if Path("/usr/bin/time").exists() else []
+        start = time.perf_counter()
+        proc = subprocess.run(wrapper + triage_argv() + args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                              cwd=cwd, env=env)
+        elapsed = time.perf_counter() - start
+        text = rss.read().strip().splitlines()
+    peak = int(text[-1]) if text and text[-1].isdigit() else 0
+    return elapsed, proc.returncode, peak, proc.stdout.decode()
 
 
 def summary(times: list[float]) -> str:

@@ -28,7 +28,10 @@ def count_requests(url: str, args: dict) -> int:
     with tempfile.TemporaryDirectory() as empty:
         settings = load_settings(env={}, cwd=Path(empty))
     catalog = load_catalog()
-    windows = make_windows(parse_instant(AT), parse_duration("15m"), parse_duration("1h"))
+    from triage.signals import FLEET_POINTS, TARGET_POINTS
+
+    windows = make_windows(parse_instant(AT), parse_duration("15m"), parse_duration("1h"),
+                           points=FLEET_POINTS if args["all_services"] else TARGET_POINTS)
     source = PrometheusSource(BackendSettings(url=url))
     target = resolve_target(settings, source, catalog, windows, **args)
     run_detect(settings, catalog, source, windows, target)

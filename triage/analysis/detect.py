@@ -35,8 +35,10 @@ def judge_signal(spec: SignalSpec, series: SignalSeries | None, sets: SignalSet,
             name=spec.name, unit=spec.unit, query=None, baseline=None, window=None, status=Status.OK,
             change=None, threshold=spec.threshold, summary=f"missing: {reason or 'no data'}",
         )
-    base_points = [(t, v) for t, v in series.points if sets.baseline.contains(t)]
-    win_points = [(t, v) for t, v in series.points if sets.window.contains(t)]
+    b0, b1 = sets.baseline.start.timestamp(), sets.baseline.end.timestamp()
+    w0, w1 = sets.window.start.timestamp(), sets.window.end.timestamp()
+    base_points = [(t, v) for t, v in series.points if b0 <= t <= b1]
+    win_points = [(t, v) for t, v in series.points if w0 <= t <= w1]
     baseline = _aggregate(spec.aggregate, base_points, baseline=True)
     window = _aggregate(spec.aggregate, win_points, baseline=False)
     status = spec.threshold.status_of(window)

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from triage.config import Settings, load_settings
-from triage.signals import Windows, make_windows
+from triage.signals import FLEET_POINTS, TARGET_POINTS, Windows, make_windows
 from triage.timeutil import parse_duration, parse_instant
 
 
@@ -15,12 +15,13 @@ def settings_from(config: str | None, prometheus_url: str | None, alertmanager_u
     return load_settings(config=config, prometheus_url=prometheus_url, alertmanager_url=alertmanager_url)
 
 
-def windows_from(settings: Settings, at: str | None, window: str, baseline: str) -> Windows:
+def windows_from(settings: Settings, at: str | None, window: str, baseline: str, *, fleet: bool = False) -> Windows:
     return make_windows(
         parse_instant(at, what="--at"),
         parse_duration(window, what="--window"),
         parse_duration(baseline, what="--baseline"),
         settings.step,
+        points=FLEET_POINTS if fleet else TARGET_POINTS,
     )
 
 

@@ -36,7 +36,7 @@ def detect(
     from triage.pipeline import resolve_target, run_detect
 
     settings = settings_from(config, prometheus_url, alertmanager_url)
-    windows = windows_from(settings, at, window, baseline)
+    windows = windows_from(settings, at, window, baseline, fleet=all_services)
     catalog = load_catalog(settings.queries_dirs)
     source = clients.prometheus(settings, max_concurrency)
     with console.progress(output is options.Output.table) as progress:

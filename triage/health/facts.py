@@ -1,0 +1,209 @@
+"""What the health sources observed, as plain frozen values.
+
+The sources (`triage/sources/kubernetes.py`, `docker.py`, `http.py`) translate SDK objects
+and HTTP answers into these, so the checks in this package never see a `V1Pod`, a docker
+`Container` or a `requests.Response`. Times are unix seconds (None when the backend did
+not say). Nothing here imports the rest of triage but `models`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+
+@dataclass(frozen=True)
+class Condition:
+    type: str
+    status: str
+    reason: str = ""
+    message: str = ""
+    last_transition: float | None = None
+
+    @property
+    def true(self) -> bool:
+        return self.status == "True"
+
+    @property
+    def false(self) -> bool:
+        return self.status == "False"
+
+
+@dataclass(frozen=True)
+class KubeContainer:
+    """One entry of a pod's `containerStatuses` (or `initContainerStatuses`)."""
+
+    name: str
+    ready: bool
+    restarts: int
+    state: str                       # running | waiting | terminated | unknown
+    reason: str = ""                 # waiting/terminated reason
+    message: str = ""
+    exit_code: int | None = None
+    started_at: float | None = None
+    finished_at: float | None = None
+    last_reason: str = ""            # lastState.terminated
+    last_exit_code: int | None = None
+    last_finished_at: float | None = None
+    last_message: str = ""
+    init: bool = False
+
+
+@dataclass(frozen=True)
+class Pod:
+    namespace: str
+    name: str
+    phase: str
+    reason: str = ""
+    message: str = ""
+    node: str = ""
+    created_at: float | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    owner: str = ""                  # "ReplicaSet/checkout-7d9f" of the controller
+    conditions: tuple[Condition, ...] = ()
+    containers: tuple[KubeContainer, ...] = ()
+    spec_containers: tuple[str, ...] = ()
+
+    def condition(self, kind: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == kind), None)
+
+
+@dataclass(frozen=True)
+class KubeEvent:
+    namespace: str
+    object_kind: str
+    object_name: str
+    reason: str
+    message: str
+    type: str = "Normal"
+    count: int = 1
+    last_seen: float | None = None
+
+
+@dataclass(frozen=True)
+class Deployment:
+    namespace: str
+    name: str
+    replicas: int
+    ready: int = 0
+    available: int = 0
+    unavailable: int = 0
+    updated: int = 0
+    generation: int = 0
+    observed_generation: int = 0
+    selector: Mapping[str, str] = field(default_factory=dict)
+    conditions: tuple[Condition, ...] = ()
+
+    def condition(self, kind: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == kind), None)
+
+
+@dataclass(frozen=True)
+class Hpa:
+    namespace: str
+    name: str
+    target_kind: str
+    target_name: str
+    min_replicas: int
+    max_replicas: int
+    current_replicas: int
+    desired_replicas: int
+    metrics: tuple[str, ...] = ()    # "cpu 55% (target 70%)", one per spec metric
+    conditions: tuple[Condition, ...] = ()
+
+    def condition(self, kind: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == kind), None)
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    conditions: tuple[Condition, ...] = ()
+    unschedulable: bool = False
+
+    def condition(self, kind: str) -> Condition | None:
+        return next((c for c in self.conditions if c.type == kind), None)
+
+
+@dataclass(frozen=True)
+class KubeSnapshot:
+    """Everything one `health` run read from the cluster; `problems` are (what, why) that could not be read."""
+
+    pods: tuple[Pod, ...] = ()
+    events: tuple[KubeEvent, ...] = ()
+    deployments: tuple[Deployment, ...] = ()
+    hpas: tuple[Hpa, ...] = ()
+    nodes: tuple[Node, ...] = ()
+    nodes_read: bool = False
+    problems: tuple[tuple[str, str], ...] = ()
+    requests: int = 0
+
+
+@dataclass(frozen=True)
+class LogRequest:
+    """The log of one container; `previous` is the instance before the last restart (`kubectl logs -p`)."""
+
+    namespace: str | None
+    owner: str                       # pod name, or docker container id/name
+    container: str
+    previous: bool = False
+    since_seconds: int | None = None
+
+
+@dataclass(frozen=True)
+class LogText:
+    request: LogRequest
+    lines: tuple[str, ...] = ()
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class DockerStats:
+    memory_usage: int | None = None  # bytes, page cache excluded
+    memory_limit: int | None = None  # bytes; None when unlimited
+    cpu_seconds: float | None = None
+    throttled_periods: int = 0
+    periods: int = 0
+
+
+@dataclass(frozen=True)
+class HealthProbe:
+    exit_code: int
+    output: str
+    end: float | None = None
+
+
+@dataclass(frozen=True)
+class DockerContainer:
+    id: str
+    name: str
+    image: str
+    state: str                       # created | running | restarting | paused | exited | dead
+    exit_code: int | None = None
+    oom_killed: bool = False
+    restart_count: int = 0
+    restart_policy: str = ""
+    health: str | None = None        # starting | healthy | unhealthy; None without HEALTHCHECK
+    failing_streak: int = 0
+    health_log: tuple[HealthProbe, ...] = ()
+    started_at: float | None = None
+    finished_at: float | None = None
+    error: str = ""
+    memory_limit: int | None = None
+    nano_cpus: int | None = None
+    labels: Mapping[str, str] = field(default_factory=dict)
+    stats: DockerStats | None = None
+
+
+@dataclass(frozen=True)
+class EndpointProbe:
+    """One GET of a health/readiness URL. `url` is already safe to print (no credentials, no query)."""
+
+    url: str
+    status_code: int | None
+    latency: float | None
+    error: str | None = None
+    timed_out: bool = False
+    timeout: float = 0.0
+    body: Any = None                 # the decoded JSON body, when it was JSON
+    text: str = ""                   # the start of a non-JSON body

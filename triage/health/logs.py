@@ -1,0 +1,76 @@
+"""Seed 002's first look: do the recent log lines show a crash, a traceback or an OOM?
+
+Patterns are deliberately conservative: a line must look like a crash or an error-level
+record, not merely contain the word "error" (a request path `/errors` or a counter
+`errors=0` is not a finding).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from triage.report import strip_control
+
+MAX_QUOTED = 3
+MAX_LINE = 200
+
+_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("oom", re.compile(
+        r"out of memory|OutOfMemoryError|\bMemoryError\b|Cannot allocate memory|\bOOM[- ]?kill|"
+        r"JavaScript heap out of memory|Killed process \d+", re.IGNORECASE)),
+    ("panic", re.compile(r"^\s*panic:|\bgoroutine \d+ \[running\]|^\s*fatal error:|\bSIGSEGV\b|"
+                         r"Segmentation fault|core dumped")),
+    ("traceback", re.compile(r"Traceback \(most recent call last\)|Exception in thread \"|"
+                             r"^\s*Caused by: |Unhandled(?:Promise)?Rejection|uncaughtException")),
+    ("exception", re.compile(r"(?:^|[\s:\[(])(?:[A-Za-z_][\w$]*\.)*[A-Z]\w*(?:Exception|Error)(?::\s|$)")),
+    ("fatal", re.compile(r"\b(?:FATAL|PANIC|CRITICAL|SEVERE|EMERG|ALERT)\b|"
+                         r"\blevel\"?\s*[=:]\s*\"?(?:fatal|panic|critical|crit)\b", re.IGNORECASE)),
+    ("error", re.compile(r"(?:^|[\s\[|])(?:ERROR|ERR|E\d{4})(?:[\s\]:|]|$)|"
+                         r"\blevel\"?\s*[=:]\s*\"?(?:error|err)\b|\"severity\"\s*:\s*\"error\"", re.IGNORECASE)),
+)
+# Words that look like levels but are case-insensitive noise when lower case ("critical path").
+_CASE_SENSITIVE_WORDS = re.compile(r"\b(?:FATAL|PANIC|CRITICAL|SEVERE|EMERG|ALERT)\b")
+
+
+@dataclass(frozen=True)
+class LogScan:
+    matched: int
+    scanned: int
+    kinds: tuple[str, ...]
+    quoted: tuple[str, ...]
+
+
+def clean_line(line: str, limit: int = MAX_LINE) -> str:
+    """One log line made safe to show: control characters (terminal escapes) gone, length bounded."""
+    text = strip_control(line.replace("\t", " ")).strip()
+    if len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def classify(line: str) -> str | None:
+    for kind, pattern in _PATTERNS:
+        if not pattern.search(line):
+            continue
+        if kind == "fatal" and not _CASE_SENSITIVE_WORDS.search(line) and "level" not in line.lower():
+            continue
+        return kind
+    return None
+
+
+def scan(lines: tuple[str, ...] | list[str]) -> LogScan:
+    """The error-looking lines among `lines`; quotes the first few, cleaned and truncated."""
+    matched = 0
+    kinds: list[str] = []
+    quoted: list[str] = []
+    for raw in lines:
+        kind = classify(raw)
+        if kind is None:
+            continue
+        matched += 1
+        if kind not in kinds:
+            kinds.append(kind)
+        if len(quoted) < MAX_QUOTED:
+            quoted.append(clean_line(raw))
+    return LogScan(matched=matched, scanned=len(lines), kinds=tuple(kinds), quoted=tuple(quoted))

@@ -1,0 +1,199 @@
+"""Pods → Findings: crash loops, OOM kills, image pulls, config errors, pending, evicted,
+readiness and probe failures (from Events), restarts in the window.
+
+Severity rule for every Kubernetes check: critical when the object cannot serve now
+(a pod that is not running or not ready, a deployment with nothing available, a node
+that is NotReady); warning when it serves but is degraded or at risk (restarts, probe
+failures while still ready, pressure, an HPA that cannot grow).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from triage.health.facts import KubeContainer, KubeEvent, LogRequest, Pod
+from triage.health.text import ago, clip
+from triage.models import Finding, Status
+
+IMAGE_REASONS = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable"}
+CONFIG_REASONS = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError", "PreCreateHookError",
+                  "PostStartHookError"}
+PROBE_EVENT = "Unhealthy"
+# A pod may sit in ContainerCreating this long before that is worth a look.
+PENDING_GRACE = 300.0
+
+
+@dataclass(frozen=True)
+class PodResult:
+    findings: tuple[Finding, ...]
+    logs: tuple[LogRequest, ...]
+
+
+def _events_by_pod(events: Iterable[KubeEvent], since: float) -> dict[tuple[str, str], list[KubeEvent]]:
+    out: dict[tuple[str, str], list[KubeEvent]] = {}
+    for ev in events:
+        if ev.object_kind != "Pod":
+            continue
+        if ev.last_seen is not None and ev.last_seen < since:
+            continue
+        out.setdefault((ev.namespace, ev.object_name), []).append(ev)
+    return out
+
+
+def _last_exit(c: KubeContainer, now: float) -> str:
+    parts = []
+    if c.last_exit_code is not None:
+        parts.append(f"exit {c.last_exit_code}")
+    if c.last_reason:
+        parts.append(f"({c.last_reason})" if parts else c.last_reason)
+    when = ago(c.last_finished_at, now)
+    text = " ".join(parts)
+    return f"{text} {when}".strip() if text else ""
+
+
+def _what(c: KubeContainer) -> str:
+    return f"init container {c.name}" if c.init else f"container {c.name}"
+
+
+def check_pods(pods: Iterable[Pod], events: Iterable[KubeEvent], *, now: float, window: float) -> PodResult:
+    since = now - window
+    by_pod = _events_by_pod(events, since)
+    findings: list[Finding] = []
+    logs: list[LogRequest] = []
+    for pod in pods:
+        found, wanted = _check_pod(pod, by_pod.get((pod.namespace, pod.name), []), now=now, since=since,
+                                   window=window)
+        findings.extend(found)
+        logs.extend(wanted)
+    return PodResult(tuple(findings), tuple(logs))
+
+
+def _finding(pod: Pod, check: str, status: Status, reason: str | None, detail: str,
+             evidence: tuple[str, ...] = ()) -> Finding:
+    return Finding(kind="pod", name=pod.name, namespace=pod.namespace, check=check, status=status,
+                   reason=reason, detail=clip(detail), evidence=evidence)
+
+
+def _check_pod(pod: Pod, events: list[KubeEvent], *, now: float, since: float,
+               window: float) -> tuple[list[Finding], list[LogRequest]]:
+    out: list[Finding] = []
+    logs: list[LogRequest] = []
+
+    def want_log(c: KubeContainer, previous: bool) -> None:
+        since_s = None if previous else int(window)
+        req = LogRequest(namespace=pod.namespace, owner=pod.name, container=c.name, previous=previous,
+                         since_seconds=since_s)
+        if req not in logs:
+            logs.append(req)
+
+    if pod.phase == "Failed" and pod.reason == "Evicted":
+        out.append(_finding(pod, "pod.evicted", Status.WARNING, "Evicted",
+                            f"evicted {ago(pod.created_at and _finished(pod), now) or ''}: "
+                            f"{pod.message or 'no message'}".replace("  ", " ")))
+        return out, logs
+    if pod.phase == "Succeeded":
+        out.append(_finding(pod, "pod.status", Status.OK, None, "Succeeded (completed)"))
+        return out, logs
+
+    sched = pod.condition("PodScheduled")
+    if pod.phase == "Pending" and sched is not None and sched.false:
+        message = sched.message or next(
+            (e.message for e in reversed(events) if e.reason == "FailedScheduling"), "") or "no reason given"
+        out.append(_finding(pod, "pod.pending", Status.CRITICAL, "Pending",
+                            f"unschedulable for {ago(pod.created_at, now, suffix='') or 'a while'}: {message}"))
+        return out, logs
+
+    for c in pod.containers:
+        if c.state == "waiting" and c.reason == "CrashLoopBackOff":
+            last = _last_exit(c, now)
+            if c.last_reason == "OOMKilled":
+                out.append(_finding(pod, "pod.oom", Status.CRITICAL, "OOMKilled",
+                                    f"{_what(c)} OOM-killed and in CrashLoopBackOff: {c.restarts} restarts, "
+                                    f"last {last}"))
+            else:
+                out.append(_finding(pod, "pod.crashloop", Status.CRITICAL, "CrashLoopBackOff",
+                                    f"{_what(c)} in CrashLoopBackOff: {c.restarts} restarts, last {last}"))
+            want_log(c, previous=True)
+        elif c.state == "waiting" and c.reason in IMAGE_REASONS:
+            out.append(_finding(pod, "pod.image", Status.CRITICAL, "ImagePullBackOff",
+                                f"{_what(c)} {c.reason}: {c.message or 'image cannot be pulled'}"))
+        elif c.state == "waiting" and c.reason in CONFIG_REASONS:
+            out.append(_finding(pod, "pod.config", Status.CRITICAL, "NotReady",
+                                f"{_what(c)} cannot start, {c.reason}: {c.message or 'no message'}"))
+        elif c.state == "terminated" and c.reason == "OOMKilled":
+            out.append(_finding(pod, "pod.oom", Status.CRITICAL, "OOMKilled",
+                                f"{_what(c)} OOM-killed (exit {c.exit_code}) {ago(c.finished_at, now)}".strip()))
+            want_log(c, previous=False)
+        elif c.last_reason == "OOMKilled" and (c.last_finished_at is None or c.last_finished_at >= since):
+            out.append(_finding(pod, "pod.oom", Status.CRITICAL, "OOMKilled",
+                                f"{_what(c)} OOM-killed {ago(c.last_finished_at, now)} (exit "
+                                f"{c.last_exit_code if c.last_exit_code is not None else 137}), "
+                                f"{c.restarts} restarts".replace("  ", " ")))
+            want_log(c, previous=True)
+        elif c.restarts > 0 and c.last_finished_at is not None and c.last_finished_at >= since:
+            out.append(_finding(pod, "pod.restarts", Status.WARNING, "Restarting",
+                                f"{_what(c)} restarted {ago(c.last_finished_at, now)}, {c.restarts} restarts "
+                                f"in total (last {_last_exit(c, now).rsplit(' ', 2)[0] or 'exit unknown'})"))
+            want_log(c, previous=True)
+
+    blocking = any(f.status is Status.CRITICAL for f in out)
+    probes = [e for e in events if e.reason == PROBE_EVENT]
+    ready = pod.condition("Ready")
+    not_ready = pod.phase == "Running" and ready is not None and not ready.true
+    if probes:
+        latest = probes[-1]
+        total = sum(max(1, e.count) for e in probes)
+        kinds = sorted({e.message.split(" ", 1)[0] for e in probes if e.message})
+        if not_ready and not blocking:
+            detail = f"not ready: {latest.message} (×{total} in the window)"
+            status = Status.CRITICAL
+        else:
+            detail = f"{'/'.join(kinds) or 'probe'} failures ×{total} in the window: {latest.message}"
+            status = Status.WARNING
+        out.append(_finding(pod, "pod.probe", status, "Unhealthy", detail))
+        for c in pod.containers:
+            if not c.ready and c.state == "running":
+                want_log(c, previous=False)
+    elif not_ready and not blocking:
+        unready = [c.name for c in pod.containers if not c.ready]
+        why = ready.message if ready and ready.message else "Ready condition is False"
+        out.append(_finding(pod, "pod.ready", Status.CRITICAL, "NotReady",
+                            f"running but not ready ({', '.join(unready) or 'no container'}): {why}"))
+        for c in pod.containers:
+            if not c.ready and c.state == "running":
+                want_log(c, previous=False)
+
+    if pod.phase == "Failed" and not out:
+        term = next((c for c in pod.containers if c.state == "terminated"), None)
+        detail = pod.message or pod.reason or "pod failed"
+        if term is not None:
+            detail = f"{_what(term)} exited {term.exit_code} ({term.reason or 'Error'}); {detail}"
+        out.append(_finding(pod, "pod.failed", Status.WARNING, "Exited", detail))
+        if term is not None:
+            want_log(term, previous=False)
+
+    if (pod.phase == "Pending" and not out and pod.created_at is not None
+            and now - pod.created_at > PENDING_GRACE):
+        waiting = next((c for c in pod.containers if c.state == "waiting"), None)
+        why = f"{waiting.name} {waiting.reason}" if waiting and waiting.reason else (pod.reason or "not started")
+        out.append(_finding(pod, "pod.pending", Status.WARNING, "Pending",
+                            f"pending for {ago(pod.created_at, now, suffix='')}: {why}"))
+
+    if not out:
+        total_c = len(pod.containers) or len(pod.spec_containers)
+        ready_c = sum(1 for c in pod.containers if c.ready and not c.init)
+        restarts = sum(c.restarts for c in pod.containers)
+        regular = sum(1 for c in pod.containers if not c.init) or total_c
+        note = ""
+        older = [c for c in pod.containers if c.restarts and c.last_reason]
+        if older:
+            note = f", last restart {ago(older[0].last_finished_at, now)} ({older[0].last_reason})".replace(" ()", "")
+        out.append(_finding(pod, "pod.status", Status.OK, None,
+                            f"{pod.phase}, {ready_c}/{regular} ready, {restarts} restarts{note}"))
+    return out, logs
+
+
+def _finished(pod: Pod) -> float | None:
+    ready = pod.condition("Ready")
+    return ready.last_transition if ready else None
