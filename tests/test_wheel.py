@@ -58,3 +58,22 @@ def test_help_does_not_import_the_kubernetes_or_docker_sdks(installed_triage, tm
             "print('IMPORTED', bad)")
     result = _run(installed_triage, [str(python), "-c", code], tmp_path)
     assert "IMPORTED []" in result.stdout, result.stdout[-500:] + result.stderr[-500:]
+
+
+@pytest.mark.parametrize("service,code,severity", [("catalog", 0, None), ("search", 1, "P3"), ("checkout", 2, "P0"),
+                                                   ("cart", 2, "P1")])
+def test_wheel_installed_detect_gives_the_right_verdicts(installed_triage, prometheus_server, tmp_path,
+                                                         service, code, severity):
+    (tmp_path / "triage.yaml").write_text(
+        f"prometheus: {{url: '{prometheus_server.url}'}}\nservices:\n  checkout: {{namespace: shop, tier: 1}}\n")
+    result = _run(installed_triage, [str(installed_triage / "triage"), "detect", "--service", service,
+                                     "--namespace", "shop", "--at", "2026-11-10T20:01:00Z", "-o", "json"], tmp_path)
+    assert result.returncode == code, result.stderr
+    assert json.loads(result.stdout)["services"][0]["severity"] == severity
+
+
+def test_wheel_installed_detect_unreachable_is_exit_3(installed_triage, tmp_path):
+    result = _run(installed_triage, [str(installed_triage / "triage"), "detect", "--service", "checkout",
+                                     "--prometheus-url", "http://127.0.0.1:9"], tmp_path)
+    assert result.returncode == 3 and result.stdout == ""
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
