@@ -15,7 +15,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from triage.errors import ConfigError, UsageError
 from triage.timeutil import parse_duration
-from triage.yamlschema import AnyMapOf, Choice, Field, IntRange, ListOf, OneOf, load_file, line_of
+from triage.yamlschema import AnyMapOf, Field, IntRange, ListOf, OneOf, load_file, line_of
 
 SIGNAL_NAMES = (
     "rps", "error_ratio", "latency_p95", "inflight", "cpu_usage_ratio", "cpu_throttle_ratio",

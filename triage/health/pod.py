@@ -89,8 +89,7 @@ def _check_pod(pod: Pod, events: list[KubeEvent], *, now: float, since: float,
 
     if pod.phase == "Failed" and pod.reason == "Evicted":
         out.append(_finding(pod, "pod.evicted", Status.WARNING, "Evicted",
-                            f"evicted {ago(pod.created_at and _finished(pod), now) or ''}: "
-                            f"{pod.message or 'no message'}".replace("  ", " ")))
+                            f"evicted from {pod.node or 'its node'}: {pod.message or 'no message'}"))
         return out, logs
     if pod.phase == "Succeeded":
         out.append(_finding(pod, "pod.status", Status.OK, None, "Succeeded (completed)"))
@@ -192,8 +191,3 @@ def _check_pod(pod: Pod, events: list[KubeEvent], *, now: float, since: float,
         out.append(_finding(pod, "pod.status", Status.OK, None,
                             f"{pod.phase}, {ready_c}/{regular} ready, {restarts} restarts{note}"))
     return out, logs
-
-
-def _finished(pod: Pod) -> float | None:
-    ready = pod.condition("Ready")
-    return ready.last_transition if ready else None
