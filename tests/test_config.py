@@ -150,3 +150,9 @@ def test_cli_reports_bad_config_in_one_line(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
     assert f"{path}:3" in lines[0] and "prometheus.colour" in lines[0]
+
+
+def test_bad_concurrency_from_env_is_a_usage_error(tmp_path):
+    with pytest.raises(UsageError, match="TRIAGE_MAX_CONCURRENCY"):
+        load_settings(env={"TRIAGE_MAX_CONCURRENCY": "lots"}, cwd=tmp_path)
+    assert load_settings(env={"TRIAGE_MAX_CONCURRENCY": "3"}, cwd=tmp_path).max_concurrency == 3

@@ -385,12 +385,20 @@ def load_settings(*, config: str | None = None, prometheus_url: str | None = Non
         signals={k: _queries(v) for k, v in (raw.get("signals") or {}).items()},
         rate_interval=rate,
         step=step_seconds,
-        max_concurrency=int(env.get("TRIAGE_MAX_CONCURRENCY") or prom_raw.get("max_concurrency") or DEFAULT_MAX_CONCURRENCY),
+        max_concurrency=_concurrency(env.get("TRIAGE_MAX_CONCURRENCY"), prom_raw.get("max_concurrency")),
         queries_dirs=_dirs(raw.get("queries_dir"), env.get("TRIAGE_QUERIES_DIR"), base),
         playbooks_dirs=_dirs(raw.get("playbooks_dir"), env.get("TRIAGE_PLAYBOOKS_DIR"), base),
         templates_dirs=_dirs(raw.get("templates_dir"), env.get("TRIAGE_TEMPLATES_DIR"), base),
         default_namespace=default_ns,
     )
+
+
+def _concurrency(from_env: str | None, from_file: int | None) -> int:
+    if from_env:
+        if not from_env.isdigit() or not 1 <= int(from_env) <= 64:
+            raise UsageError(f"TRIAGE_MAX_CONCURRENCY must be a whole number from 1 to 64, not {from_env!r}")
+        return int(from_env)
+    return from_file or DEFAULT_MAX_CONCURRENCY
 
 
 def _dirs(from_file: str | None, from_env: str | None, base: Path) -> tuple[Path, ...]:
