@@ -37,9 +37,9 @@ PROM_WEB_HASH = "$2b$04$fbPnlr3eweOYk/Cs8XeLDOT1schFvuDGKV3c.21NGD..TegiNli/q"
 
 @pytest.fixture(scope="session")
 def fleet_dataset():
-    from tests.scenarios.library import default_fleet, export_dataset
+    from tests.scenarios.library import bottleneck_fleet, default_fleet, export_dataset
 
-    return export_dataset(default_fleet())
+    return export_dataset(default_fleet() + bottleneck_fleet())
 
 
 @pytest.fixture(scope="session")

@@ -46,7 +46,7 @@ def test_bundled_catalog_ships_in_the_wheel(installed_triage, tmp_path):
     result = _run(installed_triage, [str(installed_triage / "triage"), "queries", "list", "--output", "json"], tmp_path)
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
-    assert len(data["signals"]) == 22
+    assert len(data["signals"]) >= 22
     assert "site-packages/triage/_bundled/queries" in data["signals"][0]["file"]
 
 

@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Iterable, Mapping
 
-from triage.config import SIGNAL_NAMES
+from triage.config import EXTRA_SIGNALS, SIGNAL_NAMES
 from triage.errors import ConfigError
 from triage.models import QueryAlternative, SignalSpec, Threshold
 from triage.yamlschema import AnyMapOf, Choice, Field, ListOf, load_file
@@ -36,7 +36,8 @@ def search_dirs(kind: str, user_dirs: Iterable[Path] = ()) -> list[Path]:
 
 
 def _check_signal(name: str) -> str | None:
-    return None if name in SIGNAL_NAMES else f"unknown signal (known: {', '.join(SIGNAL_NAMES)})"
+    known = SIGNAL_NAMES + EXTRA_SIGNALS
+    return None if name in known else f"unknown signal (known: {', '.join(known)})"
 
 
 QUERY_SCHEMA = {
@@ -112,9 +113,9 @@ def load_catalog(user_dirs: Iterable[Path] = ()) -> Catalog:
                     ),
                 )
                 origins[name] = path
-    missing = [n for n in SIGNAL_NAMES if n not in signals]
+    missing = [n for n in SIGNAL_NAMES + EXTRA_SIGNALS if n not in signals]
     if missing:
         raise ConfigError(f"query catalog is missing signals: {', '.join(missing)}")
-    ordered = {n: signals[n] for n in SIGNAL_NAMES}
+    ordered = {n: signals[n] for n in SIGNAL_NAMES + EXTRA_SIGNALS}
     ordered.update({n: s for n, s in signals.items() if n not in ordered})
     return Catalog(signals=ordered, origins=origins)

@@ -24,6 +24,8 @@ SIGNAL_NAMES = (
     "db_connections_ratio", "db_lock_waits", "dependency_latency_p95", "dependency_error_ratio",
     "replicas", "replicas_max", "deploys",
 )
+# Added beyond CONTRACT's list (add-only): what capacity math needs.
+EXTRA_SIGNALS = ("db_time_per_request", "db_pool_size", "db_max_connections")
 
 DEFAULT_TIER = 2
 DEFAULT_TIMEOUT = 10.0
@@ -157,7 +159,7 @@ class Settings:
 
 
 def _check_signal_name(name: str) -> str | None:
-    if name not in SIGNAL_NAMES:
+    if name not in SIGNAL_NAMES + EXTRA_SIGNALS:
         return f"unknown signal (known: {', '.join(SIGNAL_NAMES)})"
     return None
 

@@ -3,6 +3,7 @@ so tests and replays drive the same code with other sources."""
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Callable, Protocol, Sequence
@@ -13,9 +14,11 @@ from triage.analysis.detect import (
 from triage.catalog import Catalog
 from triage.config import ServiceConfig, Settings
 from triage.errors import SourceError, UsageError
-from triage.models import Alert, DetectReport
+from triage.analysis.rca import InvariantResult, RcaResult, rca_service
+from triage.models import Alert, DetectReport, RangeQuery
 from triage.signals import (
     Collection, MetricsSource, Windows, alerts_for, alerts_from_series, collect, discover_services, ensure_data,
+    render_override,
 )
 
 # Live alert APIs only describe "now"; for an older window the ALERTS series is the record.
@@ -72,13 +75,10 @@ def gather(source: MetricsSource, catalog: Catalog, settings: Settings, target: 
     return collection
 
 
-def run_detect(settings: Settings, catalog: Catalog, source: MetricsSource, windows: Windows, target: Target, *,
-               alert_sources: Sequence[AlertSource] = (), now: float | None = None,
-               progress: Progress = _quiet) -> DetectReport:
-    progress(f"querying {len(DETECT_SIGNALS)} signals for {len(target.services)} service(s)")
-    collection = gather(source, catalog, settings, target, windows, DETECT_SIGNALS)
+def _alerts(source: MetricsSource, target: Target, windows: Windows, alert_sources: Sequence[AlertSource],
+            now: float | None) -> tuple[dict[str, list[Alert]], list[Alert], list[tuple[str, str]]]:
+    """Alerts of the window from the ALERTS series; the live APIs too when the window is now."""
     skipped: list[tuple[str, str]] = []
-    progress("reading alerts")
     historical: dict[str, list[Alert]] = {}
     try:
         historical = alerts_from_series(source, target.services, windows)
@@ -92,6 +92,16 @@ def run_detect(settings: Settings, catalog: Catalog, source: MetricsSource, wind
                 live.extend(alert_source.alerts())
             except SourceError as exc:
                 skipped.append((alert_source.name, exc.message))
+    return historical, live, skipped
+
+
+def run_detect(settings: Settings, catalog: Catalog, source: MetricsSource, windows: Windows, target: Target, *,
+               alert_sources: Sequence[AlertSource] = (), now: float | None = None,
+               progress: Progress = _quiet) -> DetectReport:
+    progress(f"querying {len(DETECT_SIGNALS)} signals for {len(target.services)} service(s)")
+    collection = gather(source, catalog, settings, target, windows, DETECT_SIGNALS)
+    progress("reading alerts")
+    historical, live, skipped = _alerts(source, target, windows, alert_sources, now)
     detections = []
     sets = []
     for svc in target.services:
@@ -104,6 +114,51 @@ def run_detect(settings: Settings, catalog: Catalog, source: MetricsSource, wind
     if not sets:
         sets = [collection.signal_set(target.services[0])]
     return build_report(detections, sets, skipped)
+
+
+def run_rca(settings: Settings, catalog: Catalog, source: MetricsSource, windows: Windows, target: Target, *,
+            alert_sources: Sequence[AlertSource] = (), now: float | None = None,
+            progress: Progress = _quiet) -> tuple[list[RcaResult], list[tuple[str, str]]]:
+    names = list(catalog.signals)
+    progress(f"querying {len(names)} signals for {len(target.services)} service(s)")
+    collection = gather(source, catalog, settings, target, windows, names)
+    progress("reading alerts")
+    historical, live, skipped = _alerts(source, target, windows, alert_sources, now)
+    progress("checking invariants")
+    results = []
+    for svc in target.services:
+        sset = collection.signal_set(svc)
+        if target.fleet and not sset.signals:
+            continue
+        merged = _dedupe([*alerts_for(live, svc), *historical.get(svc.name, [])])
+        invariants = check_invariants(source, settings, svc, windows)
+        results.append(rca_service(svc, sset, catalog.signals, merged, callers_of(svc.name, settings.services),
+                                   invariants))
+    return results, skipped
+
+
+def check_invariants(source: MetricsSource, settings: Settings, service: ServiceConfig,
+                     windows: Windows) -> list[InvariantResult]:
+    """Business rules from the config (e.g. `min(tickets_remaining) >= 0`, seed 001's overselling)."""
+    if not service.invariants:
+        return []
+    queries = [render_override(inv["query"], service, f"invariant {inv['name']}", settings) for inv in service.invariants]
+    answers = source.query_range_many([RangeQuery(q, windows.window.start.timestamp(), windows.end, windows.step)
+                                       for q in queries])
+    out = []
+    for inv, query, answer in zip(service.invariants, queries, answers):
+        low, high = inv.get("min"), inv.get("max")
+        if isinstance(answer, SourceError):
+            out.append(InvariantResult(inv["name"], query, low, high, None, None, False, answer.message))
+            continue
+        values = [v for s in answer for _, v in s.points if math.isfinite(v)]
+        if not values:
+            out.append(InvariantResult(inv["name"], query, low, high, None, None, False, "no data"))
+            continue
+        lo, hi = min(values), max(values)
+        violated = (low is not None and lo < low) or (high is not None and hi > high)
+        out.append(InvariantResult(inv["name"], query, low, high, lo, hi, violated))
+    return out
 
 
 def _dedupe(alerts: Sequence[Alert]) -> list[Alert]:

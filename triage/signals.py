@@ -163,7 +163,7 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
                 idx = next_alt.get((name, svc.name), 0)
                 if overrides:
                     if idx < len(overrides):
-                        query = _render_override(overrides[idx], svc, name, rate, settings)
+                        query = render_override(overrides[idx], svc, name, settings)
                         jobs.append(_Job(name, idx, query, None, (svc,), override=True))
                 elif idx < len(spec.alternatives):
                     builtin.setdefault(idx, []).append(svc)
@@ -239,9 +239,10 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
     return result
 
 
-def _render_override(template: str, service: ServiceConfig, signal: str, rate: str, settings: Settings) -> str:
+def render_override(template: str, service: ServiceConfig, signal: str, settings: Settings) -> str:
+    """A single-service query from the config, its placeholders filled with escaped values."""
     try:
-        return render(template, _override_values(service, rate))
+        return render(template, _override_values(service, settings.rate_interval))
     except UsageError as exc:
         where = config_line(settings, "services", service.name, "signals", signal) \
             if signal in settings.services.get(service.name, ServiceConfig(name="")).signals \

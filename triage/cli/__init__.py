@@ -40,9 +40,11 @@ def _root(
 
 
 def _register() -> None:
-    from triage.cli import detect, queries
+    from triage.cli import detect, queries, rca
 
     app.command("detect", help=detect.__doc__)(detect.detect)
+    app.command("rca", help=rca.rca.__doc__)(rca.rca)
+    app.command("capacity", help=rca.capacity.__doc__)(rca.capacity)
     app.add_typer(queries.app, name="queries")
 
 

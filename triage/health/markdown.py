@@ -1,0 +1,60 @@
+"""`triage health --output markdown`: for an incident channel or a ticket. Everything that
+came from outside (names, details, log lines) goes through `md()` / `md_code()`."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from triage.models import Finding, HealthReport, Status
+from triage.report import md, md_code
+
+_TITLE = {Status.CRITICAL: "Critical", Status.WARNING: "Warning", Status.UNKNOWN: "Unknown"}
+
+
+def where(f: Finding) -> str:
+    return f"{f.namespace}/{f.name}" if f.namespace else f.name
+
+
+_NOUN = {"pod": ("pod", "pods"), "container": ("container", "containers"), "endpoint": ("endpoint", "endpoints"),
+         "deployment": ("deployment", "deployments"), "hpa": ("HPA", "HPAs"), "node": ("node", "nodes")}
+
+
+def ok_summary(findings: list[Finding] | tuple[Finding, ...]) -> str:
+    """`12 pods, 1 HPA`: the objects that passed every check (a pod with no finding but ok counts once)."""
+    seen = {(f.kind, f.namespace, f.name) for f in findings if f.status is not Status.OK}
+    counts = Counter(f.kind for f in findings if f.status is Status.OK and (f.kind, f.namespace, f.name) not in seen)
+    return ", ".join(f"{n} {_NOUN.get(k, (k, k))[n != 1]}" for k, n in counts.items())
+
+
+def health_markdown(report: HealthReport, overall: Status) -> str:
+    counts = Counter(f.status for f in report.findings)
+    lines = [
+        "# Quick health checks",
+        "",
+        f"Overall: **{overall.value.upper()}** ({counts[Status.CRITICAL]} critical, {counts[Status.WARNING]} warning, "
+        f"{counts[Status.OK]} ok).",
+        "",
+    ]
+    for status in (Status.CRITICAL, Status.WARNING, Status.UNKNOWN):
+        group = [f for f in report.findings if f.status is status]
+        if not group:
+            continue
+        lines += [f"## {_TITLE[status]} ({len(group)})", "", "| kind | name | check | reason | detail |",
+                  "|---|---|---|---|---|"]
+        for f in group:
+            lines.append(f"| {f.kind} | {md(where(f))} | {md(f.check)} | {md(f.reason or '')} | {md(f.detail)} |")
+        lines.append("")
+        quoted = [f for f in group if f.evidence]
+        for f in quoted:
+            lines.append(f"{md(where(f))} ({md(f.check)}):")
+            lines.append("")
+            lines += [f"- {md_code(e)}" for e in f.evidence]
+            lines.append("")
+    summary = ok_summary(report.findings)
+    if summary:
+        lines += [f"OK: {summary}.", ""]
+    if report.skipped:
+        lines += ["## Skipped", ""]
+        lines += [f"- {md(s.source)}: {md(s.reason)}" for s in report.skipped]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

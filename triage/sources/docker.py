@@ -1,0 +1,201 @@
+"""The Docker Engine through the docker SDK (`DOCKER_HOST`, `DOCKER_TLS_VERIFY`, `DOCKER_CERT_PATH`,
+as `docker.from_env()` reads them): one list call, then inspect and one-shot stats per
+container concurrently with a bound, and logs of the failing ones. Only `DockerContainer`
+and `LogText` values leave this module; every failure of the daemon is a `SourceError`."""
+
+from __future__ import annotations
+
+import os
+import re
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from typing import Any, Callable, Mapping, Sequence
+
+from triage.config import redact
+from triage.errors import SourceError
+from triage.health.facts import DockerContainer, DockerStats, HealthProbe, LogRequest, LogText
+from triage.sources.http import network_reason
+
+DEFAULT_TIMEOUT = 10.0
+LOG_LINES = 100
+_UNLIMITED = 1 << 60
+
+
+def _time(raw: Any) -> float | None:
+    """Docker's RFC 3339 with nanoseconds; the zero time (`0001-01-01…`) is None."""
+    if not raw or not isinstance(raw, str) or raw.startswith("0001-"):
+        return None
+    m = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)?", raw)
+    if not m:
+        return None
+    frac = (m.group(2) or ".0")[:7]
+    zone = m.group(3) or "Z"
+    try:
+        moment = datetime.fromisoformat(m.group(1) + frac + ("+00:00" if zone == "Z" else zone))
+    except ValueError:
+        return None
+    return moment.astimezone(timezone.utc).timestamp()
+
+
+class DockerSource:
+    backend = "docker"
+
+    def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, max_concurrency: int = 8,
+                 environment: Mapping[str, str] | None = None) -> None:
+        import docker  # the SDK is imported only when Docker is actually asked
+
+        self._sdk = docker
+        self.timeout = timeout
+        self.max_concurrency = max(1, max_concurrency)
+        self._env = dict(os.environ if environment is None else environment)
+        self.host = self._env.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+        self._api: Any = None
+        self.requests = 0
+
+    @property
+    def name(self) -> str:
+        return f"Docker at {redact(self.host)}"
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+
+    def _client(self) -> Any:
+        if self._api is None:
+            try:
+                client = self._sdk.from_env(timeout=self.timeout, environment=self._env)
+                self.requests += 1
+            except self._sdk.errors.DockerException as exc:
+                raise self._error(exc, "connect") from None
+            self._api = client.api
+        return self._api
+
+    def _error(self, exc: BaseException, what: str) -> SourceError:
+        api_error = getattr(self._sdk.errors, "APIError", ())
+        if isinstance(exc, api_error):
+            status = getattr(exc, "status_code", None)
+            explanation = redact(str(getattr(exc, "explanation", "") or ""))[:200]
+            return SourceError(f"{self.name}: {what} failed with HTTP {status}: {explanation}", backend=self.backend)
+        reason = network_reason(exc)
+        if reason == "socket not found":
+            return SourceError(f"no Docker daemon at {redact(self.host)} (socket not found; start Docker or set "
+                               "DOCKER_HOST)", backend=self.backend)
+        if reason == "permission denied":
+            return SourceError(f"permission denied on {redact(self.host)} (needs root or the docker group)",
+                               backend=self.backend)
+        if reason == "timed out":
+            return SourceError(f"{self.name} did not answer within {self.timeout:g}s", backend=self.backend)
+        return SourceError(f"{self.name} is unreachable: {reason}", backend=self.backend)
+
+    def _map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
+        if len(items) <= 1:
+            return [fn(i) for i in items]
+        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(items))) as pool:
+            return list(pool.map(fn, items))
+
+    def containers(self, select: Callable[[str, Mapping[str, str]], bool] | None = None) -> list[DockerContainer]:
+        api = self._client()
+        try:
+            listed = api.containers(all=True)
+            self.requests += 1
+        except (self._sdk.errors.DockerException, OSError) as exc:
+            raise self._error(exc, "listing containers") from None
+        except Exception as exc:  # requests' own exceptions (timeouts) through the SDK
+            raise self._error(exc, "listing containers") from None
+        chosen = []
+        for item in listed:
+            name = ((item.get("Names") or ["/" + item.get("Id", "")[:12]])[0]).lstrip("/")
+            if select is None or select(name, item.get("Labels") or {}):
+                chosen.append(item)
+
+        def one(item: dict) -> DockerContainer | None:
+            try:
+                info = api.inspect_container(item["Id"])
+                self.requests += 1
+            except self._sdk.errors.NotFound:
+                return None  # removed between the list and the inspect
+            except Exception as exc:
+                raise self._error(exc, "inspecting a container") from None
+            stats = None
+            if (info.get("State") or {}).get("Running") and not (info.get("State") or {}).get("Restarting"):
+                stats = self._stats(api, item["Id"])
+            return _container(info, stats)
+
+        return [c for c in self._map(one, chosen) if c is not None]
+
+    def _stats(self, api: Any, cid: str) -> DockerStats | None:
+        try:
+            raw = api.stats(cid, stream=False, one_shot=True)
+            self.requests += 1
+        except Exception:
+            return None  # stats are a detail: a container that stopped meanwhile has none
+        return _stats(raw)
+
+    def logs(self, requests: Sequence[LogRequest]) -> list[LogText]:
+        api = self._client()
+
+        def one(req: LogRequest) -> LogText:
+            try:
+                raw = api.logs(req.owner, stdout=True, stderr=True, tail=LOG_LINES, timestamps=False)
+                self.requests += 1
+            except Exception as exc:
+                return LogText(req, error=network_reason(exc))
+            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+            return LogText(req, lines=tuple(text.splitlines()[-LOG_LINES:]))
+
+        return self._map(one, list(requests))
+
+
+def _stats(raw: Any) -> DockerStats | None:
+    if not isinstance(raw, dict):
+        return None
+    mem = raw.get("memory_stats") or {}
+    usage = mem.get("usage")
+    inner = mem.get("stats") or {}
+    if usage is not None:
+        # What `docker stats` shows: page cache that can be reclaimed does not count.
+        usage -= inner.get("total_inactive_file", inner.get("inactive_file", 0)) or 0
+    limit = mem.get("limit")
+    if not limit or limit >= _UNLIMITED:
+        limit = None
+    cpu = raw.get("cpu_stats") or {}
+    total = (cpu.get("cpu_usage") or {}).get("total_usage")
+    throttling = cpu.get("throttling_data") or {}
+    return DockerStats(memory_usage=max(0, usage) if usage is not None else None, memory_limit=limit,
+                       cpu_seconds=total / 1e9 if total is not None else None,
+                       throttled_periods=int(throttling.get("throttled_periods") or 0),
+                       periods=int(throttling.get("periods") or 0))
+
+
+def _container(info: dict, stats: DockerStats | None) -> DockerContainer:
+    state = info.get("State") or {}
+    host = info.get("HostConfig") or {}
+    config = info.get("Config") or {}
+    health = state.get("Health") or {}
+    status = str(state.get("Status") or "unknown")
+    if state.get("Restarting"):
+        status = "restarting"
+    memory = host.get("Memory") or 0
+    if stats is not None and not memory:
+        stats = DockerStats(stats.memory_usage, None, stats.cpu_seconds, stats.throttled_periods, stats.periods)
+    return DockerContainer(
+        id=str(info.get("Id", "")),
+        name=str(info.get("Name", "")).lstrip("/"),
+        image=str(config.get("Image", "")),
+        state=status,
+        exit_code=state.get("ExitCode"),
+        oom_killed=bool(state.get("OOMKilled")),
+        restart_count=int(info.get("RestartCount") or 0),
+        restart_policy=str((host.get("RestartPolicy") or {}).get("Name") or ""),
+        health=health.get("Status") or None,
+        failing_streak=int(health.get("FailingStreak") or 0),
+        health_log=tuple(HealthProbe(exit_code=int(p.get("ExitCode", -1)), output=str(p.get("Output") or ""),
+                                     end=_time(p.get("End"))) for p in (health.get("Log") or [])),
+        started_at=_time(state.get("StartedAt")),
+        finished_at=_time(state.get("FinishedAt")),
+        error=str(state.get("Error") or ""),
+        memory_limit=memory or None,
+        nano_cpus=host.get("NanoCpus") or None,
+        labels={str(k): str(v) for k, v in (config.get("Labels") or {}).items()},
+        stats=stats,
+    )

@@ -1,0 +1,479 @@
+"""The Kubernetes API through the official `kubernetes` client: kubeconfig (with `--context`)
+or in-cluster config, then one paginated list call per resource kind (pods, events,
+deployments, HPAs, nodes) run concurrently, and pod logs for the containers the checks ask
+about. Bodies are read with `_preload_content=False` and turned straight into
+`triage.health.facts` values: deserialising thousands of `V1Pod` objects costs more than the
+whole rest of the run, and no SDK object may leave this module anyway.
+
+Every failure is worded for a human: a 403 names the permission that is missing
+(`list pods in namespace shop`), a 401 says the credentials were rejected, and nothing a
+kubeconfig holds (tokens, passwords, client keys) reaches a message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from triage.config import redact, register_secret
+from triage.errors import SourceError, UsageError
+from triage.health.facts import (
+    Condition, Deployment, Hpa, KubeContainer, KubeEvent, KubeSnapshot, LogRequest, LogText, Node, Pod,
+)
+from triage.sources.http import network_reason
+
+DEFAULT_TIMEOUT = 10.0
+PAGE_SIZE = 500
+LOG_LINES = 100
+LOG_BYTES = 256 * 1024
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+# resource → (API group for messages, whether it is namespaced)
+_RESOURCES = {
+    "pods": ("", True),
+    "events": ("", True),
+    "deployments": ("apps", True),
+    "horizontalpodautoscalers": ("autoscaling", True),
+    "nodes": ("", False),
+}
+
+
+class _ListError(Exception):
+    """One list call failed. `fatal` ones (unreachable, timeout, 401) stop the whole source."""
+
+    def __init__(self, message: str, *, fatal: bool) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fatal = fatal
+
+
+def _ts(raw: Any) -> float | None:
+    if not raw or not isinstance(raw, str):
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _conditions(raw: Any) -> tuple[Condition, ...]:
+    out = []
+    for c in raw or ():
+        if isinstance(c, dict) and c.get("type"):
+            out.append(Condition(type=str(c["type"]), status=str(c.get("status", "Unknown")),
+                                 reason=str(c.get("reason") or ""), message=str(c.get("message") or ""),
+                                 last_transition=_ts(c.get("lastTransitionTime"))))
+    return tuple(out)
+
+
+def _container(raw: dict, init: bool) -> KubeContainer:
+    state = raw.get("state") or {}
+    last = (raw.get("lastState") or {}).get("terminated") or {}
+    if "running" in state and state["running"] is not None:
+        kind, detail = "running", state["running"] or {}
+    elif state.get("waiting") is not None:
+        kind, detail = "waiting", state["waiting"] or {}
+    elif state.get("terminated") is not None:
+        kind, detail = "terminated", state["terminated"] or {}
+    else:
+        kind, detail = "unknown", {}
+    return KubeContainer(
+        name=str(raw.get("name", "")), ready=bool(raw.get("ready")), restarts=int(raw.get("restartCount") or 0),
+        state=kind, reason=str(detail.get("reason") or ""), message=str(detail.get("message") or ""),
+        exit_code=detail.get("exitCode"), started_at=_ts(detail.get("startedAt")),
+        finished_at=_ts(detail.get("finishedAt")), last_reason=str(last.get("reason") or ""),
+        last_exit_code=last.get("exitCode"), last_finished_at=_ts(last.get("finishedAt")),
+        last_message=str(last.get("message") or ""), init=init)
+
+
+def _pod(raw: dict) -> Pod:
+    meta = raw.get("metadata") or {}
+    spec = raw.get("spec") or {}
+    status = raw.get("status") or {}
+    owner = next((f"{o.get('kind')}/{o.get('name')}" for o in meta.get("ownerReferences") or ()
+                  if o.get("controller")), "")
+    containers = tuple(_container(c, True) for c in status.get("initContainerStatuses") or ()) + tuple(
+        _container(c, False) for c in status.get("containerStatuses") or ())
+    return Pod(namespace=str(meta.get("namespace", "")), name=str(meta.get("name", "")),
+               phase=str(status.get("phase") or "Unknown"), reason=str(status.get("reason") or ""),
+               message=str(status.get("message") or ""), node=str(spec.get("nodeName") or ""),
+               created_at=_ts(meta.get("creationTimestamp")), labels=dict(meta.get("labels") or {}), owner=owner,
+               conditions=_conditions(status.get("conditions")), containers=containers,
+               spec_containers=tuple(str(c.get("name")) for c in spec.get("containers") or ()))
+
+
+def _event(raw: dict) -> KubeEvent:
+    meta = raw.get("metadata") or {}
+    obj = raw.get("involvedObject") or raw.get("regarding") or {}
+    series = raw.get("series") or {}
+    seen = (_ts(raw.get("lastTimestamp")) or _ts(series.get("lastObservedTime")) or _ts(raw.get("eventTime"))
+            or _ts(raw.get("firstTimestamp")) or _ts(meta.get("creationTimestamp")))
+    return KubeEvent(namespace=str(obj.get("namespace") or meta.get("namespace") or ""),
+                     object_kind=str(obj.get("kind") or ""), object_name=str(obj.get("name") or ""),
+                     reason=str(raw.get("reason") or ""), message=str(raw.get("message") or raw.get("note") or ""),
+                     type=str(raw.get("type") or "Normal"),
+                     count=int(raw.get("count") or series.get("count") or 1), last_seen=seen)
+
+
+def _deployment(raw: dict) -> Deployment:
+    meta = raw.get("metadata") or {}
+    spec = raw.get("spec") or {}
+    status = raw.get("status") or {}
+    replicas = spec.get("replicas")
+    return Deployment(namespace=str(meta.get("namespace", "")), name=str(meta.get("name", "")),
+                      replicas=int(1 if replicas is None else replicas), ready=int(status.get("readyReplicas") or 0),
+                      available=int(status.get("availableReplicas") or 0),
+                      unavailable=int(status.get("unavailableReplicas") or 0),
+                      updated=int(status.get("updatedReplicas") or 0), generation=int(meta.get("generation") or 0),
+                      observed_generation=int(status.get("observedGeneration") or 0),
+                      selector=dict((spec.get("selector") or {}).get("matchLabels") or {}),
+                      conditions=_conditions(status.get("conditions")))
+
+
+def _metric_text(spec: dict, current: Sequence[dict]) -> str:
+    """`cpu 55% (target 70%)`, `http_requests_per_second 12 (target 10)` from autoscaling/v2."""
+    kind = spec.get("type", "")
+    body = spec.get({"Resource": "resource", "ContainerResource": "containerResource", "Pods": "pods",
+                     "Object": "object", "External": "external"}.get(kind, ""), {}) or {}
+    name = body.get("name") or (body.get("metric") or {}).get("name") or kind.lower() or "metric"
+    target = body.get("target") or {}
+    want = target.get("averageUtilization")
+    unit = "%" if want is not None else ""
+    if want is None:
+        want = target.get("averageValue", target.get("value"))
+    now = None
+    for cur in current:
+        cbody = cur.get({"Resource": "resource", "ContainerResource": "containerResource", "Pods": "pods",
+                         "Object": "object", "External": "external"}.get(cur.get("type", ""), ""), {}) or {}
+        cname = cbody.get("name") or (cbody.get("metric") or {}).get("name")
+        if cur.get("type") == kind and cname == name:
+            c = cbody.get("current") or {}
+            now = c.get("averageUtilization") if unit else c.get("averageValue", c.get("value"))
+    shown = f"{name} {now}{unit}" if now is not None else f"{name} unknown"
+    return f"{shown} (target {want}{unit})" if want is not None else shown
+
+
+def _hpa(raw: dict) -> Hpa:
+    meta = raw.get("metadata") or {}
+    spec = raw.get("spec") or {}
+    status = raw.get("status") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    current = status.get("currentMetrics") or []
+    return Hpa(namespace=str(meta.get("namespace", "")), name=str(meta.get("name", "")),
+               target_kind=str(ref.get("kind") or ""), target_name=str(ref.get("name") or ""),
+               min_replicas=int(spec.get("minReplicas") or 1), max_replicas=int(spec.get("maxReplicas") or 0),
+               current_replicas=int(status.get("currentReplicas") or 0),
+               desired_replicas=int(status.get("desiredReplicas") or 0),
+               metrics=tuple(_metric_text(m, current) for m in spec.get("metrics") or ()),
+               conditions=_conditions(status.get("conditions")))
+
+
+def _node(raw: dict) -> Node:
+    meta = raw.get("metadata") or {}
+    return Node(name=str(meta.get("name", "")), conditions=_conditions((raw.get("status") or {}).get("conditions")),
+                unschedulable=bool((raw.get("spec") or {}).get("unschedulable")))
+
+
+_PARSE: dict[str, Callable[[dict], Any]] = {
+    "pods": _pod, "events": _event, "deployments": _deployment, "horizontalpodautoscalers": _hpa, "nodes": _node,
+}
+
+
+class KubernetesSource:
+    """A cluster reached like kubectl reaches it. Config is loaded on first use, so building one is cheap."""
+
+    backend = "kubernetes"
+
+    def __init__(self, *, context: str | None = None, kubeconfig: str | None = None,
+                 timeout: float = DEFAULT_TIMEOUT, max_concurrency: int = 8, page_size: int = PAGE_SIZE,
+                 environment: Mapping[str, str] | None = None,
+                 service_account_dir: str = SERVICE_ACCOUNT_DIR) -> None:
+        import kubernetes.client  # the SDK is imported only when the cluster is actually asked
+        import kubernetes.config
+
+        self._k8s = kubernetes
+        self.context = context
+        self.kubeconfig = kubeconfig
+        self.timeout = timeout
+        self.max_concurrency = max(1, max_concurrency)
+        self.page_size = page_size
+        self._env = dict(os.environ if environment is None else environment)
+        self._sa_dir = Path(service_account_dir)
+        self._api: Any = None
+        self._namespace = "default"
+        self.where = "the Kubernetes API"
+        self._lock = threading.Lock()
+        self.requests = 0
+
+    # ---- configuration ------------------------------------------------------------------
+
+    def _kubeconfig_paths(self) -> str | None:
+        if self.kubeconfig:
+            return self.kubeconfig
+        env = self._env.get("KUBECONFIG")
+        if env:
+            return env
+        home = self._env.get("HOME") or str(Path.home())
+        default = Path(home) / ".kube" / "config"
+        return str(default) if default.is_file() else None
+
+    def _connect(self) -> Any:
+        if self._api is not None:
+            return self._api
+        client = self._k8s.client
+        config = self._k8s.config
+        cfg = client.Configuration()
+        paths = self._kubeconfig_paths()
+        if paths is None and self.context is None and self._env.get("KUBERNETES_SERVICE_HOST"):
+            self._load_in_cluster(cfg)
+        elif paths is None:
+            raise SourceError("no kubeconfig found (~/.kube/config or $KUBECONFIG) and not running in a pod",
+                              backend=self.backend)
+        else:
+            self._load_kubeconfig(cfg, paths)
+        cfg.retries = False
+        cfg.connection_pool_maxsize = max(self.max_concurrency, 4)
+        for value in (cfg.api_key or {}).values():
+            register_secret(str(value))
+            register_secret(str(value).split(" ", 1)[-1])
+        if cfg.password:
+            register_secret(str(cfg.password))
+        self.where = f"the Kubernetes API at {redact(cfg.host)}"
+        self._api = client.ApiClient(cfg)
+        return self._api
+
+    def _load_kubeconfig(self, cfg: Any, paths: str) -> None:
+        config = self._k8s.config
+        try:
+            contexts, active = config.list_kube_config_contexts(config_file=paths)
+        except config.ConfigException as exc:
+            raise SourceError(f"kubeconfig {paths}: {_config_reason(exc)}", backend=self.backend) from None
+        except OSError as exc:
+            raise SourceError(f"kubeconfig {paths}: {exc.strerror}", backend=self.backend) from None
+        chosen = active
+        if self.context is not None:
+            chosen = next((c for c in contexts or () if c.get("name") == self.context), None)
+            if chosen is None:
+                names = ", ".join(sorted(str(c.get("name")) for c in contexts or ())) or "none"
+                raise UsageError(f"--context {self.context}: no such context in {paths} (contexts: {names})")
+        if not chosen:
+            raise SourceError(f"kubeconfig {paths} has no current-context; pass --context", backend=self.backend)
+        try:
+            config.load_kube_config(config_file=paths, context=chosen.get("name"), client_configuration=cfg,
+                                    persist_config=False)
+        except config.ConfigException as exc:
+            raise SourceError(f"kubeconfig {paths}: {_config_reason(exc)}", backend=self.backend) from None
+        except Exception as exc:  # exec plugins, unreadable cert files
+            raise SourceError(f"kubeconfig {paths}: {redact(str(exc))[:200]}", backend=self.backend) from None
+        self._namespace = str((chosen.get("context") or {}).get("namespace") or "default")
+
+    def _load_in_cluster(self, cfg: Any) -> None:
+        incluster = self._k8s.config.incluster_config
+        try:
+            incluster.InClusterConfigLoader(token_filename=str(self._sa_dir / "token"),
+                                            cert_filename=str(self._sa_dir / "ca.crt"),
+                                            environ=self._env).load_and_set(cfg)
+        except self._k8s.config.ConfigException as exc:
+            raise SourceError(f"in-cluster config: {_config_reason(exc)}", backend=self.backend) from None
+        try:
+            self._namespace = (self._sa_dir / "namespace").read_text().strip() or "default"
+        except OSError:
+            self._namespace = "default"
+
+    def default_namespace(self) -> str:
+        """The namespace of the kubeconfig context (or the pod's own, in-cluster); `default` otherwise."""
+        self._connect()
+        return self._namespace
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.close()
+
+    # ---- lists --------------------------------------------------------------------------
+
+    def _count(self) -> None:
+        with self._lock:
+            self.requests += 1
+
+    def _list(self, resource: str, namespace: str | None, selector: str | None = None) -> list[Any]:
+        """Every object of one kind, page by page (`limit`/`continue`): one logical call."""
+        client = self._k8s.client
+        api = self._connect()
+        core, apps, autoscaling = client.CoreV1Api(api), client.AppsV1Api(api), client.AutoscalingV2Api(api)
+        calls = {
+            "pods": (core.list_namespaced_pod, core.list_pod_for_all_namespaces),
+            "events": (core.list_namespaced_event, core.list_event_for_all_namespaces),
+            "deployments": (apps.list_namespaced_deployment, apps.list_deployment_for_all_namespaces),
+            "horizontalpodautoscalers": (autoscaling.list_namespaced_horizontal_pod_autoscaler,
+                                         autoscaling.list_horizontal_pod_autoscaler_for_all_namespaces),
+            "nodes": (None, core.list_node),
+        }
+        namespaced, cluster = calls[resource]
+        parse = _PARSE[resource]
+        out: list[Any] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"limit": self.page_size, "_preload_content": False,
+                                      "_request_timeout": (min(3.0, self.timeout), self.timeout)}
+            if token:
+                kwargs["_continue"] = token
+            if selector:
+                kwargs["label_selector"] = selector
+            try:
+                self._count()
+                if namespace is not None and namespaced is not None:
+                    response = namespaced(namespace, **kwargs)
+                else:
+                    response = cluster(**kwargs)
+                try:
+                    body = json.loads(response.data)
+                finally:
+                    response.release_conn()
+            except client.ApiException as exc:
+                raise self._api_error(exc, "list", resource, namespace) from None
+            except ValueError:
+                raise _ListError(f"{self.where} answered the {resource} list with something that is not JSON",
+                                 fatal=False) from None
+            except Exception as exc:
+                raise self._network_error(exc) from None
+            out.extend(parse(item) for item in body.get("items") or () if isinstance(item, dict))
+            token = (body.get("metadata") or {}).get("continue")
+            if not token:
+                return out
+
+    def _network_error(self, exc: BaseException) -> _ListError:
+        reason = network_reason(exc)
+        if reason == "timed out":
+            return _ListError(f"{self.where} did not answer within {self.timeout:g}s", fatal=True)
+        return _ListError(f"{self.where} is unreachable: {reason}", fatal=True)
+
+    def _api_error(self, exc: Any, verb: str, resource: str, namespace: str | None) -> _ListError:
+        status = getattr(exc, "status", None)
+        message = ""
+        try:
+            message = str(json.loads(exc.body or "{}").get("message") or "")
+        except (ValueError, TypeError, AttributeError):
+            pass
+        namespaced = _RESOURCES.get(resource, ("", True))[1]
+        scope = f"in namespace {namespace}" if namespace and namespaced else (
+            "in all namespaces" if namespaced else "(cluster-scoped)")
+        if status == 401:
+            return _ListError(f"{self.where} rejected the credentials (401 Unauthorized): the token or "
+                              "certificate has expired or is not valid for this cluster", fatal=True)
+        if status == 403:
+            user = re.search(r'User "([^"]+)"', message)
+            who = f" for {user.group(1)}" if user else ""
+            return _ListError(f"forbidden (403): missing permission to {verb} {resource} {scope}{who}", fatal=False)
+        if status == 404 and resource == "horizontalpodautoscalers":
+            return _ListError("autoscaling/v2 is not served by this cluster (Kubernetes older than 1.23?): "
+                              "HPAs not checked", fatal=False)
+        detail = f": {redact(message)[:200]}" if message else ""
+        return _ListError(f"{verb} {resource} {scope} failed with HTTP {status}{detail}", fatal=status in (None, 0))
+
+    def snapshot(self, namespaces: Sequence[str] | None, *,
+                 pod_selectors: Callable[[str, Sequence[Deployment]], Sequence[str]] | None = None,
+                 nodes: bool = True) -> KubeSnapshot:
+        """Pods, events, deployments and HPAs of `namespaces` (None: all of them) and the nodes, concurrently.
+
+        With `pod_selectors`, a namespace's deployments are read first and the pods are listed
+        with the first label selector it returns that matches any pod (server-side filtering).
+        """
+        self._connect()
+        spaces: list[str | None] = list(namespaces) if namespaces is not None else [None]
+        tasks: list[tuple[str, str | None, Callable[[], Any]]] = []
+        for ns in spaces:
+            for resource in ("events", "horizontalpodautoscalers"):
+                tasks.append((resource, ns, lambda r=resource, n=ns: self._list(r, n)))
+            if pod_selectors is not None and ns is not None:
+                tasks.append(("deployments+pods", ns, lambda n=ns: self._deployments_then_pods(n, pod_selectors)))
+            else:
+                tasks.append(("deployments", ns, lambda n=ns: self._list("deployments", n)))
+                tasks.append(("pods", ns, lambda n=ns: self._list("pods", n)))
+        if nodes:
+            tasks.append(("nodes", None, lambda: self._list("nodes", None)))
+        results: dict[str, list[Any]] = {"pods": [], "events": [], "deployments": [], "horizontalpodautoscalers": [],
+                                         "nodes": []}
+        errors: list[_ListError] = []
+        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(tasks))) as pool:
+            futures = [(name, pool.submit(fn)) for name, _, fn in tasks]
+            for name, future in futures:
+                try:
+                    value = future.result()
+                except _ListError as exc:
+                    errors.append(exc)
+                    continue
+                if name == "deployments+pods":
+                    deps, pods = value
+                    results["deployments"].extend(deps)
+                    results["pods"].extend(pods)
+                else:
+                    results[name].extend(value)
+        fatal = [e for e in errors if e.fatal]
+        if fatal and len(errors) == len(tasks):
+            raise SourceError(fatal[0].message, backend=self.backend)
+        problems = tuple(dict.fromkeys(("kubernetes", e.message) for e in errors))
+        return KubeSnapshot(pods=tuple(results["pods"]), events=tuple(results["events"]),
+                            deployments=tuple(results["deployments"]), hpas=tuple(results["horizontalpodautoscalers"]),
+                            nodes=tuple(results["nodes"]),
+                            nodes_read=nodes and not any("nodes" in e.message for e in errors),
+                            problems=problems, requests=self.requests)
+
+    def _deployments_then_pods(self, namespace: str, choose: Callable[[str, Sequence[Deployment]], Sequence[str]]
+                               ) -> tuple[list[Deployment], list[Pod]]:
+        try:
+            deployments = self._list("deployments", namespace)
+        except _ListError as exc:
+            if exc.fatal:
+                raise
+            deployments = []
+        pods: list[Pod] = []
+        for selector in choose(namespace, deployments):
+            pods = self._list("pods", namespace, selector)
+            if pods:
+                break
+        return deployments, pods
+
+    # ---- logs ---------------------------------------------------------------------------
+
+    def logs(self, requests: Sequence[LogRequest]) -> list[LogText]:
+        """The tail of each requested container log, fetched concurrently with a bound."""
+        if not requests:
+            return []
+        core = self._k8s.client.CoreV1Api(self._connect())
+
+        def one(req: LogRequest) -> LogText:
+            kwargs: dict[str, Any] = {"container": req.container, "previous": req.previous,
+                                      "tail_lines": LOG_LINES, "limit_bytes": LOG_BYTES, "_preload_content": False,
+                                      "_request_timeout": (min(3.0, self.timeout), self.timeout)}
+            if req.since_seconds:
+                kwargs["since_seconds"] = req.since_seconds
+            try:
+                self._count()
+                response = core.read_namespaced_pod_log(req.owner, req.namespace, **kwargs)
+                try:
+                    text = response.data.decode("utf-8", "replace")
+                finally:
+                    response.release_conn()
+            except self._k8s.client.ApiException as exc:
+                return LogText(req, error=self._api_error(exc, "get", "pods/log", req.namespace).message)
+            except Exception as exc:
+                return LogText(req, error=network_reason(exc))
+            return LogText(req, lines=tuple(text.splitlines()[-LOG_LINES:]))
+
+        if len(requests) == 1:
+            return [one(requests[0])]
+        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(requests))) as pool:
+            return list(pool.map(one, requests))
+
+
+def _config_reason(exc: BaseException) -> str:
+    text = redact(" ".join(str(exc).split()))
+    if "No configuration found" in text:
+        return "no configuration found (empty or missing file)"
+    return text[:200]
