@@ -41,15 +41,24 @@ class LogScan:
     quoted: tuple[str, ...]
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x9b[0-9;?]*[@-~]")
+
+
+def plain(line: str) -> str:
+    """A log line without its colours: ANSI CSI/OSC sequences removed whole, not half."""
+    return _ANSI.sub("", line)
+
+
 def clean_line(line: str, limit: int = MAX_LINE) -> str:
-    """One log line made safe to show: control characters (terminal escapes) gone, length bounded."""
-    text = strip_control(line.replace("\t", " ")).strip()
+    """One log line made safe to show: escape sequences and control characters gone, length bounded."""
+    text = strip_control(plain(line).replace("\t", " ")).strip()
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     return text
 
 
 def classify(line: str) -> str | None:
+    line = plain(line)
     for kind, pattern in _PATTERNS:
         if not pattern.search(line):
             continue

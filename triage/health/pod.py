@@ -155,10 +155,13 @@ def _check_pod(pod: Pod, events: list[KubeEvent], *, now: float, since: float,
             if not c.ready and c.state == "running":
                 want_log(c, previous=False)
     elif not_ready and not blocking:
-        unready = [c.name for c in pod.containers if not c.ready]
-        why = ready.message if ready and ready.message else "Ready condition is False"
-        out.append(_finding(pod, "pod.ready", Status.CRITICAL, "NotReady",
-                            f"running but not ready ({', '.join(unready) or 'no container'}): {why}"))
+        unready = [c.name for c in pod.containers if not c.ready and not c.init]
+        if unready:
+            why = f"not ready ({', '.join(unready)}): {ready.message if ready and ready.message else 'Ready=False'}"
+        else:
+            why = (f"Ready=False although its containers last reported ready: is node {pod.node or '?'} "
+                   "reachable?")
+        out.append(_finding(pod, "pod.ready", Status.CRITICAL, "NotReady", f"running but {why}"))
         for c in pod.containers:
             if not c.ready and c.state == "running":
                 want_log(c, previous=False)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from triage.report import strip_control
-from triage.timeutil import format_duration
 
 MAX_DETAIL = 400
 
@@ -12,10 +11,24 @@ def ago(moment: float | None, now: float, *, suffix: str = " ago") -> str:
     """`4m ago`; empty when the backend gave no time; `just now` under a second."""
     if moment is None:
         return ""
-    delta = now - moment
-    if delta < 1:
-        return "just now" if suffix else "0s"
-    return f"{format_duration(delta)}{suffix}"
+    return f"{duration(now - moment)}{suffix}" if now - moment >= 1 or not suffix else "just now"
+
+
+def duration(seconds: float) -> str:
+    """Two significant units at most, like kubectl's AGE column: `45s`, `4m`, `2h10m`, `3d4h`."""
+    total = int(max(0, seconds))
+    if total < 60:
+        return f"{total}s"
+    if total < 600:
+        minutes, secs = divmod(total, 60)
+        return f"{minutes}m{secs}s" if secs and minutes < 2 else f"{minutes}m"
+    if total < 3600:
+        return f"{total // 60}m"
+    if total < 86400:
+        hours, rest = divmod(total, 3600)
+        return f"{hours}h{rest // 60}m" if rest >= 60 else f"{hours}h"
+    days, rest = divmod(total, 86400)
+    return f"{days}d{rest // 3600}h" if rest >= 3600 else f"{days}d"
 
 
 def clip(text: str, limit: int = MAX_DETAIL) -> str:

@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
+from urllib.parse import quote
 
 from triage.config import redact, register_secret
 from triage.errors import SourceError, UsageError
@@ -195,6 +196,7 @@ class KubernetesSource:
                  environment: Mapping[str, str] | None = None,
                  service_account_dir: str = SERVICE_ACCOUNT_DIR) -> None:
         import kubernetes.client  # the SDK is imported only when the cluster is actually asked
+        import kubernetes.client.exceptions
         import kubernetes.config
 
         self._k8s = kubernetes
@@ -301,47 +303,62 @@ class KubernetesSource:
         with self._lock:
             self.requests += 1
 
+    def _get(self, path: str, query: list[tuple[str, Any]], accept: str = "application/json") -> bytes:
+        """One GET through the client's ApiClient (auth, TLS, proxy, timeouts), the body unparsed.
+
+        The generated `CoreV1Api` & co. are not used: importing them builds hundreds of model
+        classes (most of a second), and their typed results would be thrown away here anyway.
+        """
+        api = self._connect()
+        timeout = (min(3.0, self.timeout), self.timeout)
+        self._count()
+        if hasattr(api, "param_serialize"):  # kubernetes >= 33 (pydantic generator)
+            request = api.param_serialize(method="GET", resource_path=path, query_params=query,
+                                          header_params={"Accept": accept}, auth_settings=["BearerToken"])
+            response = api.call_api(*request, _request_timeout=timeout)
+            try:
+                data = response.read()
+                if not 200 <= response.status <= 299:
+                    raise self._k8s.client.exceptions.ApiException.from_response(http_resp=response, body=None,
+                                                                                data=None)
+            finally:
+                response.response.release_conn()
+            return data
+        raw = api.call_api(path, "GET", query_params=query, header_params={"Accept": accept},
+                           auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
+                           _request_timeout=timeout)
+        try:
+            return raw.data
+        finally:
+            raw.release_conn()
+
     def _list(self, resource: str, namespace: str | None, selector: str | None = None) -> list[Any]:
         """Every object of one kind, page by page (`limit`/`continue`): one logical call."""
-        client = self._k8s.client
-        api = self._connect()
-        core, apps, autoscaling = client.CoreV1Api(api), client.AppsV1Api(api), client.AutoscalingV2Api(api)
-        calls = {
-            "pods": (core.list_namespaced_pod, core.list_pod_for_all_namespaces),
-            "events": (core.list_namespaced_event, core.list_event_for_all_namespaces),
-            "deployments": (apps.list_namespaced_deployment, apps.list_deployment_for_all_namespaces),
-            "horizontalpodautoscalers": (autoscaling.list_namespaced_horizontal_pod_autoscaler,
-                                         autoscaling.list_horizontal_pod_autoscaler_for_all_namespaces),
-            "nodes": (None, core.list_node),
-        }
-        namespaced, cluster = calls[resource]
+        group, namespaced = _RESOURCES[resource]
+        prefix = {"": "/api/v1", "apps": "/apis/apps/v1", "autoscaling": "/apis/autoscaling/v2"}[group]
+        path = (f"{prefix}/namespaces/{quote(namespace, safe='')}/{resource}" if namespace is not None and namespaced
+                else f"{prefix}/{resource}")
         parse = _PARSE[resource]
         out: list[Any] = []
         token: str | None = None
         while True:
-            kwargs: dict[str, Any] = {"limit": self.page_size, "_preload_content": False,
-                                      "_request_timeout": (min(3.0, self.timeout), self.timeout)}
-            if token:
-                kwargs["_continue"] = token
+            query: list[tuple[str, Any]] = [("limit", self.page_size)]
             if selector:
-                kwargs["label_selector"] = selector
+                query.append(("labelSelector", selector))
+            if token:
+                query.append(("continue", token))
             try:
-                self._count()
-                if namespace is not None and namespaced is not None:
-                    response = namespaced(namespace, **kwargs)
-                else:
-                    response = cluster(**kwargs)
-                try:
-                    body = json.loads(response.data)
-                finally:
-                    response.release_conn()
-            except client.ApiException as exc:
+                body = json.loads(self._get(path, query))
+            except self._k8s.client.exceptions.ApiException as exc:
                 raise self._api_error(exc, "list", resource, namespace) from None
             except ValueError:
                 raise _ListError(f"{self.where} answered the {resource} list with something that is not JSON",
                                  fatal=False) from None
             except Exception as exc:
                 raise self._network_error(exc) from None
+            if not isinstance(body, dict):
+                raise _ListError(f"{self.where} answered the {resource} list with something that is not a list",
+                                 fatal=False)
             out.extend(parse(item) for item in body.get("items") or () if isinstance(item, dict))
             token = (body.get("metadata") or {}).get("continue")
             if not token:
@@ -445,25 +462,24 @@ class KubernetesSource:
         """The tail of each requested container log, fetched concurrently with a bound."""
         if not requests:
             return []
-        core = self._k8s.client.CoreV1Api(self._connect())
+        self._connect()
 
         def one(req: LogRequest) -> LogText:
-            kwargs: dict[str, Any] = {"container": req.container, "previous": req.previous,
-                                      "tail_lines": LOG_LINES, "limit_bytes": LOG_BYTES, "_preload_content": False,
-                                      "_request_timeout": (min(3.0, self.timeout), self.timeout)}
+            query: list[tuple[str, Any]] = [("container", req.container), ("tailLines", LOG_LINES),
+                                            ("limitBytes", LOG_BYTES)]
+            if req.previous:
+                query.append(("previous", "true"))
             if req.since_seconds:
-                kwargs["since_seconds"] = req.since_seconds
+                query.append(("sinceSeconds", req.since_seconds))
             try:
-                self._count()
-                response = core.read_namespaced_pod_log(req.owner, req.namespace, **kwargs)
-                try:
-                    text = response.data.decode("utf-8", "replace")
-                finally:
-                    response.release_conn()
-            except self._k8s.client.ApiException as exc:
+                data = self._get(f"/api/v1/namespaces/{quote(req.namespace or '', safe='')}/pods/"
+                                 f"{quote(req.owner, safe='')}/log", query,
+                                 accept="text/plain, */*")
+            except self._k8s.client.exceptions.ApiException as exc:
                 return LogText(req, error=self._api_error(exc, "get", "pods/log", req.namespace).message)
             except Exception as exc:
                 return LogText(req, error=network_reason(exc))
+            text = data.decode("utf-8", "replace")
             return LogText(req, lines=tuple(text.splitlines()[-LOG_LINES:]))
 
         if len(requests) == 1:
