@@ -173,9 +173,7 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
                 jobs.append(_Job(name, idx, query, alt.key, tuple(group)))
         if not jobs:
             break
-        answers = source.query_range_many(
-            [RangeQuery(j.query, windows.start, windows.end, windows.step) for j in jobs]
-        )
+        answers = run_batched(source, [j.query for j in jobs], windows)
         still: dict[str, list[ServiceConfig]] = {}
         for job, answer in zip(jobs, answers):
             result.queries.append({"signal": job.signal, "alternative": job.alternative, "query": job.query,
@@ -237,6 +235,54 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
                 reason = f"no data from {tried} quer{'y' if tried == 1 else 'ies'} ({', '.join(families)})"
             result.missing.setdefault(svc.name, {})[name] = reason
     return result
+
+
+BATCH_SIZE = 6
+BATCH_LABEL = "triage_q"
+
+
+def run_batched(source: MetricsSource, queries: Sequence[str], windows: Windows,
+                batch_size: int = BATCH_SIZE) -> list[list[Series] | SourceError]:
+    """Several range queries per request, each tagged with a label and joined with `or`.
+
+    A batch the backend rejects (one bad query spoils it) is retried query by query, so a
+    broken override still fails alone and with its own message.
+    """
+    chunks = [list(range(i, min(i + batch_size, len(queries)))) for i in range(0, len(queries), batch_size)]
+    combined = []
+    for chunk in chunks:
+        if len(chunk) == 1:
+            combined.append(queries[chunk[0]])
+        else:
+            combined.append(" or ".join(
+                f'label_replace(({queries[i]}), "{BATCH_LABEL}", "{n}", "", "")' for n, i in enumerate(chunk)))
+    answers = source.query_range_many([RangeQuery(q, windows.start, windows.end, windows.step) for q in combined])
+    out: list[list[Series] | SourceError | None] = [None] * len(queries)
+    retry: list[int] = []
+    for chunk, answer in zip(chunks, answers):
+        if len(chunk) == 1:
+            out[chunk[0]] = answer
+        elif isinstance(answer, SourceError):
+            if answer.detail and answer.detail.startswith("HTTP 4"):
+                retry.extend(chunk)
+            else:
+                for i in chunk:
+                    out[i] = answer
+        else:
+            parts: list[list[Series]] = [[] for _ in chunk]
+            for item in answer:
+                tag = item.labels.get(BATCH_LABEL)
+                if tag is None or not tag.isdigit() or int(tag) >= len(chunk):
+                    continue
+                labels = {k: v for k, v in item.labels.items() if k != BATCH_LABEL}
+                parts[int(tag)].append(Series(labels=labels, points=item.points))
+            for i, part in zip(chunk, parts):
+                out[i] = part
+    if retry:
+        for i, answer in zip(retry, source.query_range_many(
+                [RangeQuery(queries[i], windows.start, windows.end, windows.step) for i in retry])):
+            out[i] = answer
+    return [a if a is not None else [] for a in out]
 
 
 def render_override(template: str, service: ServiceConfig, signal: str, settings: Settings) -> str:
