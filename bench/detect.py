@@ -17,10 +17,10 @@ from tests.scenarios.library import WINDOW_END_S, WINDOW_START_S, at, default_fl
 AT = "2026-11-10T20:01:00Z"
 
 
-def count_requests(url: str, args: dict) -> int:
+def count_requests(url: str, args: dict, command: str = "detect") -> int:
     from triage.catalog import load_catalog
     from triage.config import BackendSettings, load_settings
-    from triage.pipeline import resolve_target, run_detect
+    from triage.pipeline import resolve_target, run_detect, run_rca
     from triage.signals import make_windows
     from triage.sources.prometheus import PrometheusSource
     from triage.timeutil import parse_duration, parse_instant
@@ -34,7 +34,7 @@ def count_requests(url: str, args: dict) -> int:
                            points=FLEET_POINTS if args["all_services"] else TARGET_POINTS)
     source = PrometheusSource(BackendSettings(url=url))
     target = resolve_target(settings, source, catalog, windows, **args)
-    run_detect(settings, catalog, source, windows, target)
+    (run_rca if command == "rca" else run_detect)(settings, catalog, source, windows, target)
     return source.stats.requests
 
 
@@ -49,7 +49,7 @@ def fleet(n: int) -> list[ServiceSpec]:
     return specs
 
 
-def main() -> None:
+def main(command: str = "detect") -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--services", type=int, default=500)
     parser.add_argument("--runs", type=int, default=10)
@@ -59,15 +59,15 @@ def main() -> None:
         work = Path(tmp)
         om, _ = export_dataset(default_fleet())
         with prometheus_from_openmetrics(om, work / "one") as prom:
-            args = ["detect", "--prometheus-url", prom.url, "--service", "checkout", "--namespace", "shop",
+            args = [command, "--prometheus-url", prom.url, "--service", "checkout", "--namespace", "shop",
                     "--at", AT, "-o", "json"]
             run_timed(args, cwd=work)
             results = [run_timed(args, cwd=work) for _ in range(opts.runs)]
             assert results[0][1] == 2, results[0]
-            print(f"detect --service checkout (exit {results[0][1]}): {summary([r[0] for r in results])}, "
-                  f"max RSS {max(r[2] for r in results) / 1024:.0f} MiB, "
-                  f"{count_requests(prom.url, {'service': 'checkout', 'all_services': False, 'namespace': 'shop'})} "
-                  "HTTP requests")
+            reqs = count_requests(prom.url, {"service": "checkout", "all_services": False, "namespace": "shop"},
+                                  command)
+            print(f"{command} --service checkout (exit {results[0][1]}): {summary([r[0] for r in results])}, "
+                  f"max RSS {max(r[2] for r in results) / 1024:.0f} MiB, {reqs} HTTP requests")
         del om
         for n in sorted({max(10, opts.services // 10), opts.services}):
             ds = generate(fleet(n), at(18, 45), WINDOW_END_S, 60)
@@ -76,12 +76,12 @@ def main() -> None:
             del ds
             with prometheus_from_openmetrics(text, work / f"fleet-{n}") as prom:
                 del text
-                args = ["detect", "--prometheus-url", prom.url, "--all-services", "--at", AT, "-o", "json"]
+                args = [command, "--prometheus-url", prom.url, "--all-services", "--at", AT, "-o", "json"]
                 _, code, _, out = run_timed(args, cwd=work)
                 found = len(json.loads(out)["services"])
                 results = [run_timed(args, cwd=work) for _ in range(3)]
-                reqs = count_requests(prom.url, {"service": None, "all_services": True, "namespace": None})
-                print(f"detect --all-services over {n} services ({series} series; exit {code}, {found} reported): "
+                reqs = count_requests(prom.url, {"service": None, "all_services": True, "namespace": None}, command)
+                print(f"{command} --all-services over {n} services ({series} series; exit {code}, {found} reported): "
                       f"{summary([r[0] for r in results])}, max RSS {max(r[2] for r in results) / 1024:.0f} MiB, "
                       f"{reqs} HTTP requests")
 
