@@ -99,3 +99,26 @@ def test_rca_markdown_escapes_and_explains(prometheus_server, config):
     assert result.code in (1, 2)
     assert result.stdout.startswith("# Root cause: orders")
     assert "**cpu\\_saturation**" in result.stdout or "**cpu_saturation**" in result.stdout
+
+
+def test_a_window_with_few_samples_still_decides(prometheus_server, config):
+    _, payload = rca(prometheus_server, config, "--service", "checkout", "--window", "1m", "--baseline", "5m",
+                     "--at", "2026-11-10T20:00:00Z")
+    assert payload["bottleneck"] == "db_pool_exhaustion"
+
+
+def test_a_service_with_no_data_is_exit_3(prometheus_server, config):
+    result, payload = rca(prometheus_server, config, "--service", "ghost")
+    assert result.code == 3 and payload is None
+    assert "no data for service ghost" in result.stderr
+
+
+def test_a_failing_signal_query_is_missing_not_fatal(prometheus_server, tmp_path):
+    cfg = tmp_path / "triage.yaml"
+    cfg.write_text("services:\n  orders:\n    namespace: shop\n    signals:\n"
+                   "      cpu_usage_ratio: 'max(rate(does_not_exist_total{service=\"$service\"}[1m]))'\n")
+    result, payload = rca(prometheus_server, cfg, "--service", "orders")
+    assert "cpu_usage_ratio" in payload["missing_signals"]
+    assert payload["missing_reasons"]["cpu_usage_ratio"].startswith("no data from 1 query (override)")
+    # throttling still shows the CPU limit: the verdict accounts for what it could see
+    assert payload["bottleneck"] == "cpu_saturation"

@@ -51,6 +51,10 @@ def resolve_target(settings: Settings, source: MetricsSource, catalog: Catalog, 
     if not service and not all_services:
         raise UsageError("which service? give --service NAME (or --all-services for the fleet)")
     if service:
+        if namespace is None and service not in settings.services:
+            # Not configured: learn its namespace from its own metrics rather than assume `default`.
+            found = discover_services(source, settings, windows, only=service)
+            namespace = found.get(service)
         return Target(services=(settings.service(service, namespace),), fleet=False)
     found = discover_services(source, settings, windows)
     names = set(settings.services) | set(found)

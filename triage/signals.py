@@ -296,10 +296,12 @@ def render_override(template: str, service: ServiceConfig, signal: str, settings
         raise ConfigError(f"{where}: the {signal} override for service '{service.name}': {exc}") from None
 
 
-def discover_services(source: MetricsSource, settings: Settings, windows: Windows) -> dict[str, str]:
-    """Services with request data in baseline or window, and their namespace (for --all-services)."""
+def discover_services(source: MetricsSource, settings: Settings, windows: Windows,
+                      only: str | None = None) -> dict[str, str]:
+    """Services with request data in baseline or window, and their namespace."""
     span = windows.end - windows.start
-    query = "count by (service, namespace) (http_requests_total)"
+    selector = f'{{service="{escape_label_value(only)}"}}' if only is not None else ""
+    query = f"count by (service, namespace) (http_requests_total{selector})"
     answer = source.query_range_many([RangeQuery(query, windows.start, windows.end, max(span / 4, windows.step))])[0]
     if isinstance(answer, SourceError):
         raise answer
