@@ -7,7 +7,8 @@ import re
 from triage.analysis.detect import fmt
 from triage.models import DetectReport, Status, iso
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$])")
+# Inline values only (newlines are folded first), so list and heading markers need no escape.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|<>~$])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\x9b]")
 
 

@@ -40,11 +40,14 @@ def _root(
 
 
 def _register() -> None:
-    from triage.cli import detect, queries, rca
+    from triage.cli import detect, incident, queries, rca
 
     app.command("detect", help=detect.__doc__)(detect.detect)
     app.command("rca", help=rca.rca.__doc__)(rca.rca)
     app.command("capacity", help=rca.capacity.__doc__)(rca.capacity)
+    app.command("postmortem", help=incident.postmortem.__doc__)(incident.postmortem)
+    app.command("run", help=incident.run.__doc__)(incident.run)
+    app.command("demo", help=incident.demo.__doc__)(incident.demo)
     app.add_typer(queries.app, name="queries")
 
 

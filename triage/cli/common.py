@@ -28,3 +28,24 @@ def windows_from(settings: Settings, at: str | None, window: str, baseline: str,
 def print_json(payload: Any) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
     sys.stdout.flush()
+
+
+def replay(path: str, settings: Settings, service: str | None):
+    """Inputs of a replayed command: everything from the record, nothing from the network."""
+    from pathlib import Path
+
+    from triage.errors import UsageError
+    from triage.incident import load
+    from triage.pipeline import Target
+    from triage.runner import replay_inputs
+
+    record = load(Path(path))
+    replay_settings, windows, target, source, alerts, now = replay_inputs(record, settings)
+    if service:
+        chosen = tuple(s for s in target.services if s.name == service)
+        if not chosen:
+            names = ", ".join(s.name for s in target.services)
+            raise UsageError(f"service '{service}' is not in the incident record (it has: {names})")
+        if target.fleet:
+            target = Target(services=target.services, fleet=True)
+    return replay_settings, windows, target, source, alerts, now

@@ -28,6 +28,7 @@ def detect(
     prometheus_url: options.OptStr = options.PrometheusUrl,
     alertmanager_url: options.OptStr = options.AlertmanagerUrl,
     max_concurrency: int = options.MaxConcurrency,
+    from_record: options.OptStr = options.FromRecord,
 ) -> int:
     """Phase 1, detection & triage: golden signals now vs baseline, firing alerts, severity, who is affected."""
     from triage.catalog import load_catalog
@@ -35,15 +36,21 @@ def detect(
     from triage.cli.common import settings_from, windows_from
     from triage.pipeline import resolve_target, run_detect
 
-    settings = settings_from(config, prometheus_url, alertmanager_url)
-    windows = windows_from(settings, at, window, baseline, fleet=all_services)
+    settings = settings_from(config, None if from_record else prometheus_url, alertmanager_url)
     catalog = load_catalog(settings.queries_dirs)
-    source = clients.prometheus(settings, max_concurrency)
-    with console.progress(output is options.Output.table) as progress:
-        target = resolve_target(settings, source, catalog, windows, service=service,
-                                all_services=all_services, namespace=namespace)
-        report = run_detect(settings, catalog, source, windows, target,
-                            alert_sources=clients.alert_sources(settings, source), progress=progress)
+    if from_record:
+        from triage.cli.common import replay
+
+        settings, windows, target, source, alerts, now = replay(from_record, settings, service)
+        report = run_detect(settings, catalog, source, windows, target, alert_sources=alerts, now=now)
+    else:
+        windows = windows_from(settings, at, window, baseline, fleet=all_services)
+        source = clients.prometheus(settings, max_concurrency)
+        with console.progress(output is options.Output.table) as progress:
+            target = resolve_target(settings, source, catalog, windows, service=service,
+                                    all_services=all_services, namespace=namespace)
+            report = run_detect(settings, catalog, source, windows, target,
+                                alert_sources=clients.alert_sources(settings, source), progress=progress)
     render(report, output)
     raise typer.Exit(int(report.status.exit_code))
 

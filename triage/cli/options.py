@@ -32,3 +32,6 @@ MaxConcurrency = typer.Option(None, "--max-concurrency", min=1, max=64, metavar=
                               help="Parallel queries against Prometheus (default 8).")
 
 OptStr = Optional[str]
+
+FromRecord = typer.Option(None, "--from", metavar="INCIDENT_JSON",
+                          help="Replay an incident record instead of asking Prometheus (no network).")

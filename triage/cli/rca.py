@@ -14,15 +14,21 @@ if TYPE_CHECKING:
 
 
 def _run(service, all_services, namespace, at, window, baseline, config, prometheus_url, alertmanager_url,
-         max_concurrency, output):
+         max_concurrency, output, from_record=None):
     from triage.catalog import load_catalog
     from triage.cli import clients, console
     from triage.cli.common import settings_from, windows_from
     from triage.pipeline import resolve_target, run_rca
 
-    settings = settings_from(config, prometheus_url, alertmanager_url)
-    windows = windows_from(settings, at, window, baseline, fleet=all_services)
+    settings = settings_from(config, None if from_record else prometheus_url, alertmanager_url)
     catalog = load_catalog(settings.queries_dirs)
+    if from_record:
+        from triage.cli.common import replay
+
+        settings, windows, target, source, alerts, now = replay(from_record, settings, service)
+        results, skipped = run_rca(settings, catalog, source, windows, target, alert_sources=alerts, now=now)
+        return settings, windows, results, skipped
+    windows = windows_from(settings, at, window, baseline, fleet=all_services)
     source = clients.prometheus(settings, max_concurrency)
     with console.progress(output is options.Output.table) as progress:
         target = resolve_target(settings, source, catalog, windows, service=service,
@@ -44,6 +50,7 @@ def rca(
     prometheus_url: options.OptStr = options.PrometheusUrl,
     alertmanager_url: options.OptStr = options.AlertmanagerUrl,
     max_concurrency: int = options.MaxConcurrency,
+    from_record: options.OptStr = options.FromRecord,
 ) -> None:
     """Phase 3, root cause: correlate the signals and classify the bottleneck, with evidence."""
     from triage.analysis.rca import rank_fleet
@@ -51,8 +58,9 @@ def rca(
     from triage.models import Status
 
     settings, windows, results, skipped = _run(service, all_services, namespace, at, window, baseline, config,
-                                               prometheus_url, alertmanager_url, max_concurrency, output)
-    if all_services:
+                                               prometheus_url, alertmanager_url, max_concurrency, output,
+                                               from_record)
+    if all_services or len(results) > 1:
         ranking = rank_fleet(results, settings.services)
         status = Status.worst([r.status for r in results])
         if output is options.Output.json:
@@ -85,13 +93,18 @@ def capacity(
     config: options.OptStr = options.Config,
     prometheus_url: options.OptStr = options.PrometheusUrl,
     max_concurrency: int = options.MaxConcurrency,
+    from_record: options.OptStr = options.FromRecord,
 ) -> None:
     """Little's law against the pool, max_connections and the HPA (seeds 000 and 004)."""
     from triage.cli.common import print_json
 
     _, windows, results, _ = _run(service, False, namespace, at, window, baseline, config, prometheus_url, None,
-                                  max_concurrency, output)
-    [result] = results
+                                  max_concurrency, output, from_record)
+    result = next((r for r in results if r.service.name == service), None)
+    if result is None:
+        from triage.errors import UsageError
+
+        raise UsageError(f"service '{service}' is not in the incident record")
     payload = {"schema": "triage.capacity/v1", "service": result.service.name, "window": windows.window.to_json(),
                "bottleneck": result.verdict.bottleneck, **result.capacity}
     if output is options.Output.json:
