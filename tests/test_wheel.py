@@ -77,3 +77,11 @@ def test_wheel_installed_detect_unreachable_is_exit_3(installed_triage, tmp_path
                                      "--prometheus-url", "http://127.0.0.1:9"], tmp_path)
     assert result.returncode == 3 and result.stdout == ""
     assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+
+
+def test_demo_from_the_wheel_in_an_empty_directory(installed_triage, tmp_path):
+    result = _run(installed_triage, [str(installed_triage / "triage"), "demo"], tmp_path)
+    assert result.returncode == 0, result.stderr
+    record, postmortem = result.stdout.split()
+    assert (tmp_path / postmortem).read_text().startswith("# Post-mortem: checkout: db pool exhaustion")
+    assert json.loads((tmp_path / record).read_text())["rca"]["bottleneck"] == "db_pool_exhaustion"

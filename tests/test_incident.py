@@ -1,0 +1,157 @@
+"""Phase 5 and the whole run: the record, replay, the post-mortem, the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.cli_harness import run_cli
+from triage.errors import ConfigError, UsageError
+from triage.incident import load, save
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO = ROOT / "demo" / "incident.json"
+AT = "2026-11-10T20:01:00Z"
+
+
+def test_postmortem_of_the_demo_record_matches_the_golden_file():
+    result = run_cli(["postmortem", str(DEMO)])
+    assert result.code == 0, result.stderr
+    golden = (ROOT / "tests" / "golden" / "demo-postmortem.md").read_text()
+    assert result.stdout == golden
+
+
+def test_postmortem_has_what_a_reviewer_expects():
+    text = run_cli(["postmortem", str(DEMO)]).stdout
+    for heading in ("## Summary", "## Impact", "## Detection", "## Root cause", "## Timeline (UTC)", "## Charts",
+                    "## Resolution and actions taken", "## Action items", "## Lessons learned"):
+        assert heading in text
+    assert "db\\_pool\\_exhaustion" in text
+    assert "Peak p95 latency: 3.8" in text
+    assert "First alert: **DBConnectionsHigh** at 2026-11-10T19:48:00Z" in text
+    assert text.count("```mermaid\nxychart-beta") >= 4
+    assert "[open in Prometheus](http://prometheus.example:9090/graph?g0.expr=" in text
+    failed = int(text.split("Failed requests in the window: ≈ ")[1].split(" ")[0])
+    assert 12000 < failed < 22000  # ≈ 6 % of ~300 req/s over the 12 minutes it lasted
+
+
+def test_status_update_template():
+    result = run_cli(["postmortem", str(DEMO), "--template", "status-update"])
+    assert result.code == 0
+    assert result.stdout.startswith("🚨 INCIDENT P0: checkout")
+
+
+def evil_record(tmp_path: Path) -> Path:
+    record = json.loads(DEMO.read_text())
+    evil = "</details><script>x</script>{{ 7*7 }}\x1b[31m"
+    record["rca"]["summary"] = f"pwned {evil}"
+    record["rca"]["candidates"][0]["evidence"][0]["summary"] = evil
+    record["detect"]["services"][0]["alerts"][0]["alertname"] = evil
+    path = tmp_path / "evil.json"
+    path.write_text(json.dumps(record))
+    return path
+
+
+def test_outside_values_render_inert(tmp_path):
+    text = run_cli(["postmortem", str(evil_record(tmp_path))]).stdout
+    assert "49" not in text.split("## Impact")[0]
+    assert "{{ 7*7 }}" not in text and "\\{\\{ 7\\*7 \\}\\}" in text
+    assert "<script>" not in text and "\\<script\\>" in text
+    assert "</details>" not in text
+    assert "\x1b" not in text
+
+
+def test_postmortem_never_overwrites_without_force(tmp_path):
+    out = tmp_path / "pm.md"
+    out.write_text("a human's edits")
+    result = run_cli(["postmortem", str(DEMO), "--out", str(out)])
+    assert result.code == 3 and "already exists" in result.stderr
+    assert out.read_text() == "a human's edits"
+    assert run_cli(["postmortem", str(DEMO), "--out", str(out), "--force"]).code == 0
+    assert out.read_text().startswith("# Post-mortem")
+
+
+def test_atomic_write_leaves_the_old_file_when_interrupted(tmp_path, monkeypatch):
+    path = tmp_path / "incident.json"
+    save({"schema": "triage.incident/v1", "old": True}, path)
+    import triage.incident as incident
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(incident.os, "replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save({"schema": "triage.incident/v1", "new": True}, path, force=True)
+    assert json.loads(path.read_text()) == {"schema": "triage.incident/v1", "old": True}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["incident.json"]
+
+
+def test_bad_records_are_refused_in_one_line(tmp_path):
+    truncated = tmp_path / "t.json"
+    truncated.write_text(DEMO.read_text()[:5000])
+    newer = tmp_path / "n.json"
+    newer.write_text(json.dumps({"schema": "triage.incident/v2"}))
+    nonsense = tmp_path / "x.json"
+    nonsense.write_text(json.dumps({"schema": "triage.incident/v1", "services": "checkout"}))
+    for path, needle in ((truncated, "not valid JSON"), (newer, "newer triage"), (nonsense, "'services'")):
+        with pytest.raises(ConfigError, match=needle):
+            load(path)
+        result = run_cli(["rca", "--from", str(path)])
+        assert result.code == 3 and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_demo_writes_record_and_postmortem_and_exits_0(tmp_path):
+    result = run_cli(["demo"], cwd=tmp_path)
+    assert result.code == 0, result.stderr
+    paths = [Path(p) for p in result.stdout.split()]
+    assert [p.name for p in paths] == ["incident.json", "postmortem.md"]
+    record = load(tmp_path / paths[0])
+    assert record["rca"]["bottleneck"] == "db_pool_exhaustion"
+    assert (tmp_path / paths[1]).read_text().startswith("# Post-mortem: checkout")
+    again = run_cli(["demo"], cwd=tmp_path)
+    assert again.code == 3 and "already exists" in again.stderr
+
+
+def test_replay_equals_live(prometheus_server, tmp_path):
+    cfg = tmp_path / "triage.yaml"
+    cfg.write_text("services:\n  checkout: {namespace: shop, database: checkout, tier: 1}\n")
+    common = ["--prometheus-url", prometheus_server.url, "--config", str(cfg), "--service", "checkout", "--at", AT]
+    run = run_cli(["run", *common, "--out", str(tmp_path / "out"), "--no-kubernetes", "--no-docker"])
+    assert run.code == 2, run.stderr
+    record = tmp_path / "out" / "incident.json"
+    live_rca = json.loads(run_cli(["rca", *common, "-o", "json"]).stdout)
+    replay_rca = json.loads(run_cli(["rca", "--from", str(record), "-o", "json"]).stdout)
+    live_det = json.loads(run_cli(["detect", *common, "-o", "json"]).stdout)
+    replay_det = json.loads(run_cli(["detect", "--from", str(record), "-o", "json"]).stdout)
+    for doc in (live_rca, replay_rca, live_det, replay_det):
+        doc.pop("skipped", None)
+    assert replay_rca == live_rca
+    assert replay_det == live_det
+    assert json.loads(record.read_text())["rca"]["bottleneck"] == "db_pool_exhaustion"
+    # the run refuses to overwrite its own outputs
+    again = run_cli(["run", *common, "--out", str(tmp_path / "out"), "--no-kubernetes", "--no-docker"])
+    assert again.code == 3 and "already exists" in again.stderr
+
+
+def test_outputs_follow_the_umask(tmp_path):
+    old = os.umask(0o027)
+    try:
+        result = run_cli(["demo", "--out", str(tmp_path / "o")])
+    finally:
+        os.umask(old)
+    assert result.code == 0
+    mode = (tmp_path / "o" / "incident.json").stat().st_mode & 0o777
+    assert mode == 0o640
+
+
+def test_write_new_refuses_existing(tmp_path):
+    from triage.incident import write_new
+
+    path = tmp_path / "x"
+    path.write_text("keep")
+    with pytest.raises(UsageError):
+        write_new(path, "new")
+    assert path.read_text() == "keep"
