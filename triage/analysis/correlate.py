@@ -46,6 +46,7 @@ SAY = {
     "application_errors": "is failing without any resource saturating",
 }
 MIN_SCORE = 0.45
+LEAK_PER_HOUR = 0.3
 SURGE = 1.5
 DEPLOY_LOOKBACK = 900.0
 
@@ -212,7 +213,12 @@ def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str
     restarted = bool(restarts and restarts.window is not None and restarts.window >= 1)
     mem_w, mem_c = th("memory_usage_ratio")
     mem_bad = bool(mem and mem.window is not None and mem_c is not None and mem.window >= mem_c)
-    anomaly = lat_bad or err_bad or oom_now or restarted or mem_bad
+    mem_slope = stats.slope_per_hour([(t, v) for t, v in mem.series.points if t >= w0]) if mem else None
+    mem_last = stats.last(mem.series.points) if mem else None
+    # A leak racing toward the limit is an incident before it is an OOM kill.
+    mem_leak = bool(mem_slope is not None and mem_slope >= LEAK_PER_HOUR and mem_last is not None
+                    and mem_w is not None and mem_last >= mem_w)
+    anomaly = lat_bad or err_bad or oom_now or restarted or mem_bad or mem_leak
 
     cands = {c: Candidate(c) for c in CLASSES}
     notes: list[str] = []
@@ -256,6 +262,11 @@ def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str
         if growing and c.score:
             c.add(mem, f"rising {slope * 100:.0f} % of the limit per hour (least-squares slope): a leak")
             c.raise_to(c.score + 0.1)
+        if mem_leak and mem_last is not None and mem_slope is not None:
+            hours = max(0.0, (1.0 - mem_last) / mem_slope)
+            c.raise_to(max(c.score, 0.75))
+            c.add(mem, f"at {fmt(mem_last, 'ratio')} and rising {mem_slope * 100:.0f} % of the limit per hour "
+                       f"in the window: the limit is {hours * 60:.0f} min away")
     if oom_now and oom is not None:
         c.raise_to(0.9)
         c.add(oom, f"{fmt(oom.window, 'containers')} OOM-killed")
@@ -304,9 +315,13 @@ def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str
     elif reads_slow and rd is not None:
         c.raise_to(0.65)
         c.add(rd, f"SELECT p95 {fmt(rd.window, 's')} (baseline {fmt(rd.baseline, 's')})")
-    if c.score and writes_slow and not reads_slow:
+    if c.score and writes_slow and not reads_slow and (locks is None or locks_up):
         c.score *= 0.5
         c.add(wr, "only writes slowed; reads did not")
+    elif not c.score and writes_slow and wr is not None and locks is not None and not locks_up:
+        c.raise_to(0.65)
+        c.add(wr, f"write p95 {fmt(wr.window, 's')} (baseline {fmt(wr.baseline, 's')}) with lock counts flat: "
+                  "the writes themselves are slow (I/O, indexes)")
 
     c = cands["lock_contention"]
     if writes_slow and wr is not None and not reads_slow:
@@ -322,6 +337,9 @@ def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str
         c.add(inflight, f"in-flight requests ×{inflight.ratio:.1f}: high concurrency + high latency (seed 001)")
     if c.score and reads_slow:
         c.score *= 0.6
+    if c.score and locks is not None and not locks_up:
+        c.score *= 0.5
+        c.add(locks, f"but lock counts stay at {fmt(locks.window, 'locks')}: writes are slow, not blocked")
 
     c = cands["connection_churn"]
     if churn_share is not None and conn is not None:
@@ -375,8 +393,7 @@ def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str
         if restarted and not oom_now and restarts is not None:
             c.raise_to(c.score + 0.1)
             c.add(restarts, f"{restarts.window:.0f} restarts without OOM kills: a crash loop")
-        if (deployed_at is None and not restarted and lat is not None and lat_c is not None
-                and lat.window is not None and lat.window > lat_c and lat.rose(3.0)):
+        if deployed_at is None and not restarted and lat_bad and lat is not None and lat.rose(3.0):
             # Latency far past critical with no deploy: errors are more likely timeouts of a
             # saturation we cannot see than a bug.
             c.score *= 0.6
