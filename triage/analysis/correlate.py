@@ -416,6 +416,11 @@ def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str
                     cand.add(leader, f"moved at {_hhmm(leader.onset)}, after latency ({_hhmm(lat.onset)})")
                 elif leader.onset <= lat.onset:
                     cand.add(leader, f"moved first, at {_hhmm(leader.onset)} (latency at {_hhmm(lat.onset)})")
+            if leader is not None and key != "cpu_saturation":
+                r = _corr(lat.series, leader.series, w0 - 900, w1)
+                if r is not None and r >= 0.6:
+                    cand.add(leader, f"latency follows {leader.name} (r = {r:.2f} over the window and the "
+                                     "15 minutes before)")
 
     ranked = sorted((c for c in cands.values() if c.score > 0), key=lambda c: -c.score)
     missing = {k: v for k, v in sets.missing.items()}
