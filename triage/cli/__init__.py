@@ -40,9 +40,10 @@ def _root(
 
 
 def _register() -> None:
-    from triage.cli import detect, incident, queries, rca
+    from triage.cli import detect, health, incident, queries, rca
 
     app.command("detect", help=detect.__doc__)(detect.detect)
+    app.command("health", help=health.health.__doc__)(health.health)
     app.command("rca", help=rca.rca.__doc__)(rca.rca)
     app.command("capacity", help=rca.capacity.__doc__)(rca.capacity)
     app.command("postmortem", help=incident.postmortem.__doc__)(incident.postmortem)

@@ -74,14 +74,17 @@ def _check(c: DockerContainer, *, now: float, since: float) -> list[Finding]:
     if c.oom_killed:
         status = Status.CRITICAL if (recent_exit or looping) else Status.WARNING
         how = "restart loop, " if looping else ""
+        after = f" after {restarts}" if c.restart_count else ""
         out.append(_f(c, "container.oom", status, "OOMKilled",
-                      f"{how}exit {c.exit_code if c.exit_code is not None else 137} after {restarts}{limit}"
+                      f"{how}exit {c.exit_code if c.exit_code is not None else 137}{after}{limit}"
                       f"{', ' + ago(c.finished_at, now) if c.finished_at else ''}"))
     elif looping:
         policy = f" (restart policy {c.restart_policy})" if c.restart_policy else ""
+        # While it runs between two crashes Docker reports exit code 0: only the restart is news.
+        last = (f"started again {ago(c.started_at, now)}" if c.state == "running"
+                else f"last exit {c.exit_code} {ago(c.finished_at, now)}".strip())
         out.append(_f(c, "container.restarts", Status.CRITICAL, "Restarting",
-                      f"restart loop{policy}: {restarts}, last exit {c.exit_code} "
-                      f"{ago(c.finished_at, now)}".strip()))
+                      f"restart loop{policy}: {restarts}, {last}"))
     elif c.state in ("exited", "dead") and (c.exit_code or c.state == "dead"):
         status = Status.CRITICAL if recent_exit else Status.WARNING
         err = f": {c.error}" if c.error else ""

@@ -1,8 +1,9 @@
 """Seed 002's first look: do the recent log lines show a crash, a traceback or an OOM?
 
 Patterns are deliberately conservative: a line must look like a crash or an error-level
-record, not merely contain the word "error" (a request path `/errors` or a counter
-`errors=0` is not a finding).
+record, not merely contain the word "error" (a request path `/errors`, a counter
+`errors=0` or "the critical path" is not a finding). Level words count in capitals
+(`ERROR`, `FATAL`) or as a structured field (`level=error`, `"level":"error"`).
 """
 
 from __future__ import annotations
@@ -25,12 +26,10 @@ _PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
                              r"^\s*Caused by: |Unhandled(?:Promise)?Rejection|uncaughtException")),
     ("exception", re.compile(r"(?:^|[\s:\[(])(?:[A-Za-z_][\w$]*\.)*[A-Z]\w*(?:Exception|Error)(?::\s|$)")),
     ("fatal", re.compile(r"\b(?:FATAL|PANIC|CRITICAL|SEVERE|EMERG|ALERT)\b|"
-                         r"\blevel\"?\s*[=:]\s*\"?(?:fatal|panic|critical|crit)\b", re.IGNORECASE)),
-    ("error", re.compile(r"(?:^|[\s\[|])(?:ERROR|ERR|E\d{4})(?:[\s\]:|]|$)|"
-                         r"\blevel\"?\s*[=:]\s*\"?(?:error|err)\b|\"severity\"\s*:\s*\"error\"", re.IGNORECASE)),
+                         r"(?i:\blevel\"?\s*[=:]\s*\"?(?:fatal|panic|critical|crit)\b)")),
+    ("error", re.compile(r"(?:^|[\s\[|])(?:ERROR|ERR|E\d{4})(?:[\s\]:|]|$)|^\s*(?:Error|error):\s|"
+                         r"(?i:\blevel\"?\s*[=:]\s*\"?(?:error|err)\b|\"severity\"\s*:\s*\"error\")")),
 )
-# Words that look like levels but are case-insensitive noise when lower case ("critical path").
-_CASE_SENSITIVE_WORDS = re.compile(r"\b(?:FATAL|PANIC|CRITICAL|SEVERE|EMERG|ALERT)\b")
 
 
 @dataclass(frozen=True)
@@ -60,11 +59,8 @@ def clean_line(line: str, limit: int = MAX_LINE) -> str:
 def classify(line: str) -> str | None:
     line = plain(line)
     for kind, pattern in _PATTERNS:
-        if not pattern.search(line):
-            continue
-        if kind == "fatal" and not _CASE_SENSITIVE_WORDS.search(line) and "level" not in line.lower():
-            continue
-        return kind
+        if pattern.search(line):
+            return kind
     return None
 
 

@@ -44,10 +44,8 @@ def health_markdown(report: HealthReport, overall: Status) -> str:
         for f in group:
             lines.append(f"| {f.kind} | {md(where(f))} | {md(f.check)} | {md(f.reason or '')} | {md(f.detail)} |")
         lines.append("")
-        quoted = [f for f in group if f.evidence]
-        for f in quoted:
-            lines.append(f"{md(where(f))} ({md(f.check)}):")
-            lines.append("")
+        for f in (f for f in group if f.evidence):
+            lines += [f"Quoted from {md(where(f))} ({md(f.check)}):", ""]
             lines += [f"- {md_code(e)}" for e in f.evidence]
             lines.append("")
     summary = ok_summary(report.findings)

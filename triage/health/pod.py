@@ -41,15 +41,16 @@ def _events_by_pod(events: Iterable[KubeEvent], since: float) -> dict[tuple[str,
     return out
 
 
-def _last_exit(c: KubeContainer, now: float) -> str:
+def _last_exit(c: KubeContainer, now: float | None = None) -> str:
+    """`exit 1 (Error) 2m ago` of the previous instance; without `now`, no time."""
     parts = []
     if c.last_exit_code is not None:
         parts.append(f"exit {c.last_exit_code}")
     if c.last_reason:
         parts.append(f"({c.last_reason})" if parts else c.last_reason)
-    when = ago(c.last_finished_at, now)
-    text = " ".join(parts)
-    return f"{text} {when}".strip() if text else ""
+    text = " ".join(parts) or "exit unknown"
+    when = ago(c.last_finished_at, now) if now is not None else ""
+    return f"{text} {when}".strip()
 
 
 def _what(c: KubeContainer) -> str:
@@ -131,9 +132,10 @@ def _check_pod(pod: Pod, events: list[KubeEvent], *, now: float, since: float,
                                 f"{c.restarts} restarts".replace("  ", " ")))
             want_log(c, previous=True)
         elif c.restarts > 0 and c.last_finished_at is not None and c.last_finished_at >= since:
+            total = f"{c.restarts} restart{'s' if c.restarts != 1 else ''} in total"
             out.append(_finding(pod, "pod.restarts", Status.WARNING, "Restarting",
-                                f"{_what(c)} restarted {ago(c.last_finished_at, now)}, {c.restarts} restarts "
-                                f"in total (last {_last_exit(c, now).rsplit(' ', 2)[0] or 'exit unknown'})"))
+                                f"{_what(c)} restarted {ago(c.last_finished_at, now)} after {_last_exit(c)}, "
+                                f"{total}"))
             want_log(c, previous=True)
 
     blocking = any(f.status is Status.CRITICAL for f in out)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping, Protocol, Sequence
 from urllib.parse import urlsplit
 
-from triage.config import ServiceConfig, Settings, display_url
+from triage.config import ServiceConfig, Settings, display_url, redact
 from triage.errors import SourceError, UsageError
 from triage.health.container import check_containers
 from triage.health.endpoint import check_endpoints
@@ -81,7 +81,6 @@ def plan_health(settings: Settings, *, service: str | None = None, all_services:
     for url in urls:
         _check_url(url)
     services: tuple[ServiceConfig, ...] = ()
-    namespaces: tuple[str, ...] = ()
     if service:
         services = (settings.service(service, namespace),)
     elif all_services:
@@ -89,29 +88,43 @@ def plan_health(settings: Settings, *, service: str | None = None, all_services:
         if settings.services and not services:
             raise UsageError(f"--all-services: no service in namespace '{namespace}'")
     if services:
-        namespaces = tuple(sorted({s.namespace for s in services}))
-    elif namespace:
+        return plan_for_services(services, kubernetes=kubernetes, docker=docker, urls=urls, window=window)
+    namespaces: tuple[str, ...] = ()
+    if namespace:
         namespaces = (namespace,)
     elif settings.default_namespace != "default":
         namespaces = (settings.default_namespace,)
-    wanted: list[str] = list(urls)
-    for svc in services:
-        wanted.extend(svc.health_urls)
+    return HealthPlan(namespaces=namespaces, all_namespaces=all_namespaces or (all_services and not namespace),
+                      kubernetes=kubernetes,
+                      docker=docker, urls=tuple(dict.fromkeys(urls)), window=window,
+                      skipped=_disabled(kubernetes, docker))
+
+
+def plan_for_services(services: Sequence[ServiceConfig], *, kubernetes: bool = True, docker: bool = True,
+                      urls: Sequence[str] = (), window: float = 900.0) -> HealthPlan:
+    """The checks of these services: their namespaces and label selectors, their containers,
+    their `health_urls` after the extra `urls`. No service at all means the context's namespace."""
+    for url in urls:
+        _check_url(url)
+    wanted = list(urls) + [u for svc in services for u in svc.health_urls]
+    return HealthPlan(services=tuple(services), namespaces=tuple(sorted({s.namespace for s in services})),
+                      kubernetes=kubernetes, docker=docker, urls=tuple(dict.fromkeys(wanted)), window=window,
+                      skipped=_disabled(kubernetes, docker))
+
+
+def _disabled(kubernetes: bool, docker: bool) -> tuple[Skipped, ...]:
     skipped = []
     if not kubernetes:
         skipped.append(Skipped("kubernetes", "disabled by --no-kubernetes"))
     if not docker:
         skipped.append(Skipped("docker", "disabled by --no-docker"))
-    return HealthPlan(services=services, namespaces=namespaces,
-                      all_namespaces=all_namespaces or (all_services and not services),
-                      kubernetes=kubernetes, docker=docker, urls=tuple(dict.fromkeys(wanted)),
-                      window=window, skipped=tuple(skipped))
+    return tuple(skipped)
 
 
 def _check_url(url: str) -> None:
     try:
         parts = urlsplit(url)
-        parts.port
+        _ = parts.port  # raises on a port that is not a number
     except ValueError:
         raise UsageError(f"--url: {display_url(url)!r} is not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -139,6 +152,10 @@ def run_health(plan: HealthPlan, *, kube: KubeSource | None = None, docker: Dock
                 found, skips = future.result()
             except SourceError as exc:
                 found, skips = [], [Skipped(name, clip(exc.message))]
+            except UsageError:
+                raise
+            except Exception as exc:  # a bug or an answer nobody foresaw: report it, keep the rest
+                found, skips = [], [Skipped(name, clip(redact(f"internal error: {type(exc).__name__}: {exc}")))]
             findings.extend(found)
             skipped.extend(skips)
     return HealthReport(findings=tuple(sort_findings(findings)), skipped=tuple(skipped))
@@ -206,7 +223,7 @@ def scope_to_service(snap: KubeSnapshot, svc: ServiceConfig) -> KubeSnapshot:
 
 def _merge(parts: Sequence[KubeSnapshot], base: KubeSnapshot) -> KubeSnapshot:
     def uniq(items):  # a pod can belong to two configured services; report it once
-        return tuple(dict.fromkeys(items))
+        return tuple({id(i): i for i in items}.values())
     return KubeSnapshot(
         pods=uniq(p for s in parts for p in s.pods), events=uniq(e for s in parts for e in s.events),
         deployments=uniq(d for s in parts for d in s.deployments), hpas=uniq(h for s in parts for h in s.hpas),

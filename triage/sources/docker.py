@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Sequence
@@ -18,6 +19,7 @@ from triage.sources.http import network_reason
 
 DEFAULT_TIMEOUT = 10.0
 LOG_LINES = 100
+MAX_STATS_CONCURRENCY = 64
 _UNLIMITED = 1 << 60
 
 
@@ -50,7 +52,12 @@ class DockerSource:
         self._env = dict(os.environ if environment is None else environment)
         self.host = self._env.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
         self._api: Any = None
+        self._lock = threading.Lock()
         self.requests = 0
+
+    def _count(self) -> None:
+        with self._lock:
+            self.requests += 1
 
     @property
     def name(self) -> str:
@@ -63,8 +70,9 @@ class DockerSource:
     def _client(self) -> Any:
         if self._api is None:
             try:
-                client = self._sdk.from_env(timeout=self.timeout, environment=self._env)
-                self.requests += 1
+                client = self._sdk.from_env(timeout=self.timeout, environment=self._env,
+                                            max_pool_size=MAX_STATS_CONCURRENCY)
+                self._count()
             except self._sdk.errors.DockerException as exc:
                 raise self._error(exc, "connect") from None
             self._api = client.api
@@ -97,7 +105,7 @@ class DockerSource:
         api = self._client()
         try:
             listed = api.containers(all=True)
-            self.requests += 1
+            self._count()
         except (self._sdk.errors.DockerException, OSError) as exc:
             raise self._error(exc, "listing containers") from None
         except Exception as exc:  # requests' own exceptions (timeouts) through the SDK
@@ -107,26 +115,41 @@ class DockerSource:
             name = ((item.get("Names") or ["/" + item.get("Id", "")[:12]])[0]).lstrip("/")
             if select is None or select(name, item.get("Labels") or {}):
                 chosen.append(item)
+        if not chosen:
+            return []
 
-        def one(item: dict) -> DockerContainer | None:
+        def inspect(cid: str) -> dict | None:
             try:
-                info = api.inspect_container(item["Id"])
-                self.requests += 1
+                info = api.inspect_container(cid)
+                self._count()
+                return info
             except self._sdk.errors.NotFound:
                 return None  # removed between the list and the inspect
             except Exception as exc:
                 raise self._error(exc, "inspecting a container") from None
-            stats = None
-            if (info.get("State") or {}).get("Running") and not (info.get("State") or {}).get("Restarting"):
-                stats = self._stats(api, item["Id"])
-            return _container(info, stats)
 
-        return [c for c in self._map(one, chosen) if c is not None]
+        # Docker answers a stats call at its collector's next tick (about a second), whatever
+        # the order: every stats call is sent at once so they all ride the same tick, while
+        # the inspects run beside them.
+        running = [c["Id"] for c in chosen if c.get("State") == "running"]
+        workers = min(MAX_STATS_CONCURRENCY, len(running) + self.max_concurrency)
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            stats = {cid: pool.submit(self._stats, api, cid) for cid in running}
+            infos = list(pool.map(inspect, [c["Id"] for c in chosen]))
+            out = []
+            for item, info in zip(chosen, infos, strict=True):
+                if info is None:
+                    continue
+                future = stats.get(item["Id"])
+                state = info.get("State") or {}
+                running_now = state.get("Running") and not state.get("Restarting")
+                out.append(_container(info, future.result() if future is not None and running_now else None))
+        return out
 
     def _stats(self, api: Any, cid: str) -> DockerStats | None:
         try:
             raw = api.stats(cid, stream=False, one_shot=True)
-            self.requests += 1
+            self._count()
         except Exception:
             return None  # stats are a detail: a container that stopped meanwhile has none
         return _stats(raw)
@@ -137,7 +160,7 @@ class DockerSource:
         def one(req: LogRequest) -> LogText:
             try:
                 raw = api.logs(req.owner, stdout=True, stderr=True, tail=LOG_LINES, timestamps=False)
-                self.requests += 1
+                self._count()
             except Exception as exc:
                 return LogText(req, error=network_reason(exc))
             text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)

@@ -211,6 +211,7 @@ class KubernetesSource:
         self._namespace = "default"
         self.where = "the Kubernetes API"
         self._lock = threading.Lock()
+        self._unreadable: dict[str, list[str]] = {}
         self.requests = 0
 
     # ---- configuration ------------------------------------------------------------------
@@ -229,7 +230,6 @@ class KubernetesSource:
         if self._api is not None:
             return self._api
         client = self._k8s.client
-        config = self._k8s.config
         cfg = client.Configuration()
         paths = self._kubeconfig_paths()
         if paths is None and self.context is None and self._env.get("KUBERNETES_SERVICE_HOST"):
@@ -332,7 +332,8 @@ class KubernetesSource:
         finally:
             raw.release_conn()
 
-    def _list(self, resource: str, namespace: str | None, selector: str | None = None) -> list[Any]:
+    def _list(self, resource: str, namespace: str | None, selector: str | None = None,
+              fields: str | None = None) -> list[Any]:
         """Every object of one kind, page by page (`limit`/`continue`): one logical call."""
         group, namespaced = _RESOURCES[resource]
         prefix = {"": "/api/v1", "apps": "/apis/apps/v1", "autoscaling": "/apis/autoscaling/v2"}[group]
@@ -345,6 +346,8 @@ class KubernetesSource:
             query: list[tuple[str, Any]] = [("limit", self.page_size)]
             if selector:
                 query.append(("labelSelector", selector))
+            if fields:
+                query.append(("fieldSelector", fields))
             if token:
                 query.append(("continue", token))
             try:
@@ -359,7 +362,14 @@ class KubernetesSource:
             if not isinstance(body, dict):
                 raise _ListError(f"{self.where} answered the {resource} list with something that is not a list",
                                  fatal=False)
-            out.extend(parse(item) for item in body.get("items") or () if isinstance(item, dict))
+            for item in body.get("items") or ():
+                try:
+                    out.append(parse(item))
+                except (ValueError, TypeError, AttributeError, KeyError) as exc:
+                    # One object nobody foresaw must not hide the others.
+                    name = ((item.get("metadata") or {}).get("name") if isinstance(item, dict) else None) or "?"
+                    with self._lock:
+                        self._unreadable.setdefault(resource, []).append(f"{name} ({type(exc).__name__}: {exc})")
             token = (body.get("metadata") or {}).get("continue")
             if not token:
                 return out
@@ -405,8 +415,10 @@ class KubernetesSource:
         spaces: list[str | None] = list(namespaces) if namespaces is not None else [None]
         tasks: list[tuple[str, str | None, Callable[[], Any]]] = []
         for ns in spaces:
-            for resource in ("events", "horizontalpodautoscalers"):
-                tasks.append((resource, ns, lambda r=resource, n=ns: self._list(r, n)))
+            # Only Warning events say anything the checks use (probe failures, back-offs,
+            # scheduling and metrics failures); Normal ones are most of a busy namespace.
+            tasks.append(("events", ns, lambda n=ns: self._list("events", n, fields="type=Warning")))
+            tasks.append(("horizontalpodautoscalers", ns, lambda n=ns: self._list("horizontalpodautoscalers", n)))
             if pod_selectors is not None and ns is not None:
                 tasks.append(("deployments+pods", ns, lambda n=ns: self._deployments_then_pods(n, pod_selectors)))
             else:
@@ -434,7 +446,10 @@ class KubernetesSource:
         fatal = [e for e in errors if e.fatal]
         if fatal and len(errors) == len(tasks):
             raise SourceError(fatal[0].message, backend=self.backend)
-        problems = tuple(dict.fromkeys(("kubernetes", e.message) for e in errors))
+        messages = [e.message for e in errors]
+        for resource, bad in sorted(self._unreadable.items()):
+            messages.append(f"{len(bad)} {resource} could not be read and were left out: {', '.join(bad[:3])}")
+        problems = tuple(dict.fromkeys(("kubernetes", m) for m in messages))
         return KubeSnapshot(pods=tuple(results["pods"]), events=tuple(results["events"]),
                             deployments=tuple(results["deployments"]), hpas=tuple(results["horizontalpodautoscalers"]),
                             nodes=tuple(results["nodes"]),
