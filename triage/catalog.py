@@ -16,7 +16,7 @@ from triage.errors import ConfigError
 from triage.models import QueryAlternative, SignalSpec, Threshold
 from triage.yamlschema import AnyMapOf, Choice, Field, ListOf, load_file
 
-KEY_LABELS = ("service", "container", "deployment", "horizontalpodautoscaler", "datname")
+KEY_LABELS = ("service", "container", "deployment", "horizontalpodautoscaler", "datname", "database")
 AGGREGATES = ("max", "median", "last", "increase")
 
 

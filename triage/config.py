@@ -25,7 +25,7 @@ SIGNAL_NAMES = (
     "replicas", "replicas_max", "deploys",
 )
 # Added beyond CONTRACT's list (add-only): what capacity math needs.
-EXTRA_SIGNALS = ("db_time_per_request", "db_pool_size", "db_max_connections")
+EXTRA_SIGNALS = ("db_time_per_request", "db_pool_size", "db_max_connections", "db_pool_waiting")
 
 DEFAULT_TIER = 2
 DEFAULT_TIMEOUT = 10.0

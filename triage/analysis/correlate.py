@@ -28,7 +28,7 @@ CLASSES = (
 DECIDING: Mapping[str, tuple[str, ...]] = {
     "cpu_saturation": ("cpu_usage_ratio", "cpu_throttle_ratio"),
     "memory_pressure": ("memory_usage_ratio", "oom_kills"),
-    "db_pool_exhaustion": ("db_pool_usage_ratio", "db_pool_wait_p95"),
+    "db_pool_exhaustion": ("db_pool_usage_ratio", "db_pool_wait_p95", "db_pool_waiting"),
     "db_latency": ("db_latency_p95", "db_read_latency_p95"),
     "lock_contention": ("db_write_latency_p95", "db_lock_waits"),
     "connection_churn": ("db_connect_share",),
@@ -300,6 +300,14 @@ def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str
         if wt_w is not None and wait.window >= wt_w and wait.rose(3.0):
             c.raise_to(max(c.score + 0.2, 0.6))
             c.add(wait, f"requests wait {fmt(wait.window, 's')} (p95) for a connection, baseline {fmt(wait.baseline, 's')}")
+    waiting = get("db_pool_waiting")
+    if waiting and waiting.window is not None:
+        q_w, q_c = th("db_pool_waiting")
+        if q_w is not None and waiting.window >= max(q_w, 1.0) and waiting.rose(3.0):
+            strong = q_c is not None and waiting.window >= q_c
+            c.raise_to(max(c.score + 0.15, 0.75 if strong else 0.55))
+            c.add(waiting, f"{waiting.window:.0f} clients wait for a pgbouncer server connection "
+                           f"(baseline {waiting.baseline or 0:.0f})")
     if c.score and dbl and dbl.window is not None:
         if query_slow:
             c.score *= 0.45
