@@ -370,6 +370,13 @@ def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str
         if d_w is not None and dlat.window >= d_w and dlat.rose(2.0):
             c.raise_to(0.85 if (d_c is not None and dlat.window >= d_c * 0.8) else 0.7)
             c.add(dlat, f"outbound p95 {fmt(dlat.window, 's')} (baseline {fmt(dlat.baseline, 's')})")
+        elif (dlat.rose(3.0) and lat is not None and lat.window and lat.baseline is not None
+              and dlat.window - (dlat.baseline or 0.0) >= 0.5 * (lat.window - lat.baseline) > 0):
+            # Below the absolute bounds, but the outbound call grew by most of what the
+            # service's own p95 grew: the dependency explains the slowdown.
+            c.raise_to(0.65)
+            c.add(dlat, f"outbound p95 {fmt(dlat.window, 's')} (baseline {fmt(dlat.baseline, 's')}, "
+                        f"×{dlat.ratio:.1f}) accounts for most of the p95 increase")
         if c.score and lat is not None and lat.window and dlat.window / lat.window >= 0.5:
             c.raise_to(c.score + 0.05)
             c.add(dlat, f"the dependency accounts for {min(1.0, dlat.window / lat.window) * 100:.0f} % of the p95")
@@ -392,7 +399,10 @@ def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str
     if err_bad and err is not None:
         resource_families = sum(1 for k in ("cpu_usage_ratio", "memory_usage_ratio", "db_latency_p95",
                                             "db_pool_usage_ratio", "dependency_latency_p95") if k in L)
-        base = 0.6 if resource_families >= 2 else 0.35
+        # "Nothing saturated" needs the service's own container to be visible: without CPU,
+        # memory or restarts a crash or OOM could hide behind the errors.
+        own = any(k in L for k in ("cpu_usage_ratio", "memory_usage_ratio", "restarts", "oom_kills"))
+        base = 0.6 if resource_families >= 2 and own else 0.35
         c.raise_to(base)
         c.add(err, f"errors {fmt(err.window, 'ratio')} (baseline {fmt(err.baseline, 'ratio')})")
         if deployed_at is not None:
