@@ -36,7 +36,6 @@ def replay(path: str, settings: Settings, service: str | None):
 
     from triage.errors import UsageError
     from triage.incident import load
-    from triage.pipeline import Target
     from triage.runner import replay_inputs
 
     record = load(Path(path))
@@ -46,6 +45,4 @@ def replay(path: str, settings: Settings, service: str | None):
         if not chosen:
             names = ", ".join(s.name for s in target.services)
             raise UsageError(f"service '{service}' is not in the incident record (it has: {names})")
-        if target.fleet:
-            target = Target(services=target.services, fleet=True)
     return replay_settings, windows, target, source, alerts, now

@@ -43,6 +43,10 @@ def detect(
 
         settings, windows, target, source, alerts, now = replay(from_record, settings, service)
         report = run_detect(settings, catalog, source, windows, target, alert_sources=alerts, now=now)
+        if service:
+            from dataclasses import replace
+
+            report = replace(report, services=tuple(d for d in report.services if d.service == service))
     else:
         windows = windows_from(settings, at, window, baseline, fleet=all_services)
         source = clients.prometheus(settings, max_concurrency)

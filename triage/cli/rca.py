@@ -27,6 +27,9 @@ def _run(service, all_services, namespace, at, window, baseline, config, prometh
 
         settings, windows, target, source, alerts, now = replay(from_record, settings, service)
         results, skipped = run_rca(settings, catalog, source, windows, target, alert_sources=alerts, now=now)
+        if service:
+            # The record answers the queries it was asked; pick the one service out of them.
+            results = [r for r in results if r.service.name == service]
         return settings, windows, results, skipped
     windows = windows_from(settings, at, window, baseline, fleet=all_services)
     source = clients.prometheus(settings, max_concurrency)
