@@ -40,16 +40,19 @@ def _root(
 
 
 def _register() -> None:
-    from triage.cli import detect, health, incident, queries, rca
+    from triage.cli import detect, health, incident, playbooks, queries, rca
 
     app.command("detect", help=detect.__doc__)(detect.detect)
     app.command("health", help=health.health.__doc__)(health.health)
+    app.command("mitigate", help=playbooks.mitigate.__doc__)(playbooks.mitigate)
     app.command("rca", help=rca.rca.__doc__)(rca.rca)
     app.command("capacity", help=rca.capacity.__doc__)(rca.capacity)
+    app.command("fix", help=playbooks.fix.__doc__)(playbooks.fix)
     app.command("postmortem", help=incident.postmortem.__doc__)(incident.postmortem)
     app.command("run", help=incident.run.__doc__)(incident.run)
     app.command("demo", help=incident.demo.__doc__)(incident.demo)
     app.add_typer(queries.app, name="queries")
+    app.add_typer(playbooks.app, name="playbooks")
 
 
 _register()

@@ -70,21 +70,32 @@ def mitigate(
 
     plan = make_plan(library, incident, "mitigate")
     actions: list[dict[str, Any]] = []
+    unrecorded = False
+    if apply and incident.record_path is not None and plan.safe_steps:
+        from triage.playbooks import check_recordable
+
+        check_recordable(incident.record_path)  # refuse before acting, not after
     if output is options.Output.table:
         render_table(plan)
     if apply:
         actions = apply_safe_steps(plan, yes=yes, context=context, timeout=timeout)
         if incident.record_path is not None and actions:
+            from triage.errors import TriageError
             from triage.playbooks import record_actions
 
-            record_actions(incident.record_path, actions)
-            _say(f"recorded {len(actions)} action(s) in {incident.record_path}")
+            try:
+                record_actions(incident.record_path, actions)
+                _say(f"recorded {len(actions)} action(s) in {incident.record_path}")
+            except (TriageError, OSError) as exc:
+                unrecorded = True
+                _say(f"error: could not record the actions in {incident.record_path} "
+                     f"({getattr(exc, 'message', None) or exc}); they are in this output")
         if output is options.Output.table:
             render_actions(actions)
     elif output is options.Output.table and plan.safe_steps:
         _say(f"{len(plan.safe_steps)} step(s) are marked safe; nothing was changed (run with --apply to be asked "
              "about each)")
-    _finish(plan, output, actions)
+    _finish(plan, output, actions, failed=unrecorded)
 
 
 def fix(
@@ -120,7 +131,7 @@ def fix(
     _finish(plan, output, [])
 
 
-def _finish(plan: "Plan", output: options.Output, actions: Sequence[dict[str, Any]]) -> None:
+def _finish(plan: "Plan", output: options.Output, actions: Sequence[dict[str, Any]], *, failed: bool = False) -> None:
     from triage.cli.common import print_json
     from triage.playbooks import plan_markdown
 
@@ -131,7 +142,7 @@ def _finish(plan: "Plan", output: options.Output, actions: Sequence[dict[str, An
         print_json(payload)
     elif output is options.Output.markdown:
         sys.stdout.write(plan_markdown(plan, actions))
-    raise typer.Exit(int(plan.status.exit_code))
+    raise typer.Exit(3 if failed else int(plan.status.exit_code))
 
 
 def _refuse_unattended(apply: bool, yes: bool) -> None:
@@ -324,10 +335,11 @@ def render_table(plan: "Plan") -> None:
             for ev in p.evidence:
                 out.print(Text(f"    evidence  {clean(ev['text'])}"))
             for f in p.findings[1:]:
-                out.print(Text(f"    also      {clean(f.get('kind'))} {clean(f.get('name'))}: {clean(f.get('reason'))}"))
+                out.print(Text(f"    also      {clean(f.get('kind'))} {clean(f.get('name'))}: "
+                               f"{clean(f.get('reason'))}"))
             for n in p.numbers:
-                out.print(Text(f"    number    {n['name']} = {n['formula']} = {n['with']} = {num_text(n['value'])}",
-                               style="cyan"))
+                result = num_text(n["value"]) if n["value"] is not None else f"n/a ({clean(n.get('missing', ''))})"
+                out.print(Text(f"    number    {n['name']} = {n['formula']} = {n['with']} = {result}", style="cyan"))
             out.print(Text(f"    risk      {clean(p.risk)}", style="yellow"))
             if p.step.phase == "fixes":
                 prio = f"  priority {p.step.priority}" if p.step.priority else ""

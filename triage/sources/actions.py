@@ -1,0 +1,271 @@
+"""The only code in triage that changes anything, and what it may change is a closed list:
+
+- `scale_deployment`: PATCH `/apis/apps/v1/namespaces/{ns}/deployments/{name}/scale`, only
+  upwards, at most ×4 and never past 100 replicas;
+- `rollout_restart`: what `kubectl rollout restart` does, a strategic-merge PATCH of the pod
+  template's `kubectl.kubernetes.io/restartedAt` annotation;
+- `restart_container`: `docker restart` through the Docker SDK.
+
+There is no shell, no arbitrary command and no other verb: the commands playbooks render for
+the operator are printed, never run. Every call returns a plain record (what, target, before,
+after, result, time) whether it worked, failed or was refused; nothing raises past `perform`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from triage.config import redact, register_secret
+
+KINDS = ("scale_deployment", "rollout_restart", "restart_container")
+MAX_REPLICAS = 100
+MAX_SCALE_FACTOR = 4
+DEFAULT_TIMEOUT = 10.0
+DEFAULT_STOP_TIMEOUT = 10
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_CONTAINER = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$")
+
+
+class _Failed(Exception):
+    def __init__(self, result: str, before: Any = None) -> None:
+        super().__init__(result)
+        self.result = result
+        self.before = before
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def describe(action: Mapping[str, Any]) -> tuple[str, str]:
+    """(what, target) of an action, the way the record and the confirmation prompt say it."""
+    kind = action.get("kind")
+    if kind == "scale_deployment":
+        target = f"deployment {action.get('namespace')}/{action.get('name')}"
+        return f"scale to {action.get('replicas')} replicas", target
+    if kind == "rollout_restart":
+        return "rollout restart", f"deployment {action.get('namespace')}/{action.get('name')}"
+    if kind == "restart_container":
+        return "restart container", f"docker container {action.get('name')}"
+    return f"unknown action {str(kind)[:40]!r}", "-"
+
+
+class ActionRunner:
+    """Performs actions against the cluster (kubeconfig or in-cluster) and Docker (`DOCKER_HOST`).
+
+    Clients are built on first use, so a plan with only Docker actions never loads a kubeconfig.
+    """
+
+    def __init__(self, *, context: str | None = None, kubeconfig: str | None = None,
+                 timeout: float = DEFAULT_TIMEOUT, stop_timeout: int = DEFAULT_STOP_TIMEOUT,
+                 environment: Mapping[str, str] | None = None) -> None:
+        self.context = context
+        self.kubeconfig = kubeconfig
+        self.timeout = timeout
+        self.stop_timeout = stop_timeout
+        self._env = dict(os.environ if environment is None else environment)
+        self._apps: Any = None
+        self._api_client: Any = None
+        self._docker: Any = None
+        self.where = "the Kubernetes API"
+
+    def close(self) -> None:
+        for client in (self._api_client, self._docker):
+            if client is not None:
+                try:
+                    client.close()
+                except Exception:
+                    pass
+
+    def perform(self, action: Mapping[str, Any]) -> dict[str, Any]:
+        what, target = describe(action)
+        record: dict[str, Any] = {"action": str(action.get("kind")), "what": what, "target": target,
+                                  "before": None, "after": None, "result": "", "time": _now()}
+        handler: Callable[[Mapping[str, Any]], tuple[Any, Any, str]] | None = {
+            "scale_deployment": self._scale,
+            "rollout_restart": self._rollout_restart,
+            "restart_container": self._restart_container,
+        }.get(str(action.get("kind")))
+        started = time.monotonic()
+        if handler is None:
+            record["result"] = f"refused: not an action triage performs (only {', '.join(KINDS)})"
+            return record
+        try:
+            before, after, result = handler(action)
+        except _Failed as exc:
+            record["before"] = exc.before
+            record["result"] = exc.result
+        else:
+            record.update(before=before, after=after, result=result)
+        record["seconds"] = round(time.monotonic() - started, 3)
+        return record
+
+    # ---- Kubernetes ---------------------------------------------------------------------------
+
+    def _kube(self) -> Any:
+        if self._apps is not None:
+            return self._apps
+        try:
+            from kubernetes import client, config
+        except ImportError:  # pragma: no cover - a dependency of triage
+            raise _Failed("failed: the kubernetes package is not installed") from None
+        cfg = client.Configuration()
+        paths = self.kubeconfig or self._env.get("KUBECONFIG")
+        if not paths:
+            default = Path(self._env.get("HOME") or str(Path.home())) / ".kube" / "config"
+            paths = str(default) if default.is_file() else None
+        try:
+            if paths is None and self.context is None and self._env.get("KUBERNETES_SERVICE_HOST"):
+                config.load_incluster_config(client_configuration=cfg)
+            elif paths is None:
+                raise _Failed("failed: no kubeconfig found (~/.kube/config or $KUBECONFIG) and not running in a pod")
+            else:
+                config.load_kube_config(config_file=paths, context=self.context, client_configuration=cfg,
+                                        persist_config=False)
+        except _Failed:
+            raise
+        except Exception as exc:
+            raise _Failed(f"failed: kubeconfig: {redact(' '.join(str(exc).split()))[:200]}") from None
+        cfg.retries = False
+        for value in (cfg.api_key or {}).values():
+            register_secret(str(value))
+            register_secret(str(value).split(" ", 1)[-1])
+        if cfg.password:
+            register_secret(str(cfg.password))
+        self.where = f"the Kubernetes API at {redact(cfg.host)}"
+        self._api_client = client.ApiClient(cfg)
+        self._apps = client.AppsV1Api(self._api_client)
+        return self._apps
+
+    def _kube_call(self, fn: Callable[[], Any], verb: str, before: Any = None) -> Any:
+        try:
+            return fn()
+        except _Failed:
+            raise
+        except Exception as exc:
+            status = getattr(exc, "status", None)
+            if status:
+                message = ""
+                try:
+                    import json
+
+                    message = str(json.loads(getattr(exc, "body", None) or "{}").get("message") or "")
+                except (ValueError, TypeError, AttributeError):
+                    pass
+                reason = getattr(exc, "reason", "") or ""
+                detail = f": {redact(message)[:200]}" if message else ""
+                raise _Failed(f"failed: {verb}: HTTP {status} {reason}{detail}".rstrip(), before) from None
+            text = redact(" ".join(str(exc).split()))[:200]
+            raise _Failed(f"failed: {verb}: {self.where} is unreachable or did not answer within "
+                          f"{self.timeout:g}s ({type(exc).__name__}: {text})", before) from None
+
+    def _names(self, action: Mapping[str, Any]) -> tuple[str, str]:
+        ns, name = str(action.get("namespace") or ""), str(action.get("name") or "")
+        if not _DNS_LABEL.match(ns):
+            raise _Failed(f"refused: {ns!r} is not a Kubernetes namespace name")
+        if not _DNS_SUBDOMAIN.match(name):
+            raise _Failed(f"refused: {name!r} is not a Kubernetes deployment name")
+        return ns, name
+
+    def _scale(self, action: Mapping[str, Any]) -> tuple[Any, Any, str]:
+        ns, name = self._names(action)
+        replicas = action.get("replicas")
+        if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= MAX_REPLICAS:
+            raise _Failed(f"refused: replicas must be a whole number from 1 to {MAX_REPLICAS}, not {replicas!r}")
+        apps = self._kube()
+        timeout = (min(3.0, self.timeout), self.timeout)
+        scale = self._kube_call(lambda: apps.read_namespaced_deployment_scale(name, ns, _request_timeout=timeout),
+                                f"read deployments/scale {ns}/{name}")
+        current = int(getattr(scale.spec, "replicas", 0) or 0) if scale.spec is not None else 0
+        before = {"replicas": current}
+        if replicas <= current:
+            return before, before, (f"unchanged: already at {current} replicas (asked for {replicas}); "
+                                    "this action only scales out")
+        if replicas > max(current, 1) * MAX_SCALE_FACTOR:
+            raise _Failed(f"refused: {current} → {replicas} is more than ×{MAX_SCALE_FACTOR} in one step", before)
+        body = {"spec": {"replicas": replicas}}
+        done = self._kube_call(
+            lambda: apps.patch_namespaced_deployment_scale(name, ns, body, _content_type="application/merge-patch+json",
+                                                           _request_timeout=timeout),
+            f"patch deployments/scale {ns}/{name}", before)
+        now = int(getattr(done.spec, "replicas", 0) or 0) if done.spec is not None else None
+        after = {"replicas": now}
+        if now != replicas:
+            return before, after, f"failed: asked for {replicas} replicas, the API server answered {now}"
+        return before, after, "ok"
+
+    def _rollout_restart(self, action: Mapping[str, Any]) -> tuple[Any, Any, str]:
+        ns, name = self._names(action)
+        apps = self._kube()
+        timeout = (min(3.0, self.timeout), self.timeout)
+        dep = self._kube_call(lambda: apps.read_namespaced_deployment(name, ns, _request_timeout=timeout),
+                              f"read deployment {ns}/{name}")
+        before = _restart_state(dep)
+        stamp = _now()
+        body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
+        done = self._kube_call(
+            lambda: apps.patch_namespaced_deployment(name, ns, body,
+                                                     _content_type="application/strategic-merge-patch+json",
+                                                     _request_timeout=timeout),
+            f"patch deployment {ns}/{name}", before)
+        after = _restart_state(done)
+        if after.get("restarted_at") != stamp:
+            return before, after, "failed: the API server did not keep the restartedAt annotation"
+        return before, after, "ok"
+
+    # ---- Docker -------------------------------------------------------------------------------
+
+    def _restart_container(self, action: Mapping[str, Any]) -> tuple[Any, Any, str]:
+        name = str(action.get("name") or "")
+        if not _CONTAINER.match(name):
+            raise _Failed(f"refused: {name!r} is not a Docker container name")
+        try:
+            import docker
+        except ImportError:  # pragma: no cover - a dependency of triage
+            raise _Failed("failed: the docker package is not installed") from None
+        host = redact(self._env.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
+        try:
+            if self._docker is None:
+                self._docker = docker.from_env(timeout=int(self.timeout), environment=self._env)
+            container = self._docker.containers.get(name)
+        except docker.errors.NotFound:
+            raise _Failed(f"failed: Docker at {host} has no container named {name}") from None
+        except docker.errors.DockerException as exc:
+            raise _Failed(f"failed: Docker at {host}: {redact(' '.join(str(exc).split()))[:200]}") from None
+        before = _container_state(container)
+        try:
+            container.restart(timeout=self.stop_timeout)
+            container.reload()
+        except docker.errors.DockerException as exc:
+            raise _Failed(f"failed: docker restart {name}: {redact(' '.join(str(exc).split()))[:200]}",
+                          before) from None
+        after = _container_state(container)
+        if after["status"] != "running":
+            return before, after, f"failed: the container is {after['status']} after the restart"
+        if after["started_at"] == before["started_at"]:
+            return before, after, "failed: the container did not start again"
+        return before, after, "ok"
+
+
+def _restart_state(dep: Any) -> dict[str, Any]:
+    meta = getattr(dep, "metadata", None)
+    template = getattr(getattr(dep, "spec", None), "template", None)
+    annotations = getattr(getattr(template, "metadata", None), "annotations", None) or {}
+    status = getattr(dep, "status", None)
+    return {"generation": getattr(meta, "generation", None), "restarted_at": annotations.get(RESTARTED_AT),
+            "updated_replicas": getattr(status, "updated_replicas", None)}
+
+
+def _container_state(container: Any) -> dict[str, Any]:
+    attrs = getattr(container, "attrs", {}) or {}
+    state = attrs.get("State") or {}
+    return {"status": state.get("Status") or getattr(container, "status", None),
+            "started_at": state.get("StartedAt"), "restart_count": attrs.get("RestartCount")}
