@@ -1,0 +1,97 @@
+"""The fault suite's tools: a watchdog around the real entry point, the generic assertions
+every cell of the matrix makes, and a real backend behind a fault proxy."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import pytest
+
+from tests.cli_harness import Result, run_cli
+from tests.faults.proxy import FaultProxy
+
+AT = "2026-11-10T20:01:00Z"
+TIMEOUT = 2.0          # prometheus.timeout in every fault config
+ATTEMPTS = 3           # the most attempts triage makes for one request (sources/prometheus.py)
+SLACK = 3.0
+LIMIT = TIMEOUT * ATTEMPTS + SLACK
+
+
+class Hung(AssertionError):
+    pass
+
+
+def run_bounded(args: Sequence[str], *, limit: float = LIMIT, proxy: FaultProxy | None = None,
+                env: dict | None = None, cwd: Path | None = None) -> Result:
+    """run_cli on a watchdog thread: past `limit` the test fails (and the proxy lets go so the
+    run can end); a run that returns in time is never judged on its wall time."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["result"] = run_cli(list(args), env=env, cwd=cwd)
+        except BaseException as exc:  # noqa: BLE001 - an escape from the boundary is itself a finding
+            box["escaped"] = exc
+
+    thread = threading.Thread(target=target, daemon=True, name="triage-under-test")
+    thread.start()
+    thread.join(limit)
+    if thread.is_alive():
+        if proxy is not None:
+            proxy.release()
+        thread.join(60)
+        raise Hung(f"`triage {' '.join(args)}` did not return within {limit:g}s "
+                   f"(timeout {TIMEOUT:g}s x {ATTEMPTS} attempts + {SLACK:g}s)")
+    if "escaped" in box:
+        raise AssertionError(f"an exception escaped the error boundary: {box['escaped']!r}")
+    return box["result"]
+
+
+def check(result: Result, codes: Iterable[int], *, secrets: Sequence[str] = (), debug: bool = False,
+          one_line: bool = True) -> None:
+    """What every cell asserts: the exit code, no traceback, no crash line, at most two lines on
+    stderr for a failure, and no planted secret anywhere."""
+    codes = set(codes)
+    both = result.stdout + result.stderr
+    assert result.code in codes, f"exit {result.code}, expected {sorted(codes)}\n{result.stderr[-2000:]}"
+    if not debug:
+        # stdout may quote a log line that is a traceback (that is data); stderr never carries one
+        assert "Traceback" not in result.stderr, result.stderr[-3000:]
+        assert "internal error" not in result.stderr, result.stderr
+        if one_line and result.code == 3 and not result.stdout.strip():
+            lines = result.stderr.strip().splitlines()
+            assert 1 <= len(lines) <= 2, f"{len(lines)} lines on stderr:\n{result.stderr}"
+    for secret in secrets:
+        assert secret not in both, f"secret {secret[:4]}… leaked"
+
+
+def write_config(path: Path, url: str, extra: str = "") -> Path:
+    path.write_text(f"prometheus:\n  url: {url}\n  timeout: {TIMEOUT:g}s\n{extra}")
+    return path
+
+
+@pytest.fixture(params=["prometheus"])
+def proxied(request):
+    """A fault proxy in front of the real Prometheus (or, parametrised indirectly, VictoriaMetrics);
+    set `.fault` per test."""
+    name = "prometheus_server" if request.param == "prometheus" else "victoria_metrics_server"
+    backend = request.getfixturevalue(name)
+    with FaultProxy(backend.url) as proxy:
+        yield proxy
+
+
+def cell(bugs: dict, *values, **kwargs):
+    """A matrix cell as a pytest param, marked strict-xfail when it is a known triage BUG."""
+    reason = bugs.get(values)
+    marks = [pytest.mark.xfail(strict=True, reason=f"BUG: {reason}")] if reason else []
+    return pytest.param(*values, marks=marks, **kwargs)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
