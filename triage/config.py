@@ -6,6 +6,7 @@ environment only, and are wrapped so that printing a Settings never shows them.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from dataclasses import dataclass, field
@@ -80,8 +81,12 @@ def display_url(url: str) -> str:
     except ValueError:
         return "<invalid url>"
     host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    if port:
+        host = f"{host}:{port}"
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
@@ -227,13 +232,13 @@ def find_config(explicit: str | None, env: Mapping[str, str], cwd: Path) -> Path
         if not path.is_file():
             raise ConfigError(f"{path}: config file not found")
         return path
-    local = cwd / "triage.yaml"
-    if local.is_file():
-        return local
     xdg = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME", "~")).expanduser() / ".config")
-    candidate = Path(xdg) / "triage" / "config.yaml"
-    if candidate.is_file():
-        return candidate
+    for candidate in (cwd / "triage.yaml", Path(xdg) / "triage" / "config.yaml"):
+        try:
+            if candidate.is_file():
+                return candidate
+        except OSError as exc:
+            raise ConfigError(f"{candidate}: cannot read: {exc.strerror}") from None
     return None
 
 
@@ -266,7 +271,7 @@ def _timeout(value: Any, where: str) -> float:
 
 
 def _backend(raw: Mapping[str, Any] | None, *, name: str, env: Mapping[str, str], url_override: str | None,
-             base: Path, source: str) -> BackendSettings | None:
+             base: Path, source: str, node: Any = None) -> BackendSettings | None:
     upper = name.upper()
     url = url_override or env.get(f"TRIAGE_{upper}_URL") or (raw or {}).get("url")
     if not url:
@@ -294,6 +299,13 @@ def _backend(raw: Mapping[str, Any] | None, *, name: str, env: Mapping[str, str]
             raise ConfigError(
                 f"{source}: {name}.basic_auth needs password_file, or the password in ${password_env}"
             )
+    if username is not None and password is not None:
+        # An error body that echoes the request's Authorization header must not leak it either.
+        register_secret(base64.b64encode(f"{username}:{password.reveal()}".encode()).decode())
+    parts = urlsplit(url)
+    if parts.password:
+        register_secret(parts.password)
+        register_secret(base64.b64encode(f"{parts.username or ''}:{parts.password}".encode()).decode())
     if token and username:
         raise ConfigError(f"{source}: {name}: use either a bearer token or basic_auth, not both")
     ca_file = raw.get("ca_file")
@@ -311,7 +323,10 @@ def _backend(raw: Mapping[str, Any] | None, *, name: str, env: Mapping[str, str]
         password=password,
         ca_file=ca_file,
         insecure_skip_verify=bool(raw.get("insecure_skip_verify", False)),
-        timeout=_timeout(env.get(f"TRIAGE_{upper}_TIMEOUT") or raw.get("timeout"), f"{name}.timeout"),
+        timeout=_timeout(env.get(f"TRIAGE_{upper}_TIMEOUT") or raw.get("timeout"),
+                         f"{source}:{line_of(node, name, 'timeout') or '?'}: {name}.timeout"
+                         if raw.get("timeout") is not None and not env.get(f"TRIAGE_{upper}_TIMEOUT")
+                         else f"{name}.timeout"),
     )
 
 
@@ -380,9 +395,9 @@ def load_settings(*, config: str | None = None, prometheus_url: str | None = Non
     return Settings(
         config_path=path,
         prometheus=_backend(prom_raw if prom_raw else None, name="prometheus", env=env,
-                            url_override=prometheus_url, base=base, source=source),
+                            url_override=prometheus_url, base=base, source=source, node=node),
         alertmanager=_backend(raw.get("alertmanager"), name="alertmanager", env=env,
-                              url_override=alertmanager_url, base=base, source=source),
+                              url_override=alertmanager_url, base=base, source=source, node=node),
         services=services,
         signals={k: _queries(v) for k, v in (raw.get("signals") or {}).items()},
         rate_interval=rate,

@@ -29,11 +29,12 @@ class SourceError(TriageError):
     """A backend failed; the message names the backend and, for queries, the query."""
 
     def __init__(self, message: str, *, backend: str, query: str | None = None,
-                 detail: str | None = None, transient: bool = False) -> None:
+                 detail: str | None = None, transient: bool = False, fatal: bool = False) -> None:
         super().__init__(message, detail=detail)
         self.backend = backend
         self.query = query
         self.transient = transient
+        self.fatal = fatal
 
 
 class NoDataError(TriageError):

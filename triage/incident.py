@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -87,10 +88,14 @@ def load(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: cannot read the incident record: {exc.strerror}") from None
     if size > MAX_RECORD_BYTES:
         raise ConfigError(f"{path}: {size} bytes is too large for an incident record")
+    if path.is_dir():
+        raise ConfigError(f"{path}: is a directory, not an incident record")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: not UTF-8; not an incident record") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the incident record: {exc.strerror}") from None
     try:
         record = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -105,6 +110,20 @@ def load(path: Path) -> dict[str, Any]:
     for key, kind in (("services", list), ("window", dict), ("baseline", dict), ("queries", list)):
         if not isinstance(record.get(key), kind):
             raise ConfigError(f"{path}: incident record is missing '{key}' or it is not a {kind.__name__}")
+    for key in ("detect", "health", "rca", "playbooks"):
+        if record.get(key) is not None and not isinstance(record[key], dict):
+            raise ConfigError(f"{path}: incident record: '{key}' must be an object or null")
+    if not all(isinstance(q, dict) for q in record["queries"]):
+        raise ConfigError(f"{path}: incident record: 'queries' must be a list of objects")
+    if not all(isinstance(s, dict) and isinstance(s.get("name"), str) and s["name"] for s in record["services"]):
+        raise ConfigError(f"{path}: incident record: every service needs a name")
+    for key in ("window", "baseline"):
+        for end in ("start", "end"):
+            value = record[key].get(end)
+            try:
+                datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+            except ValueError:
+                raise ConfigError(f"{path}: incident record: {key}.{end} is not an RFC 3339 time: {value!r}") from None
     return record
 
 

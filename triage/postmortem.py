@@ -276,8 +276,12 @@ def render(record: Mapping[str, Any], template: Path) -> str:
         raise ConfigError(f"{template}: not UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{template}: cannot read: {exc.strerror}") from None
-    env = jinja2.Environment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
-                             trim_blocks=True, lstrip_blocks=True)
+    from jinja2.sandbox import SandboxedEnvironment
+
+    # Sandboxed: a template from a user's directory is text to fill, not code to run.
+    env = SandboxedEnvironment(loader=jinja2.FileSystemLoader(str(template.parent)),
+                               undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
+                               trim_blocks=True, lstrip_blocks=True)
     try:
         compiled = env.from_string(source)
     except jinja2.TemplateSyntaxError as exc:
@@ -287,4 +291,6 @@ def render(record: Mapping[str, Any], template: Path) -> str:
     except jinja2.UndefinedError as exc:
         raise ConfigError(f"{template}: {exc.message} (the record has no such value)") from None
     except jinja2.TemplateError as exc:
-        raise ConfigError(f"{template}: {exc}") from None
+        raise ConfigError(f"{template}: {type(exc).__name__}: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{template}: the template recurses without end (an include or macro loop)") from None

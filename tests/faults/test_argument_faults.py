@@ -38,9 +38,7 @@ BAD = {
     "--service and --all-services": ["--all-services", "--service", "x"],
 }
 # which options each command has (an option it does not have is also exit 3, one line: a usage error)
-BUGS = {("--prometheus-url port 99999", c): "--prometheus-url http://127.0.0.1:99999 -> 'internal error: ValueError: "
-        "Port out of range 0-65535' (config._check_url -> display_url -> parts.port)"
-        for c in ("detect", "rca", "rca --all-services", "run", "queries check", "capacity")}
+BUGS: dict = {}  # fixed: display_url() tolerates an out-of-range port
 
 
 @pytest.mark.parametrize("bad,command", [cell(BUGS, b, c) for b in BAD for c in BASE])

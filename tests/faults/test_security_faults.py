@@ -5,7 +5,6 @@ any output); outputs are not world-writable and never overwritten without --forc
 from __future__ import annotations
 
 import base64
-import json
 import os
 import stat
 
@@ -71,10 +70,7 @@ HOW = ["bearer token file", "TRIAGE_PROMETHEUS_BEARER_TOKEN", "basic-auth passwo
 
 
 BACKENDS = ["answers", "HTTP 500 echoing the credentials", "HTTP 401 echoing them"]
-LEAK_BUGS = {(c, h, "HTTP 500 echoing the credentials"): "a backend error body that quotes the request's "
-             "'Authorization: Basic …' header reaches stderr unredacted: base64(user:password) is the password. "
-             "redact() knows the raw password only" for c in COMMANDS for h in ("basic-auth password",
-                                                                              "password in the URL")}
+LEAK_BUGS: dict = {}  # fixed: base64(user:password) is registered as a secret
 
 
 # every command against the backend that echoes credentials; the healthy and the 401 backend on the

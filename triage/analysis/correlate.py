@@ -308,6 +308,11 @@ def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str
             c.raise_to(max(c.score + 0.15, 0.75 if strong else 0.55))
             c.add(waiting, f"{waiting.window:.0f} clients wait for a pgbouncer server connection "
                            f"(baseline {waiting.baseline or 0:.0f})")
+    if c.score and dbl is None and sets.missing.get("db_latency_p95", "").startswith("query failed"):
+        # Never a verdict built on a failed query: without query latency, a full pool could
+        # as well be slow queries holding their connections.
+        c.score = min(c.score, MIN_SCORE - 0.01)
+        c.add(None, "cannot tell pool exhaustion from slow queries: the db_latency_p95 query failed")
     if c.score and dbl and dbl.window is not None:
         if query_slow:
             c.score *= 0.45

@@ -135,4 +135,5 @@ def check(
         out.print(table)
         out.print(f"{len(covered)} of {len(catalog.signals)} signals have data; "
                   f"missing: {', '.join(n for n in catalog.signals if n not in covered) or 'none'}")
-    raise typer.Exit(0 if covered else 3)
+    failed = [r for r in results if r["status"] == "error"]
+    raise typer.Exit(3 if failed or not covered else 0)

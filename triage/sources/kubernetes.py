@@ -397,7 +397,7 @@ class KubernetesSource:
             user = re.search(r'User "([^"]+)"', message)
             who = f" for {user.group(1)}" if user else ""
             return _ListError(f"forbidden (403): missing permission to {verb} {resource} {scope}{who}", fatal=False)
-        if status == 404 and resource == "horizontalpodautoscalers":
+        if status == 404 and resource == "horizontalpodautoscalers" and "namespaces" not in message:
             return _ListError("autoscaling/v2 is not served by this cluster (Kubernetes older than 1.23?): "
                               "HPAs not checked", fatal=False)
         detail = f": {redact(message)[:200]}" if message else ""

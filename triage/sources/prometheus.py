@@ -72,6 +72,7 @@ class PrometheusSource:
         adapter = HTTPAdapter(max_retries=no_retry, pool_connections=2, pool_maxsize=self.max_concurrency)
         session.mount(settings.url, adapter)
         self._session = session
+        self._dead: SourceError | None = None
         self._headers = headers
         self._auth = auth
 
@@ -160,6 +161,17 @@ class PrometheusSource:
 
     def _call(self, query: str, fn: Callable[[], Any]) -> Any:
         """One logical request: bounded retries on transient failures, every failure a SourceError."""
+        if self._dead is not None:
+            # Down, unreachable or refusing us: asking again only multiplies the wait.
+            raise SourceError(self._dead.message, backend=self.backend, query=query, detail=self._dead.detail)
+        try:
+            return self._attempts(query, fn)
+        except SourceError as exc:
+            if exc.fatal:
+                self._dead = exc
+            raise
+
+    def _attempts(self, query: str, fn: Callable[[], Any]) -> Any:
         last_error: SourceError | None = None
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
@@ -179,16 +191,16 @@ class PrometheusSource:
                 if "timed out" in str(exc) and "connect timeout" not in str(exc).lower():
                     raise SourceError(
                         f"{self.name} did not answer within {self.settings.timeout:g}s",
-                        backend=self.backend, query=query,
+                        backend=self.backend, query=query, fatal=True,
                     ) from None
                 error = SourceError(
                     f"{self.name} is unreachable: {_connection_reason(exc)}",
-                    backend=self.backend, query=query, transient=True,
+                    backend=self.backend, query=query, transient=True, fatal=True,
                 )
             except requests.exceptions.Timeout:
                 raise SourceError(
                     f"{self.name} did not answer within {self.settings.timeout:g}s",
-                    backend=self.backend, query=query,
+                    backend=self.backend, query=query, fatal=True,
                 ) from None
             except (ValueError, KeyError, TypeError) as exc:
                 raise SourceError(
@@ -198,7 +210,11 @@ class PrometheusSource:
             except requests.exceptions.RequestException as exc:
                 raise SourceError(f"{self.name}: request failed: {_first_line(exc)}", backend=self.backend,
                                   query=query) from None
-            if not error.transient or attempt == MAX_ATTEMPTS - 1:
+            if not error.transient:
+                raise error
+            if attempt == MAX_ATTEMPTS - 1:
+                # Still refusing after every retry: overloaded or down. No retry storm.
+                error.fatal = True
                 raise error
             last_error = error
             self._sleep(self._backoff(attempt, getattr(self._local, "last", None)))
@@ -227,7 +243,7 @@ class PrometheusSource:
         body = redact(" ".join(body.split()))
         if status in (401, 403):
             what = "rejected the credentials" if status == 401 else "denied access"
-            return SourceError(f"{self.name} {what} (HTTP {status})", backend=self.backend, query=query)
+            return SourceError(f"{self.name} {what} (HTTP {status})", backend=self.backend, query=query, fatal=True)
         if status in (400, 422):
             return SourceError(f"{self.name} rejected the query: {body or 'HTTP ' + str(status)}",
                                backend=self.backend, query=query, detail=f"HTTP {status}")
