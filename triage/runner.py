@@ -16,7 +16,7 @@ from triage.catalog import Catalog
 from triage.config import Settings
 from triage.errors import TriageError
 from triage.incident import incident_id, new_record, service_from_json
-from triage.models import Alert, TimeRange, iso
+from triage.models import Alert, iso
 from triage.pipeline import AlertSource, Progress, Target, _quiet, run_detect, run_rca
 from triage.signals import Windows, make_windows
 from triage.sources.snapshot import RecordingSource, SnapshotSource
@@ -176,8 +176,3 @@ def replay_inputs(record: Mapping[str, Any], settings: Settings) -> tuple[Settin
     alerts: list[AlertSource] = [_ReplayAlerts(record.get("live_alerts") or [])]
     return replay_settings, windows, target, source, alerts, windows.end
 
-
-def window_of(record: Mapping[str, Any]) -> TimeRange:
-    start = datetime.fromisoformat(record["window"]["start"].replace("Z", "+00:00"))
-    end = datetime.fromisoformat(record["window"]["end"].replace("Z", "+00:00"))
-    return TimeRange(start, end)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Sequence
 
 from triage.analysis.capacity import capacity
-from triage.analysis.correlate import Verdict, classify, status_of
+from triage.analysis.correlate import CLASSES, Verdict, classify, status_of
 from triage.analysis.detect import detect_service
 from triage.config import SIGNAL_NAMES, ServiceConfig
 from triage.models import Alert, SignalSet, SignalSpec, Status, TimeRange
@@ -87,7 +87,7 @@ def rca_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, Sig
     detection = detect_service(service, sets, specs, alerts, callers)
     status = status_of(verdict, detection.status)
     severity = detection.severity if status in (Status.WARNING, Status.CRITICAL) else None
-    if verdict.bottleneck in CLASSES_NEEDING_SEVERITY and severity is None:
+    if verdict.bottleneck in CLASSES and severity is None:
         severity = "P3" if service.tier >= 2 else "P2"
     if any(i.violated for i in invariants):
         status = Status.CRITICAL
@@ -97,10 +97,6 @@ def rca_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, Sig
         severity=severity, capacity=capacity(verdict.levels, verdict.bottleneck), invariants=tuple(invariants),
         alerts=tuple(detection.alerts),
     )
-
-
-CLASSES_NEEDING_SEVERITY = ("cpu_saturation", "memory_pressure", "db_pool_exhaustion", "db_latency",
-                            "lock_contention", "connection_churn", "external_dependency", "application_errors")
 
 
 def rank_fleet(results: Sequence[RcaResult], services: Mapping[str, ServiceConfig]) -> list[dict[str, Any]]:

@@ -47,12 +47,6 @@ def sustained_peak(points: Sequence[tuple[float, float]], span: float = SUSTAIN_
     return best if math.isfinite(best) else median(v for _, v in clean)
 
 
-def sustained_trough(points: Sequence[tuple[float, float]], span: float = SUSTAIN_SECONDS) -> float | None:
-    flipped = [(t, -v) for t, v in points]
-    peak = sustained_peak(flipped, span)
-    return -peak if peak is not None else None
-
-
 def increase(points: Sequence[tuple[float, float]]) -> float | None:
     """How much a counter grew; a drop is a reset (a restarted process, a replaced pod)."""
     clean = finite([v for _, v in points])
