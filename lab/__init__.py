@@ -1,0 +1,1 @@
+"""The triage incident lab: a real service, a real pool, real faults, recorded incidents."""
