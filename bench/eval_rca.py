@@ -12,8 +12,10 @@ installed console script, a fresh process each time), and prints:
   checkout), and every miss with the scenario's note;
 - wall times (generation, backfill + start, the fleet pass, the per-service runs).
 
-Recordings: every ``lab/recordings/**/*.om`` whose directory holds a ``labels.json`` is
-served by its own Prometheus and evaluated the same way.  ``labels.json`` is either
+Recordings: every incident-lab recording (``lab/recordings/<scenario>/data.om[.gz]`` with
+its ``labels.json``: service, class, at, window, baseline) and every ``*.om`` whose directory
+holds a ``labels.json`` is served by its own Prometheus and evaluated the same way.  For a
+plain ``*.om``, ``labels.json`` is either
 ``{"service": "class", ...}`` or ``{"at": "<RFC 3339>", "services": {"service": "class" |
 {"bottleneck": "class", "acceptable": [...]}}}``; when several ``.om`` files share a
 directory, ``{"<file>.om": {...}}`` gives each its own labels.  ``--at`` defaults to the last
@@ -99,17 +101,19 @@ def _answer(payload: dict | None, code: int, seconds: float) -> Answer:
                   payload.get("trigger"), code, seconds, payload)
 
 
-def run_single(url: str, config: Path | None, at: str, cases: list[Case], run: Run, cwd: Path) -> None:
+def run_single(url: str, config: Path | None, at: str, cases: list[Case], run: Run, cwd: Path,
+               extra: list[str] | None = None) -> None:
     for case in cases:
-        args = ["rca", "--prometheus-url", url, "--service", case.service, "--at", at, "-o", "json"]
+        args = ["rca", "--prometheus-url", url, "--service", case.service, "--at", at, "-o", "json", *(extra or [])]
         if config is not None:
             args[3:3] = ["--config", str(config)]
         seconds, code, _, out = run_timed(args, cwd=cwd)
         run.answers[(case.source, case.service)] = _answer(_parse(out), code, seconds)
 
 
-def run_fleet(url: str, config: Path | None, at: str, cases: list[Case], run: Run, cwd: Path) -> dict:
-    args = ["rca", "--prometheus-url", url, "--all-services", "--at", at, "-o", "json"]
+def run_fleet(url: str, config: Path | None, at: str, cases: list[Case], run: Run, cwd: Path,
+              extra: list[str] | None = None) -> dict:
+    args = ["rca", "--prometheus-url", url, "--all-services", "--at", at, "-o", "json", *(extra or [])]
     if config is not None:
         args[3:3] = ["--config", str(config)]
     seconds, code, rss, out = run_timed(args, cwd=cwd)
@@ -135,56 +139,92 @@ def _last_timestamp(text: str) -> float | None:
     return None
 
 
-def recording_sets(root: Path) -> list[tuple[Path, list[Case], str | None]]:
-    """(.om file, its labelled cases, --at or None) for every labelled recording under root."""
+@dataclass
+class Recording:
+    path: Path                       # the data file (.om or .om.gz)
+    cases: list[Case]
+    at: str | None
+    extra: list[str] = field(default_factory=list)     # --window/--baseline of a lab recording
+    config: dict | None = None                          # a triage.yaml to write for it
+
+
+def _lab_recording(directory: Path, raw: dict) -> Recording | None:
+    """The incident lab's format (lab/record.py): one service, its class, at/window/baseline."""
+    data = next((directory / n for n in ("data.om", "data.om.gz") if (directory / n).exists()), None)
+    if data is None or raw.get("bottleneck") not in CLASSES:
+        return None
+    source = str(data.relative_to(ROOT) if data.is_relative_to(ROOT) else data)
+    case = Case(source, raw["service"], raw["bottleneck"], (), raw.get("trigger"), raw.get("story", "")[:80])
+    svc = {"namespace": raw.get("namespace", "lab"), "database": raw["service"], "tier": 1,
+           "depends_on": ["bank-api"]}
+    if raw.get("invariants"):
+        svc["invariants"] = raw["invariants"]
+    return Recording(data, [case], raw["at"], ["--window", raw["window"], "--baseline", raw["baseline"]],
+                     {"services": {raw["service"]: svc}})
+
+
+def recording_sets(root: Path) -> list[Recording]:
+    """Every labelled recording under root: the lab's directories (data.om[.gz] + labels.json
+    naming one service) and plain ``*.om`` files with a labels.json of services."""
     found = []
-    for om in sorted(root.rglob("*.om")):
-        labels_path = om.parent / "labels.json"
-        if not labels_path.exists():
-            continue
+    for labels_path in sorted(root.rglob("labels.json")):
         raw = json.loads(labels_path.read_text())
-        if isinstance(raw, dict) and om.name in raw and isinstance(raw[om.name], dict):
-            raw = raw[om.name]
-        at = raw.get("at") if isinstance(raw, dict) else None
-        services = raw.get("services", raw) if isinstance(raw, dict) else {}
-        cases = []
-        for service, value in services.items():
-            if service in ("at", "services") or service.endswith(".om"):
-                continue
-            if isinstance(value, str):
-                cases.append(Case(str(om.relative_to(ROOT) if om.is_relative_to(ROOT) else om), service, value))
-            elif isinstance(value, dict) and value.get("bottleneck") in CLASSES:
-                cases.append(Case(str(om.relative_to(ROOT) if om.is_relative_to(ROOT) else om), service,
-                                  value["bottleneck"], tuple(value.get("acceptable") or ()),
-                                  value.get("trigger"), value.get("note", "")))
-        bad = [c for c in cases if c.label not in CLASSES]
-        if bad:
-            print(f"warning: {labels_path}: labels that are not CONTRACT classes: "
-                  f"{[(c.service, c.label) for c in bad]}", file=sys.stderr)
-            cases = [c for c in cases if c.label in CLASSES]
-        if cases:
-            found.append((om, cases, at))
+        if isinstance(raw, dict) and isinstance(raw.get("service"), str) and "bottleneck" in raw:
+            rec = _lab_recording(labels_path.parent, raw)
+            if rec is not None:
+                found.append(rec)
+            continue
+        for om in sorted(labels_path.parent.glob("*.om")):
+            this = raw[om.name] if isinstance(raw, dict) and isinstance(raw.get(om.name), dict) else raw
+            at = this.get("at") if isinstance(this, dict) else None
+            services = this.get("services", this) if isinstance(this, dict) else {}
+            source = str(om.relative_to(ROOT) if om.is_relative_to(ROOT) else om)
+            cases = []
+            for service, value in services.items():
+                if service in ("at", "services") or service.endswith(".om"):
+                    continue
+                if isinstance(value, str):
+                    cases.append(Case(source, service, value))
+                elif isinstance(value, dict) and value.get("bottleneck") in CLASSES:
+                    cases.append(Case(source, service, value["bottleneck"], tuple(value.get("acceptable") or ()),
+                                      value.get("trigger"), value.get("note", "")))
+            bad = [c for c in cases if c.label not in CLASSES]
+            if bad:
+                print(f"warning: {labels_path}: labels that are not CONTRACT classes: "
+                      f"{[(c.service, c.label) for c in bad]}", file=sys.stderr)
+                cases = [c for c in cases if c.label in CLASSES]
+            if cases:
+                found.append(Recording(om, cases, at))
     return found
 
 
-def evaluate_recording(om: Path, cases: list[Case], at: str | None, work: Path,
-                       single: Run, fleet: Run) -> dict:
+def evaluate_recording(rec: Recording, work: Path, single: Run, fleet: Run) -> dict:
+    import gzip
+
     from tests.backends import prometheus_from_openmetrics
 
-    text = om.read_text(encoding="utf-8")
+    raw = rec.path.read_bytes()
+    text = (gzip.decompress(raw) if rec.path.suffix == ".gz" else raw).decode("utf-8")
+    at = rec.at
     if at is None:
         last = _last_timestamp(text)
         if last is None:
-            raise SystemExit(f"{om}: no samples")
+            raise SystemExit(f"{rec.path}: no samples")
         at = str(int(last))
-    config = om.parent / "triage.yaml"
-    cfg = config if config.exists() else None
+    own = work / f"{rec.path.parent.name}-{rec.path.name.split('.')[0]}"
+    own.mkdir(parents=True, exist_ok=True)
+    if rec.config is not None:
+        cfg: Path | None = own / "triage.yaml"
+        cfg.write_text(json.dumps(rec.config))          # JSON is YAML
+    else:
+        sibling = rec.path.parent / "triage.yaml"
+        cfg = sibling if sibling.exists() else None
     t0 = time.perf_counter()
-    with prometheus_from_openmetrics(text, work / om.stem) as prom:
+    with prometheus_from_openmetrics(text, own / "prom") as prom:
         load = time.perf_counter() - t0
         del text
-        run_single(prom.url, cfg, at, cases, single, work)
-        info = run_fleet(prom.url, cfg, at, cases, fleet, work)
+        run_single(prom.url, cfg, at, rec.cases, single, work, rec.extra)
+        info = run_fleet(prom.url, cfg, at, rec.cases, fleet, work, rec.extra)
     return {"load_seconds": load, **info}
 
 
@@ -329,12 +369,12 @@ def main() -> None:
 
         recorded: list[Case] = []
         if opts.recordings.exists():
-            for om, rcases, at in recording_sets(opts.recordings):
-                info = evaluate_recording(om, rcases, at, work, single, fleet)
-                print(f"recording {om}: {len(rcases)} labelled services, load {info['load_seconds']:.1f} s, "
+            for rec in recording_sets(opts.recordings):
+                info = evaluate_recording(rec, work, single, fleet)
+                print(f"recording {rec.path}: {len(rec.cases)} labelled services, load {info['load_seconds']:.1f} s, "
                       f"fleet pass {info['seconds']:.2f} s")
-                recorded += rcases
-                report["recordings"].append({"file": str(om), "services": len(rcases),
+                recorded += rec.cases
+                report["recordings"].append({"file": str(rec.path), "services": len(rec.cases),
                                              "load_seconds": info["load_seconds"]})
 
     runs = [fleet] if opts.no_single else [single, fleet]

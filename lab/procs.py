@@ -180,6 +180,10 @@ def install_handlers() -> None:
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(sig, _on_signal)
+        # A process started in the background by a non-interactive shell (``cmd &`` in a
+        # script, as CI does) inherits SIGINT ignored, and Python leaves it ignored: Ctrl-C
+        # (or ``kill -INT``) would then do nothing. The lab promises Ctrl-C stops everything.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 atexit.register(stop_all)

@@ -63,6 +63,7 @@ def selectors(service: str, bank_pod: str | None, namespace: str = "lab") -> lis
         f'{{__name__=~"{names(KSM_DEPLOYMENT)}",namespace="{namespace}",deployment="{service}"}}',
         f'{{__name__=~"{names(POSTGRES_DB)}",datname="{service}"}}',
         'pg_settings_max_connections',
+        f'ALERTS{{service="{service}"}}',
     ]
     if bank_pod:
         out.append(f'{{__name__=~"{names(BANK_METRICS)}",service="bank-api",pod="{bank_pod}"}}')

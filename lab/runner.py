@@ -36,6 +36,25 @@ from lab.scenarios import CPU_LIMIT_CORES, MEMORY_LIMIT_BYTES, NAMESPACE, Load, 
 ROOT = Path(__file__).resolve().parent.parent
 EXPORTER_BINS = ("prometheus-postgres-exporter", "postgres_exporter")
 
+# Seed 000's pages: "DB Connections at 90%" and "p95 > 3 s", plus seed 004's error-rate page.
+# Evaluated every second by the lab's Prometheus; their ALERTS series go into recordings.
+ALERT_RULES = {"groups": [{"name": "lab", "rules": [
+    {"alert": "DBConnectionsHigh",
+     "expr": "max by (service) (db_connection_pool_used / db_connection_pool_size) >= 0.9",
+     "for": "15s", "labels": {"severity": "warning"},
+     "annotations": {"summary": "{{ $labels.service }}: DB connection pool at {{ $value | humanizePercentage }}"}},
+    {"alert": "HighLatencyP95",
+     "expr": 'histogram_quantile(0.95, sum by (service, le) (rate(http_request_duration_seconds_bucket'
+             '{job="booking"}[1m]))) > 3',
+     "for": "30s", "labels": {"severity": "critical"},
+     "annotations": {"summary": "{{ $labels.service }}: p95 latency {{ $value | humanizeDuration }}"}},
+    {"alert": "HighErrorRate",
+     "expr": 'sum by (service) (rate(http_requests_total{job="booking",status=~"5.."}[1m])) '
+             '/ sum by (service) (rate(http_requests_total{job="booking"}[1m])) > 0.05',
+     "for": "30s", "labels": {"severity": "critical"},
+     "annotations": {"summary": "{{ $labels.service }}: {{ $value | humanizePercentage }} of requests fail"}},
+]}]}
+
 
 def _http() -> requests.Session:
     s = requests.Session()
@@ -288,6 +307,8 @@ class Lab:
                  "static_configs": [{"targets": [f"127.0.0.1:{agent_port}"]}]},
             ],
         }
+        (wd / "rules.yml").write_text(yaml.safe_dump(ALERT_RULES, sort_keys=False))
+        config["rule_files"] = [str(wd / "rules.yml")]
         (wd / "prometheus.yml").write_text(yaml.safe_dump(config, sort_keys=False))
         port = free_port()
         proc = procs.start("prometheus", [binary, f"--config.file={wd / 'prometheus.yml'}",

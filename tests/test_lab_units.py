@@ -164,8 +164,11 @@ def test_a_failing_lab_stops_everything_it_started(tmp_path, monkeypatch):
 
 def test_ctrl_c_stops_everything(tmp_path):
     _lab_ready()
+    # Started the way a script's background job is (``cmd &`` without job control): SIGINT
+    # ignored. Ctrl-C must still stop the lab (CI ran into exactly this).
     proc = subprocess.Popen([sys.executable, "-m", "lab", "up", "none", "--minutes", "2"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
         lines = []
         deadline = time.monotonic() + 90
@@ -182,8 +185,13 @@ def test_ctrl_c_stops_everything(tmp_path):
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            # SIGTERM runs the lab's own cleanup; SIGKILL only if that hangs.
+            os.kill(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
     assert proc.returncode == 130, err
     workdir = re.search(r"workdir (\S+)", err).group(1)
     assert not Path(workdir).exists()

@@ -17,7 +17,7 @@ from triage.models import QueryAlternative, SignalSpec, Threshold
 from triage.yamlschema import AnyMapOf, Choice, Field, ListOf, load_file
 
 KEY_LABELS = ("service", "container", "deployment", "horizontalpodautoscaler", "datname", "database")
-AGGREGATES = ("max", "median", "last", "increase")
+AGGREGATES = ("max", "median", "last", "increase", "peak")
 
 
 def bundled_dir(kind: str) -> Path:

@@ -112,6 +112,9 @@ def level(series: SignalSeries, spec: SignalSpec, sets: SignalSet) -> Level:
     elif spec.aggregate == "last":
         w = stats.last(win)
         wm = w
+    elif spec.aggregate == "peak":
+        w = max(bvals_w) if (bvals_w := [v for _, v in win]) else None
+        wm = w
     else:
         w = stats.sustained_peak(win)
         wm = median(v for _, v in win) if win else None
@@ -120,22 +123,26 @@ def level(series: SignalSeries, spec: SignalSpec, sets: SignalSet) -> Level:
         ratio = w / b if abs(b) > 1e-12 else (math.inf if w > 1e-12 else 1.0)
     z = None
     onset = None
-    if bvals and w is not None and spec.aggregate not in ("increase", "last"):
+    if bvals and w is not None and spec.aggregate not in ("increase", "last", "peak"):
         spread = stats.mad(bvals) or 0.0
         scale = max(1.4826 * spread, 0.05 * abs(b or 0.0), 1e-9)
         z = (w - (b or 0.0)) / scale
-        onset = _onset(base + win, b or 0.0, scale, b1 - 1800)
+        # Leaving the baseline means 3 MADs out and a quarter of the way to the window's level:
+        # a quiet baseline (1 ms of pool wait) has a MAD so small that noise would count.
+        step = max(3 * scale, 0.25 * (w - (b or 0.0)))
+        onset = _onset(base + win, b or 0.0, step, b1 - 1800)
     return Level(spec.name, spec.unit, series.query, b, w, wm, ratio, z, onset, series)
 
 
-def _onset(points: Sequence[tuple[float, float]], base: float, scale: float, earliest: float) -> float | None:
-    """First time after `earliest` the signal left its baseline (3 MADs) and stayed out for 3 points."""
+def _onset(points: Sequence[tuple[float, float]], base: float, step: float, earliest: float) -> float | None:
+    """First time after `earliest` the signal rose more than `step` above its baseline and
+    stayed there for 3 points."""
     out = 0
     first = None
     for t, v in points:
         if t < earliest:
             continue
-        if v - base > 3 * scale:
+        if v - base > step:
             out += 1
             if first is None:
                 first = t
