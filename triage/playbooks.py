@@ -835,7 +835,9 @@ def _line(node: yaml.Node | None, root: yaml.Node | None) -> int:
 def load_playbook(path: Path, *, bundled: bool = False) -> Playbook:
     """One file, validated: schema (unknown keys), expressions, placeholders, actions."""
     source = str(path)
-    node = compose(read_text(path), source)
+    node = compose(read_text(path, "playbook"), source)
+    if node is None:
+        raise ConfigError(f"{source}: empty file; a playbook needs a title and at least one of mitigations or fixes")
     raw = validate(node, PLAYBOOK_SCHEMA, source)
     name = path.stem
     steps: dict[str, list[Step]] = {"mitigations": [], "fixes": []}
@@ -843,7 +845,7 @@ def load_playbook(path: Path, *, bundled: bool = False) -> Playbook:
     for phase in ("mitigations", "fixes"):
         items = raw.get(phase) or []
         if len(items) > MAX_STEPS_PER_FILE:
-            raise ConfigError(f"{source}: more than {MAX_STEPS_PER_FILE} {phase}")
+            raise ConfigError(f"{source}:{_line(_node_at(node, phase), node)}: more than {MAX_STEPS_PER_FILE} {phase}")
         for i, item in enumerate(items):
             steps[phase].append(_step(item, phase, i, name, source, node, seen))
     if not steps["mitigations"] and not steps["fixes"]:
@@ -982,13 +984,32 @@ def load_library(user_dirs: Iterable[Path] = ()) -> Library:
     for directory in search_dirs("playbooks", user_dirs):
         if not directory.is_dir():
             if directory != bundled:
-                raise ConfigError(f"{directory}: playbooks directory not found")
+                raise ConfigError(_not_a_directory(directory))
             continue
-        for path in sorted(directory.glob("*.yaml")):
+        for path in _playbook_files(directory):
             if path.stem in found:
                 continue
             found[path.stem] = load_playbook(path, bundled=directory == bundled)
     return Library(dict(sorted(found.items())))
+
+
+def _playbook_files(directory: Path) -> list[Path]:
+    """The directory's `*.yaml`; one that cannot be listed is an error (Path.glob would say: no files)."""
+    try:
+        names = os.listdir(directory)
+    except OSError as exc:
+        raise ConfigError(f"{directory}: cannot read the playbooks directory: {exc.strerror}") from None
+    return sorted(directory / n for n in names if n.endswith(".yaml"))
+
+
+def _not_a_directory(path: Path, missing: str = "playbooks directory not found") -> str:
+    try:
+        path.stat()
+    except FileNotFoundError:
+        return f"{path}: {missing}"
+    except OSError as exc:  # a symlink loop, a component that is not searchable
+        return f"{path}: cannot read: {exc.strerror}"
+    return f"{path}: not a directory (playbooks_dir names a directory of *.yaml playbooks)"
 
 
 def validate_paths(paths: Sequence[Path]) -> tuple[list[Playbook], list[str]]:
@@ -997,11 +1018,14 @@ def validate_paths(paths: Sequence[Path]) -> tuple[list[Playbook], list[str]]:
     errors: list[str] = []
     for p in paths:
         if p.is_dir():
-            files += sorted(p.glob("*.yaml"))
+            try:
+                files += _playbook_files(p)
+            except ConfigError as exc:
+                errors.append(exc.message)
         elif p.is_file():
             files.append(p)
         else:
-            errors.append(f"{p}: no such file or directory")
+            errors.append(_not_a_directory(p, "no such file or directory"))
     good = []
     for f in files:
         try:
@@ -1117,8 +1141,14 @@ def check_recordable(path: Path) -> None:
         load = None
     if load is not None:
         load(path)
-    if not os.access(path.parent, os.W_OK):
-        raise ConfigError(f"{path}: cannot record actions: {path.parent} is not writable")
+    # Try what the save does (a temp file beside the record) rather than os.access: that answers
+    # for the real uid, while the write is made with the effective one.
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot record actions: {path.parent} is not writable ({exc.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def record_actions(path: Path, actions: Sequence[Mapping[str, Any]]) -> None:

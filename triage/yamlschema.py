@@ -58,7 +58,7 @@ class IntRange:
 Schema = Mapping[str, Field]
 
 
-def read_text(path: Path) -> str:
+def read_text(path: Path, what: str = "config file") -> str:
     try:
         size = path.stat().st_size
     except FileNotFoundError:
@@ -66,7 +66,7 @@ def read_text(path: Path) -> str:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     if size > MAX_FILE_BYTES:
-        raise ConfigError(f"{path}: {size} bytes is too large for a config file (limit {MAX_FILE_BYTES})")
+        raise ConfigError(f"{path}: {size} bytes is too large for a {what} (limit {MAX_FILE_BYTES})")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -179,7 +179,13 @@ def validate(node: yaml.Node | None, schema: Any, source: str, path: str = "") -
 def _scalar(node: yaml.Node, source: str) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         raise ConfigError(f"{where(source, node)}: expected a single value here, found a {_node_kind(node)}")
-    return yaml.SafeLoader(" ").construct_object(node, deep=True)
+    try:
+        return yaml.SafeLoader(" ").construct_object(node, deep=True)
+    except Exception as exc:  # noqa: BLE001 - an explicit tag on a value it does not fit: !!int "x", !!python/...
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        unknown = isinstance(exc, yaml.constructor.ConstructorError)
+        why = " (a tag the safe YAML loader does not know)" if unknown else ""
+        raise ConfigError(f"{where(source, node)}: {node.value[:40]!r} cannot be read as {tag[:60]}{why}") from None
 
 
 def _join(path: str, key: str) -> str:
@@ -187,7 +193,8 @@ def _join(path: str, key: str) -> str:
 
 
 def _type_name(kind: Any) -> str:
-    return {str: "string", int: "whole number", float: "number", bool: "true/false"}.get(kind, str(kind))
+    return {str: "string", int: "whole number", float: "number", bool: "true/false", bytes: "binary value",
+            list: "list", dict: "mapping"}.get(kind, getattr(kind, "__name__", str(kind)))
 
 
 def _describe(value: Any) -> str:

@@ -78,7 +78,12 @@ def mitigate(
     if output is options.Output.table:
         render_table(plan)
     if apply:
-        actions = apply_safe_steps(plan, yes=yes, context=context, timeout=timeout)
+        stopped: _Stopped | None = None
+        try:
+            actions = apply_safe_steps(plan, yes=yes, context=context, timeout=timeout)
+        except _Stopped as exc:  # Ctrl-C or end of input: what was done before is still recorded
+            actions, stopped = exc.records, exc
+            _say(exc.message)
         if incident.record_path is not None and actions:
             from triage.errors import TriageError
             from triage.playbooks import record_actions
@@ -90,8 +95,14 @@ def mitigate(
                 unrecorded = True
                 _say(f"error: could not record the actions in {incident.record_path} "
                      f"({getattr(exc, 'message', None) or exc}); they are in this output")
+        elif actions:
+            _say(f"not recorded: no incident record (--from incident.json) to add the {len(actions)} action(s) to")
+        if stopped is not None:
+            raise typer.Exit(130)
         if output is options.Output.table:
             render_actions(actions)
+    elif yes:
+        _say("--yes does nothing without --apply: nothing was changed")
     elif output is options.Output.table and plan.safe_steps:
         _say(f"{len(plan.safe_steps)} step(s) are marked safe; nothing was changed (run with --apply to be asked "
              "about each)")
@@ -249,9 +260,26 @@ def _live_health(settings, target, windows, *, no_kubernetes, no_docker, urls, c
     return report.to_json()
 
 
+class _NoAnswer(Exception):
+    """End of input at a prompt (Ctrl-D on a terminal)."""
+
+
+class _Stopped(Exception):
+    """--apply stopped at a prompt (Ctrl-C, end of input) or mid-action (Ctrl-C): the outcomes so far."""
+
+    def __init__(self, records: list[dict[str, Any]], message: str) -> None:
+        super().__init__(message)
+        self.records = records
+        self.message = message
+
+
 def apply_safe_steps(plan: "Plan", *, yes: bool, context: str | None, timeout: float,
                      runner: Any = None) -> list[dict[str, Any]]:
-    """Each safe step once, confirmed one by one (or all with --yes); every outcome is recorded."""
+    """Each safe step once, confirmed one by one (or all with --yes); every outcome is recorded.
+
+    Ctrl-C or end of input raises `_Stopped` with the outcomes so far, so an action already taken
+    still reaches the record; a step interrupted mid-request is recorded as such (it may have happened).
+    """
     import json
 
     from triage.sources.actions import ActionRunner, describe
@@ -264,27 +292,76 @@ def apply_safe_steps(plan: "Plan", *, yes: bool, context: str | None, timeout: f
     runner = runner or ActionRunner(context=context, timeout=timeout)
     records: list[dict[str, Any]] = []
     done: set[str] = set()
+    current = None
+    in_flight = False
     try:
         for p in steps:
             key = json.dumps(p.action, sort_keys=True)
             if key in done:
                 continue
             done.add(key)
+            current = p
             what, target = describe(p.action)
-            if not yes and not typer.confirm(f"apply step {p.step.full_id}: {what} of {target}?", default=False,
-                                             err=True):
-                record = {"action": p.action.get("kind"), "what": what, "target": target, "before": None,
-                          "after": None, "result": "declined", "time": _now()}
-            else:
+            answer = True if yes else _confirm(f"apply step {p.step.full_id}: {what} of {target}?")
+            if answer:
                 _say(f"applying {p.step.full_id}: {what} of {target}")
+                in_flight = True
                 record = runner.perform(p.action)
+                in_flight = False
+            else:
+                result = "declined" if answer is False else "declined: no y or n after 3 answers"
+                record = {"action": p.action.get("kind"), "what": what, "target": target, "before": None,
+                          "after": None, "result": result, "time": _now()}
             record.update({"step": p.step.full_id, "phase": "mitigate", "service": p.service, "by": "triage --apply"})
             _say(f"{record['what']} of {record['target']}: {record['result']}")
             records.append(record)
+    except _NoAnswer:
+        raise _Stopped(records, f"no answer (end of input) at step {current.step.full_id}: stopped; "
+                                "it and the steps after it were not applied") from None
+    except KeyboardInterrupt:
+        if in_flight and current is not None:
+            what, target = describe(current.action)
+            records.append({"action": current.action.get("kind"), "what": what, "target": target, "before": None,
+                            "after": None, "result": "interrupted: the request may have reached the target; check it",
+                            "time": _now(), "step": current.step.full_id, "phase": "mitigate",
+                            "service": current.service, "by": "triage --apply"})
+            raise _Stopped(records, f"interrupted while applying {current.step.full_id} ({what} of {target}): "
+                                    "it may have happened; check it") from None
+        where = f" at step {current.step.full_id}" if current is not None else ""
+        raise _Stopped(records, f"interrupted{where}: it and the steps after it were not applied") from None
     finally:
         if own:
             runner.close()
     return records
+
+
+def _confirm(question: str, attempts: int = 3) -> bool | None:
+    """y/N on stderr, the answer from stdin: True, False (n or Enter), None (no y or n after `attempts`).
+
+    Not click's confirm: it echoes a space to stdout (a readline work-around), which would land in the
+    `-o json` / `-o markdown` result, and it re-asks a garbled answer forever. End of input raises
+    `_NoAnswer`; both it and Ctrl-C leave a newline first, so the next message starts a line of its own.
+    """
+    from triage.report import strip_control
+
+    for _ in range(attempts):
+        sys.stderr.write(f"{question} [y/N]: ")
+        sys.stderr.flush()
+        try:
+            line = sys.stdin.readline()
+        except KeyboardInterrupt:
+            sys.stderr.write("\n")
+            raise
+        if not line:
+            sys.stderr.write("\n")
+            raise _NoAnswer
+        answer = line.strip().lower()
+        if answer in ("y", "yes"):
+            return True
+        if answer in ("", "n", "no"):
+            return False
+        _say(f"answer y or n, not {strip_control(answer)[:20]!r}")
+    return None
 
 
 def _now() -> str:
