@@ -173,7 +173,7 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
                 jobs.append(_Job(name, idx, query, alt.key, tuple(group)))
         if not jobs:
             break
-        answers = run_batched(source, [j.query for j in jobs], windows)
+        answers = run_batched(source, [j.query for j in jobs], windows, batch_size_for(len(services)))
         still: dict[str, list[ServiceConfig]] = {}
         for job, answer in zip(jobs, answers):
             result.queries.append({"signal": job.signal, "alternative": job.alternative, "query": job.query,
@@ -238,7 +238,16 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
 
 
 BATCH_SIZE = 6
+# A built-in query answers one series per service: six of them over 2,000 services make one
+# response of 1.8 M points (a ~300 MB decoded JSON tree in triage, six fleet queries' work on
+# the backend against a single request timeout). Batch only as many as keep a response near
+# BATCH_SERVICES series; one service and fleets up to 500 still get six queries a request.
+BATCH_SERVICES = 3000
 BATCH_LABEL = "triage_q"
+
+
+def batch_size_for(services: int) -> int:
+    return max(1, min(BATCH_SIZE, BATCH_SERVICES // max(1, services)))
 
 
 def run_batched(source: MetricsSource, queries: Sequence[str], windows: Windows,

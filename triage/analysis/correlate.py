@@ -460,9 +460,17 @@ def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str
     if not anomaly and (top is None or top.score < 0.8 or top.bottleneck in ("cpu_saturation", "db_pool_exhaustion")
                         and not (lat_bad or err_bad)):
         golden = [n for n in ("latency_p95", "error_ratio", "rps") if n in L]
+        # "Nothing is wrong" is a claim about latency and errors: it cannot rest on a query
+        # that failed (a timeout, a backend error), only on one that answered.
+        failed = [n for n in ("latency_p95", "error_ratio")
+                  if n not in L and sets.missing.get(n, "").startswith("query failed")]
         if not golden:
             bottleneck, confidence = "unknown", 0.0
             notes.append("no latency, error or traffic signal to judge")
+        elif failed:
+            bottleneck, confidence = "unknown", 0.0
+            notes.append("cannot say nothing is wrong: the " + " and ".join(failed) + " "
+                         + ("query" if len(failed) == 1 else "queries") + " failed")
         else:
             bottleneck = "none"
             confidence = round(min(0.95, 0.5 + 0.15 * len(golden) - (0.1 if top is not None else 0.0)), 2)

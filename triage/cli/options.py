@@ -29,7 +29,7 @@ Window = typer.Option("15m", "--window", metavar="DURATION", help="The incident 
 Baseline = typer.Option("1h", "--baseline", metavar="DURATION", help="The normal period just before the window.")
 OutputOpt = typer.Option(Output.table, "--output", "-o", case_sensitive=False, help="table, json or markdown.")
 MaxConcurrency = typer.Option(None, "--max-concurrency", min=1, max=64, metavar="N",
-                              help="Parallel queries against Prometheus (default 8).")
+                              help="Parallel queries against Prometheus (default 4).")
 
 OptStr = Optional[str]
 

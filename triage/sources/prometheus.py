@@ -6,13 +6,16 @@ backend and the query: raw dicts and requests exceptions stay here.
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import threading
 import time
+from array import array
+from collections.abc import Sequence as SequenceABC
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import requests
 from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
@@ -43,12 +46,52 @@ class QueryStats:
             self.retries += retries
 
 
+class Points(SequenceABC):
+    """A series' (t, v) pairs as two arrays of doubles: 16 bytes a point where a tuple of two
+    floats costs ~100. A fleet pass keeps ~25 signals x 150 points for every service (7.5 M
+    points for 2,000 services: 1 GB as tuples, 120 MB here). Reads like the tuple it replaces."""
+
+    __slots__ = ("_t", "_v")
+
+    def __init__(self, t: array, v: array) -> None:
+        self._t = t
+        self._v = v
+
+    def __len__(self) -> int:
+        return len(self._t)
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return tuple(zip(self._t[index], self._v[index]))
+        return (self._t[index], self._v[index])
+
+    def __iter__(self) -> Iterator[tuple[float, float]]:
+        return zip(self._t, self._v)
+
+    def __reversed__(self) -> Iterator[tuple[float, float]]:
+        return zip(reversed(self._t), reversed(self._v))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, (Points, tuple, list)):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return repr(tuple(self))
+
+    def __reduce__(self) -> Any:
+        return (Points, (self._t, self._v))
+
+
 class PrometheusSource:
     """One Prometheus-compatible backend; thread-safe, bounded concurrency."""
 
     backend = "prometheus"
 
-    def __init__(self, settings: BackendSettings, *, max_concurrency: int = 8,
+    def __init__(self, settings: BackendSettings, *, max_concurrency: int = 4,
                  sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
         self.max_concurrency = max(1, max_concurrency)
@@ -75,6 +118,11 @@ class PrometheusSource:
         self._dead: SourceError | None = None
         self._headers = headers
         self._auth = auth
+        # One range answer read and decoded at a time: the decoded JSON of a fleet batch is
+        # ~150 bytes a point (270 MB for 6 queries x 2,000 services x 150 points), and decoding
+        # holds the GIL anyway, so parallel decodes would multiply memory by the concurrency
+        # for no gain in speed. The requests themselves still run `max_concurrency` at a time.
+        self._decode = threading.Lock()
 
     def close(self) -> None:
         self._client.close()
@@ -98,15 +146,23 @@ class PrometheusSource:
 
     def query_range(self, query: str, start: float, end: float, step: float) -> list[Series]:
         """A range query at explicit times; the result is every series with its points."""
-        begin = datetime.fromtimestamp(start, tz=timezone.utc)
-        finish = datetime.fromtimestamp(end, tz=timezone.utc)
-        data = self._call(
-            query,
-            lambda: self._client.custom_query_range(
-                query, begin, finish, _step(step), timeout=self._timeouts()
-            ),
-        )
-        return _parse_matrix(data, query, self.name)
+        url = f"{self.settings.url}/api/v1/query_range"
+        params = {"query": query, "start": round(start), "end": round(end), "step": _step(step)}
+
+        def fetch() -> list[Series]:
+            response = self._session.get(url, params=params, headers=self._headers, auth=self._auth,
+                                         timeout=self._timeouts(), stream=True)
+            try:
+                with self._decode:
+                    body = response.content
+                    if response.status_code != 200:
+                        raise PrometheusApiClientException(
+                            "HTTP Status Code {} ({!r})".format(response.status_code, body))
+                    return _parse_matrix(json.loads(body)["data"]["result"], query, self.name)
+            finally:
+                response.close()
+
+        return self._call(query, fetch)
 
     def query(self, query: str, at: float) -> list[Series]:
         """An instant query at an explicit time."""
@@ -302,11 +358,13 @@ def _parse_matrix(data: Any, query: str, backend: str) -> list[Series]:
         if not isinstance(item, dict):
             continue
         labels = {str(k): str(v) for k, v in (item.get("metric") or {}).items()}
-        points = []
+        ts = array("d")
+        vs = array("d")
         for pair in item.get("values") or ():
             if isinstance(pair, (list, tuple)) and len(pair) == 2:
-                points.append((float(pair[0]), _value(pair[1])))
-        out.append(Series(labels=labels, points=tuple(points)))
+                ts.append(float(pair[0]))
+                vs.append(_value(pair[1]))
+        out.append(Series(labels=labels, points=Points(ts, vs)))
     return out
 
 

@@ -1,0 +1,107 @@
+"""Issue 8, "Load": `triage health` over 5,000 pods on the local API-server fixture, with 10,000
+events (250 Warning), 500 deployments and 500 HPAs, 50 nodes and every 20th pod (250)
+crash-looping: `bench/health_k8s.py`'s namespace at 2.5x, nodes in proportion.
+
+Prints wall time (a fresh process each run, start-up included), peak RSS, the requests the API
+server saw per run, the most it had in flight at once, and whether every expected finding was
+reported (250 CrashLoopBackOff, error logs for at most 20 of them, everything else ok).
+
+    nice -n 19 .venv/bin/python bench/health_load.py [--pods 5000] [--runs 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import tempfile
+import threading
+from pathlib import Path
+
+from _common import machine, summary
+from health_k8s import health_argv, run_argv_timed
+
+from tests.k8s.generate import fleet
+from tests.k8s.server import FakeKubeAPI, kubeconfig
+
+LOG_CAP = 20          # triage fetches the logs of at most this many failing containers
+
+
+class CountingKubeAPI(FakeKubeAPI):
+    """The fixture, plus the most requests it had in flight at once (bench only)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._flight = threading.Lock()
+        self.in_flight = 0
+        self.max_in_flight = 0
+
+    def _handle(self, h) -> None:  # noqa: ANN001
+        with self._flight:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            super()._handle(h)
+        finally:
+            with self._flight:
+                self.in_flight -= 1
+
+    def reset_requests(self) -> None:
+        super().reset_requests()
+        with self._flight:
+            self.max_in_flight = 0
+
+
+def verify(code: int, payload: dict, pods: int, crash_every: int, deployments: int, nodes: int) -> str:
+    found = collections.Counter((f["kind"], f["status"], f["reason"]) for f in payload["findings"])
+    crashing = pods // crash_every
+    want = {("pod", "critical", "CrashLoopBackOff"): crashing, ("pod", "ok", None): pods - crashing,
+            ("deployment", "ok", None): deployments, ("hpa", "ok", None): deployments, ("node", "ok", None): nodes}
+    logs = found.pop(("pod", "warning", "ErrorLogs"), 0)
+    ok = code == 2 and dict(found) == want and 0 < logs <= min(LOG_CAP, crashing)
+    return (f"exit {code}; {found[('pod', 'critical', 'CrashLoopBackOff')]}/{crashing} CrashLoopBackOff, "
+            f"{logs} ErrorLogs (logs read for at most {LOG_CAP}), {found[('pod', 'ok', None)]} pods, "
+            f"{found[('deployment', 'ok', None)]} deployments, {found[('hpa', 'ok', None)]} HPAs, "
+            f"{found[('node', 'ok', None)]} nodes ok [{'OK' if ok else 'WRONG: ' + str(dict(found))}]")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pods", type=int, default=5000)
+    parser.add_argument("--runs", type=int, default=10)
+    opts = parser.parse_args()
+    print(f"machine: {machine()}")
+    nodes = max(1, opts.pods // 100)
+    crash_every = 20
+    objects, logs = fleet(opts.pods, nodes=nodes, crash_every=crash_every)
+    kinds = collections.Counter(o["kind"] for o in objects)
+    warnings = sum(1 for o in objects if o["kind"] == "Event" and o["type"] == "Warning")
+    with tempfile.TemporaryDirectory() as tmp, CountingKubeAPI(objects, logs=logs) as api:
+        config = Path(tmp) / "kubeconfig"
+        config.write_text(kubeconfig(api.url, namespace="bench"))
+        env = {**os.environ, "KUBECONFIG": str(config), "HOME": tmp}
+        argv = health_argv() + ["--no-docker", "-o", "json"]
+        run_argv_timed(argv, env=env, cwd=Path(tmp))  # warm the page cache
+        results = []
+        for _ in range(opts.runs):
+            api.reset_requests()
+            elapsed, code, rss, out = run_argv_timed(argv, env=env, cwd=Path(tmp))
+            paths = api.paths()
+            results.append((elapsed, code, rss, len(paths), sum(1 for p in paths if p.endswith("/log")),
+                            api.max_in_flight, verify(code, json.loads(out), opts.pods, crash_every,
+                                                      kinds["Deployment"], nodes)))
+        counts = sorted({r[3] for r in results})
+        lists = results[0][3] - results[0][4]
+        print(f"health over {opts.pods} pods, {kinds['Event']} events ({warnings} Warning, the only ones fetched), "
+              f"{kinds['Deployment']} deployments, {kinds['HorizontalPodAutoscaler']} HPAs, {nodes} nodes, "
+              f"{opts.pods // crash_every} pods crash-looping: {summary([r[0] for r in results])}, "
+              f"peak RSS {max(r[2] for r in results) / 1024:.0f} MiB, "
+              f"{'/'.join(map(str, counts))} HTTP requests per run ({lists} list pages, {results[0][4]} logs), "
+              f"max in flight at the server {max(r[5] for r in results)}")
+        print(f"  findings: {results[0][6]}" + ("" if len({r[6] for r in results}) == 1 else
+                                                 f" (differs between runs: {sorted({r[6] for r in results})})"))
+
+
+if __name__ == "__main__":
+    main()
