@@ -194,6 +194,10 @@ class PtyRun:
                 os.dup2(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 1)
                 os.dup2(os.open(err, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), 2)
                 os.chdir(cwd)
+                # A shell gives a foreground command default signal handling; pytest may have
+                # inherited SIGINT ignored (CI runs it as a background job of a script), and an
+                # ignored signal stays ignored across exec, so Ctrl-C on the pty would do nothing.
+                signal.signal(signal.SIGINT, signal.SIG_DFL)
                 os.execve(sys.executable, argv, full_env)
             finally:
                 os._exit(127)
