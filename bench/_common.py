@@ -49,3 +49,19 @@ def summary(times: list[float]) -> str:
 def machine() -> str:
     return (f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
             f"{datetime.now(timezone.utc):%Y-%m-%d}")
+
+
+def health_argv() -> list[str]:
+    return triage_argv() + ["health"]
+
+
+def run_argv_timed(argv: list[str], *, env: dict, cwd: Path) -> tuple[float, int, int, str]:
+    """Wall seconds, exit code, max RSS in KiB, stdout of one run."""
+    env = {k: v for k, v in env.items() if not k.startswith("TRIAGE_")}
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd, env=env)
+    out = proc.stdout.read().decode() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    return elapsed, os.waitstatus_to_exitcode(status), usage.ru_maxrss, out

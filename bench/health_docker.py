@@ -11,42 +11,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
-import sys
 import tempfile
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _common import ROOT, machine, summary, triage_argv
+from _common import health_argv, machine, run_argv_timed, summary
 
 from tests.docker_engine import healthcheck, start_engine
-
-# Until `health` is registered in triage/cli/__init__.py, time it through the same entry point
-# with the command added the way `_register()` adds it.
-_SHIM = ("import sys; from tests.k8s import ensure_health_command; ensure_health_command(); "
-         "from triage.cli import main; main(sys.argv[1:])")
-
-
-def health_argv() -> list[str]:
-    from triage.cli import app
-
-    if any(c.name == "health" for c in app.registered_commands):
-        return triage_argv() + ["health"]
-    print("note: `health` is not registered in triage.cli yet; timing it through a shim", file=sys.stderr)
-    return [sys.executable, "-c", _SHIM, "health"]
-
-
-def run_argv_timed(argv: list[str], *, env: dict, cwd: Path) -> tuple[float, int, int, str]:
-    """Wall seconds, exit code, max RSS in KiB, stdout of one run."""
-    env = {k: v for k, v in env.items() if not k.startswith("TRIAGE_")}
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd, env=env)
-    out = proc.stdout.read().decode() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    return elapsed, os.waitstatus_to_exitcode(status), usage.ru_maxrss, out
 
 
 def main() -> None:

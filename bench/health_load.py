@@ -19,8 +19,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from _common import machine, summary
-from health_k8s import health_argv, run_argv_timed
+from _common import health_argv, machine, run_argv_timed, summary
 
 from tests.k8s.generate import fleet
 from tests.k8s.server import FakeKubeAPI, kubeconfig

@@ -34,7 +34,6 @@ import math
 import random
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time

@@ -15,16 +15,10 @@ import pytest
 
 from tests.cli_harness import run_cli
 from tests.conftest import need
-from tests.k8s import ensure_health_command
 from tests.k8s.server import FakeKubeAPI, kubeconfig, load_logs, load_manifests
 from triage.models import HEALTH_KINDS, HEALTH_REASONS
 
 pytestmark = pytest.mark.backend
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _command():
-    ensure_health_command()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.cli_harness import run_cli
-from tests.k8s import ensure_health_command
 
 SEED_003 = {"status": "unhealthy", "checks": {"database": "unhealthy: connection refused", "redis": "healthy"}}
 SEED_003_BOOL = {"status": False, "checks": {"database": "healthy", "redis": "unhealthy: dial tcp 10.0.3.7:6379: "
@@ -35,11 +34,6 @@ ROUTES = {
     "/missing": (404, "not found\n", 0.0),
     "/hang": (200, {"status": "healthy"}, 5.0),
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _command():
-    ensure_health_command()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from tests.cli_harness import run_cli
-from tests.k8s import ensure_health_command
 from tests.k8s.server import FakeKubeAPI, kubeconfig, load_logs, load_manifests
 
 TOKEN = "k8s-token-4f9c2a7e0b1d"
@@ -45,11 +44,6 @@ SHOP_NOT_OK = {
 SHOP_OK = {("deployment", "payment"), ("deployment", "search"), ("hpa", "payment"), ("pod", "cart-7f6d5c4b3-abcde"),
            ("pod", "cart-7f6d5c4b3-fghij"), ("pod", "checkout-7d9f8b6c5-2xkqp"), ("pod", "payment-6c8d7f9b4-wq7nd"),
            ("node", "node-a")}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _command():
-    ensure_health_command()
 
 
 @pytest.fixture(scope="module")

@@ -18,16 +18,10 @@ from typing import Any, Callable
 import pytest
 
 from tests.faults.conftest import check, run_bounded
-from tests.k8s import ensure_health_command
 from tests.k8s.server import FakeKubeAPI, kubeconfig, load_logs, load_manifests, status_body
 
 TOKEN = "k8s-fault-token-7d1e5c9a3b"
 ALL = {("*", "*", "*")}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _command():
-    ensure_health_command()
 
 
 class FaultKubeAPI(FakeKubeAPI):

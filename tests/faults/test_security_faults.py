@@ -12,7 +12,6 @@ import pytest
 
 from tests.faults.conftest import AT, cell, check, run_bounded, write_config
 from tests.faults.proxy import Reply, Rewrite
-from tests.k8s import ensure_health_command
 from tests.k8s.server import FakeKubeAPI, kubeconfig, load_logs, load_manifests
 
 pytestmark = pytest.mark.backend
@@ -109,7 +108,6 @@ def test_planted_secret_never_leaks(proxied, tmp_path, command, how, backend):
 
 @pytest.fixture(scope="module")
 def kube_api():
-    ensure_health_command()
     with FakeKubeAPI(load_manifests(), logs=load_logs(), tokens={KUBE_TOKEN: {("*", "*", "*")}}) as api:
         yield api
 
