@@ -49,6 +49,7 @@ import requests
 from _common import machine, run_timed, summary
 
 from tests.backends.servers import PROMETHEUS_BIN, PROMTOOL_BIN, Backend, BackendError, _start, victoria_metrics_from_import
+from triage.config import DEFAULT_MAX_CONCURRENCY
 
 AT = "2026-11-10T19:55:00Z"          # window 19:40-19:55, baseline 18:40-19:40: one 2 h block (18:00-20:00)
 AT_S = int(datetime(2026, 11, 10, 19, 55, tzinfo=timezone.utc).timestamp())
@@ -486,7 +487,7 @@ def bench(command: str, proxy: CountingProxy, n: int, runs: int, work: Path, con
         results.append((elapsed, code, rss, proxy.requests, proxy.max_in_flight, proxy.slowest, proxy.largest))
         verdict = check(command, code, out, n)
         del out
-    label = "default (8)" if concurrency is None else str(concurrency)
+    label = f"default ({DEFAULT_MAX_CONCURRENCY})" if concurrency is None else str(concurrency)
     print(f"  {command} --all-services, --max-concurrency {label}: {summary([r[0] for r in results])}, "
           f"peak RSS {max(r[2] for r in results) / 1024:.0f} MiB, "
           f"{'/'.join(str(r[3]) for r in results)} HTTP requests, "
