@@ -117,3 +117,9 @@ def test_triage_names_the_recorded_incident(replayed, tmp_path):
         assert inv["violated"] == (labels["scenario"] == "overselling"), inv
     if labels["scenario"] == "overselling":
         assert payload["invariants"] and payload["status"] == "critical"
+    if labels["scenario"] == "cpu":
+        # The saturated worker's own query and bank-call timers stretched ×290 and ×8 with it;
+        # triage must see them as CPU's symptoms, not as close competitors (0.70 before).
+        assert payload["confidence"] >= 0.8
+        others = {c["bottleneck"]: c for c in payload["candidates"][1:]}
+        assert any("timers inside a throttled process" in e["summary"] for e in others["db_latency"]["evidence"])

@@ -434,6 +434,23 @@ def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str
         c.raise_to(0.5)
         c.add(restarts, f"{restarts.window:.0f} restarts without OOM kills: a crash loop")
 
+    # A throttled container slows every timer inside it: queries and outbound calls timed by
+    # the process itself stretch while it waits for CPU (an event loop or thread pool behind a
+    # spent CFS quota). Rising together with heavy throttling, they are CPU's symptoms unless
+    # they clearly moved first.
+    t_crit = th("cpu_throttle_ratio")[1]
+    if (cands["cpu_saturation"].score >= 0.9 and thr is not None and thr.window is not None
+            and t_crit is not None and thr.window >= t_crit):
+        for key in ("db_latency", "external_dependency"):
+            cand = cands[key]
+            leader = _leading(cand, L)
+            if not cand.score or leader is None:
+                continue
+            if thr.onset is None or leader.onset is None or leader.onset >= thr.onset - 60:
+                cand.score *= 0.7
+                cand.add(leader, f"rose with the CPU throttling ({fmt(thr.window, 'ratio')} of periods): "
+                                 "timers inside a throttled process stretch too")
+
     # Cause precedes effect: a signal that moved after latency did is more likely a symptom.
     if lat is not None and lat.onset is not None:
         for key, cand in cands.items():
