@@ -113,7 +113,7 @@ def level(series: SignalSeries, spec: SignalSpec, sets: SignalSet) -> Level:
         w = stats.last(win)
         wm = w
     elif spec.aggregate == "peak":
-        w = max(bvals_w) if (bvals_w := [v for _, v in win]) else None
+        w = stats.peak(win)
         wm = w
     else:
         w = stats.sustained_peak(win)

@@ -3,7 +3,6 @@ firing alerts, a severity from the service's tier, and who is affected."""
 
 from __future__ import annotations
 
-import math
 from typing import Mapping, Sequence
 
 from triage.analysis import stats
@@ -59,9 +58,7 @@ def _aggregate(kind: str, points: list[tuple[float, float]], *, baseline: bool) 
     if kind == "last":
         return stats.last(points)
     if kind == "peak" and not baseline:
-        # An event signal (an OOM kill): once in the window counts, however briefly it shows.
-        values = [v for _, v in points if math.isfinite(v)]
-        return max(values) if values else None
+        return stats.peak(points)
     if baseline or kind == "median":
         return stats.robust_level([v for _, v in points])
     return stats.sustained_peak(points)

@@ -65,6 +65,11 @@ def last(points: Sequence[tuple[float, float]]) -> float | None:
     return None
 
 
+def peak(points: Sequence[tuple[float, float]]) -> float | None:
+    """The highest finite point: for an event (an OOM kill), once counts however briefly it shows."""
+    return max((v for _, v in points if math.isfinite(v)), default=None)
+
+
 def slope_per_hour(points: Sequence[tuple[float, float]]) -> float | None:
     """Least-squares slope in units per hour (coroot's memory-leak test)."""
     clean = [(t, v) for t, v in points if math.isfinite(v)]
