@@ -1627,6 +1627,41 @@ def plan_for_record(rca: Mapping[str, Any] | None, health: Mapping[str, Any] | N
     return make_plan(library, incident, "both").to_json()
 
 
+def check_targets(steps: Sequence[PlannedStep], services: Sequence[ServiceConfig], *, config: str) -> None:
+    """Refuse `--apply` when an action's target is not a service the operator names now.
+
+    A record, a health document or a playbook can be edited by anyone it passed through, so
+    what an action changes must be what the current config (or the command line: `--service`,
+    `--namespace`) names for a service: its namespace and deployment, or a container of it.
+    The names the record carries are never enough on their own.
+    """
+    from triage.health.run import docker_selector
+
+    deployments = {(s.namespace, s.selector("deployment")) for s in services}
+    containers = docker_selector(list(services)) if services else None
+    for p in steps:
+        action = p.action or {}
+        kind = action.get("kind")
+        if kind in ("scale_deployment", "rollout_restart"):
+            ns, name = str(action.get("namespace")), str(action.get("name"))
+            if (ns, name) in deployments:
+                continue
+            shown = ", ".join(sorted(f"{n}/{d}" for n, d in deployments)[:6]) or "none"
+            raise UsageError(
+                f"refusing to --apply: step {p.step.full_id} targets deployment {ns}/{name}, which is not the "
+                f"deployment of a service named by {config} or the command line (named: {shown}); to act on it, "
+                f"add it to the config or name it with --service {name} --namespace {ns}")
+        if kind == "restart_container":
+            name = str(action.get("name"))
+            if containers is not None and containers(name, {}):
+                continue
+            shown = ", ".join(sorted(s.selector("container") for s in services)[:6]) or "none"
+            raise UsageError(
+                f"refusing to --apply: step {p.step.full_id} targets docker container {name}, which is not a "
+                f"container of a service named by {config} or the command line (named: {shown}); "
+                "add its service to the config to act on it")
+
+
 # ---- markdown ------------------------------------------------------------------------------
 
 

@@ -103,8 +103,13 @@ def env_for(cluster: FaultKube, tmp_path: Path, **extra: str) -> dict[str, str]:
 # ---- records and what is around them --------------------------------------------------------
 
 
+CONFIG = "services:\n  orders:\n    namespace: shop\n  reviews:\n    namespace: shop\n  web:\n    namespace: shop\n"
+
+
 def record_for(tmp_path: Path, kind: str, **overrides: Any) -> Path:
-    """An incident record whose one safe step is a scale of shop/orders or a rollout restart of shop/reviews."""
+    """An incident record whose one safe step is a scale of shop/orders or a rollout restart of shop/reviews,
+    and the ./triage.yaml that names both services (what `--apply` may change is what the config names)."""
+    (tmp_path / "triage.yaml").write_text(CONFIG)
     rec_dir = tmp_path / "inc"
     rec_dir.mkdir(exist_ok=True)
     if kind == "scale":
@@ -474,6 +479,7 @@ def test_apply_without_from_prometheus_unreachable(cluster, tmp_path):
 
 
 def test_apply_without_from_health_only_says_nothing_is_recorded(tmp_path):
+    (tmp_path / "triage.yaml").write_text(CONFIG)
     health = tmp_path / "health.json"
     health.write_text(json.dumps(health_doc(finding("Unhealthy", kind="container", name="shop-web-1"))))
     result = run_piped(["mitigate", "--health-from", str(health), "--apply", "--yes", "-o", "json"],
@@ -482,7 +488,7 @@ def test_apply_without_from_health_only_says_nothing_is_recorded(tmp_path):
     [action] = json.loads(result.stdout)["actions"]
     assert action["result"].startswith("failed: Docker at unix://")
     assert "not recorded" in result.stderr and "--from" in result.stderr
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["health.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["health.json", "triage.yaml"]
 
 
 def test_apply_live_without_from(prometheus_server, cluster, tmp_path):
@@ -538,7 +544,8 @@ def test_mitigate_prompt_on_a_terminal(cluster, tmp_path, answer, output):
         f.unlink()
     check(result, codes, secrets=[TOKEN])
     assert phrase in result.stderr, result.stderr
-    assert "apply step cpu_saturation/scale-out: scale to 3 replicas of deployment shop/orders?" in result.stderr
+    assert ("apply step cpu_saturation/scale-out: scale to 3 replicas of deployment shop/orders in context fake?"
+            in result.stderr), result.stderr
     assert_record(rec, before, appended)
     assert len(cluster.patches()) == changes
     assert cluster.objects[("shop", "orders")]["spec"]["replicas"] == (3 if changes else 2)

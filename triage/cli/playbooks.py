@@ -16,6 +16,7 @@ import typer
 from triage.cli import options
 
 if TYPE_CHECKING:
+    from triage.config import Settings
     from triage.playbooks import Incident, Library, Plan
 
 app = typer.Typer(help="The playbooks behind `mitigate` and `fix`: list, show, validate.", no_args_is_help=True)
@@ -63,9 +64,10 @@ def mitigate(
 ) -> None:
     """Phase 2, mitigation: the playbooks' mitigations for what was found; --apply runs the safe ones."""
     _refuse_unattended(apply, yes)
-    incident, library = _incident(service, all_services, namespace, at, window, baseline, config, prometheus_url,
-                                  alertmanager_url, max_concurrency, from_record, health_from, no_health,
-                                  no_kubernetes, no_docker, url or [], context, timeout, output)
+    incident, library, settings = _incident(service, all_services, namespace, at, window, baseline, config,
+                                            prometheus_url, alertmanager_url, max_concurrency, from_record,
+                                            health_from, no_health, no_kubernetes, no_docker, url or [], context,
+                                            timeout, output)
     from triage.playbooks import make_plan
 
     plan = make_plan(library, incident, "mitigate")
@@ -75,6 +77,15 @@ def mitigate(
         from triage.playbooks import check_recordable
 
         check_recordable(incident.record_path)  # refuse before acting, not after
+    if apply and plan.safe_steps:
+        from triage.playbooks import check_targets
+
+        # What may change is what the operator names now, never what a record or document says.
+        named = list(settings.services.values())
+        if service:
+            named.append(settings.service(service, namespace))
+        check_targets(plan.safe_steps, named,
+                      config=f"the config {settings.config_path}" if settings.config_path else "a config (none found)")
     if output is options.Output.table:
         render_table(plan)
     if apply:
@@ -131,9 +142,9 @@ def fix(
     timeout: float = Timeout,
 ) -> None:
     """Phase 4, permanent fix: the playbooks' fixes for the classified bottleneck, with effort and a success metric."""
-    incident, library = _incident(service, all_services, namespace, at, window, baseline, config, prometheus_url,
-                                  alertmanager_url, max_concurrency, from_record, health_from, no_health,
-                                  no_kubernetes, no_docker, url or [], context, timeout, output)
+    incident, library, _ = _incident(service, all_services, namespace, at, window, baseline, config, prometheus_url,
+                                     alertmanager_url, max_concurrency, from_record, health_from, no_health,
+                                     no_kubernetes, no_docker, url or [], context, timeout, output)
     from triage.playbooks import make_plan
 
     plan = make_plan(library, incident, "fix")
@@ -181,7 +192,7 @@ def _say(message: str) -> None:
 
 def _incident(service, all_services, namespace, at, window, baseline, config, prometheus_url, alertmanager_url,
               max_concurrency, from_record, health_from, no_health, no_kubernetes, no_docker, urls, context, timeout,
-              output) -> "tuple[Incident, Library]":
+              output) -> "tuple[Incident, Library, Settings]":
     """Settings → the documents a plan is made from (a record, or a live rca and health run)."""
     from dataclasses import replace
 
@@ -205,11 +216,11 @@ def _incident(service, all_services, namespace, at, window, baseline, config, pr
         incident = incident_from_record(Path(from_record), service=service)
         if health is not None:
             incident = replace(incident, health=health)
-        return replace(incident, **urls_for_commands), library
+        return replace(incident, **urls_for_commands), library, settings
     if not service and not all_services:
         if health is not None:
             return Incident(rcas=(), health=health, services=dict(settings.services), source=str(health_from),
-                            **urls_for_commands), library
+                            **urls_for_commands), library, settings
         raise UsageError("which incident? give --service NAME (or --all-services) to analyse it live, "
                          "--from incident.json for a record, or --health-from health.json")
     rcas, target, windows = _live_rca(settings, service, all_services, namespace, at, window, baseline,
@@ -218,7 +229,7 @@ def _incident(service, all_services, namespace, at, window, baseline, config, pr
         health = _live_health(settings, target, windows, no_kubernetes=no_kubernetes, no_docker=no_docker,
                               urls=urls, context=context, timeout=timeout)
     return Incident(rcas=tuple(rcas), health=health, services=dict(settings.services), source="live",
-                    **urls_for_commands), library
+                    **urls_for_commands), library, settings
 
 
 def _live_rca(settings, service, all_services, namespace, at, window, baseline, max_concurrency, output):
@@ -302,16 +313,18 @@ def apply_safe_steps(plan: "Plan", *, yes: bool, context: str | None, timeout: f
             done.add(key)
             current = p
             what, target = describe(p.action)
-            answer = True if yes else _confirm(f"apply step {p.step.full_id}: {what} of {target}?")
+            full = _full_target(runner, p.action, target)
+            answer = True if yes else _confirm(f"apply step {p.step.full_id}: {what} of {full}?")
             if answer:
-                _say(f"applying {p.step.full_id}: {what} of {target}")
+                _say(f"applying {p.step.full_id}: {what} of {full}")
                 in_flight = True
                 record = runner.perform(p.action)
                 in_flight = False
             else:
                 result = "declined" if answer is False else "declined: no y or n after 3 answers"
-                record = {"action": p.action.get("kind"), "what": what, "target": target, "before": None,
-                          "after": None, "result": result, "time": _now()}
+                record = {"action": p.action.get("kind"), "what": what, "target": target,
+                          **_target_ref(runner, p.action), "before": None, "after": None, "result": result,
+                          "time": _now()}
             record.update({"step": p.step.full_id, "phase": "mitigate", "service": p.service, "by": "triage --apply"})
             _say(f"{record['what']} of {record['target']}: {record['result']}")
             records.append(record)
@@ -321,7 +334,8 @@ def apply_safe_steps(plan: "Plan", *, yes: bool, context: str | None, timeout: f
     except KeyboardInterrupt:
         if in_flight and current is not None:
             what, target = describe(current.action)
-            records.append({"action": current.action.get("kind"), "what": what, "target": target, "before": None,
+            records.append({"action": current.action.get("kind"), "what": what, "target": target,
+                            **_target_ref(runner, current.action), "before": None,
                             "after": None, "result": "interrupted: the request may have reached the target; check it",
                             "time": _now(), "step": current.step.full_id, "phase": "mitigate",
                             "service": current.service, "by": "triage --apply"})
@@ -333,6 +347,22 @@ def apply_safe_steps(plan: "Plan", *, yes: bool, context: str | None, timeout: f
         if own:
             runner.close()
     return records
+
+
+def _target_ref(runner: Any, action: Any) -> dict[str, Any]:
+    """context, namespace, kind, name: the full target, as the record keeps it."""
+    from triage.sources.actions import target_fields
+
+    where = getattr(runner, "where", None)
+    return {"context": where(action) if callable(where) else None, **target_fields(action)}
+
+
+def _full_target(runner: Any, action: Any, target: str) -> str:
+    """`deployment shop/orders in context prod`, `docker container web-1 at unix:///var/run/docker.sock`."""
+    context = _target_ref(runner, action)["context"]
+    if context is None:
+        return target
+    return f"{target} at {context}" if action.get("kind") == "restart_container" else f"{target} in context {context}"
 
 
 def _confirm(question: str, attempts: int = 3) -> bool | None:

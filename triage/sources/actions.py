@@ -45,6 +45,16 @@ def _now() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def target_fields(action: Mapping[str, Any]) -> dict[str, Any]:
+    """What an action changes, field by field (the record keeps these beside `target`)."""
+    kind = action.get("kind")
+    if kind in ("scale_deployment", "rollout_restart"):
+        return {"namespace": action.get("namespace"), "kind": "deployment", "name": action.get("name")}
+    if kind == "restart_container":
+        return {"namespace": None, "kind": "container", "name": action.get("name")}
+    return {"namespace": None, "kind": None, "name": None}
+
+
 def describe(action: Mapping[str, Any]) -> tuple[str, str]:
     """(what, target) of an action, the way the record and the confirmation prompt say it."""
     kind = action.get("kind")
@@ -75,7 +85,32 @@ class ActionRunner:
         self._apps: Any = None
         self._api_client: Any = None
         self._docker: Any = None
-        self.where = "the Kubernetes API"
+        self.api = "the Kubernetes API"
+
+    def _kubeconfig_paths(self) -> str | None:
+        paths = self.kubeconfig or self._env.get("KUBECONFIG")
+        if not paths:
+            default = Path(self._env.get("HOME") or str(Path.home())) / ".kube" / "config"
+            paths = str(default) if default.is_file() else None
+        return paths
+
+    def where(self, action: Mapping[str, Any]) -> str:
+        """Which cluster or engine an action goes to: the kubeconfig context (as `--context` or the
+        kubeconfig's current-context names it), or the Docker host. Read from the local files only."""
+        if action.get("kind") == "restart_container":
+            return redact(self._env.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
+        if self.context:
+            return self.context
+        paths = self._kubeconfig_paths()
+        if paths is None:
+            return "in-cluster" if self._env.get("KUBERNETES_SERVICE_HOST") else "(no kubeconfig)"
+        try:
+            from kubernetes import config
+
+            _, active = config.list_kube_config_contexts(config_file=paths)
+            return str((active or {}).get("name") or "(no current-context)")
+        except Exception:
+            return "(unreadable kubeconfig)"
 
     def close(self) -> None:
         for client in (self._api_client, self._docker):
@@ -88,6 +123,7 @@ class ActionRunner:
     def perform(self, action: Mapping[str, Any]) -> dict[str, Any]:
         what, target = describe(action)
         record: dict[str, Any] = {"action": str(action.get("kind")), "what": what, "target": target,
+                                  "context": self.where(action), **target_fields(action),
                                   "before": None, "after": None, "result": "", "time": _now()}
         handler: Callable[[Mapping[str, Any]], tuple[Any, Any, str]] | None = {
             "scale_deployment": self._scale,
@@ -118,10 +154,7 @@ class ActionRunner:
         except ImportError:  # pragma: no cover - a dependency of triage
             raise _Failed("failed: the kubernetes package is not installed") from None
         cfg = client.Configuration()
-        paths = self.kubeconfig or self._env.get("KUBECONFIG")
-        if not paths:
-            default = Path(self._env.get("HOME") or str(Path.home())) / ".kube" / "config"
-            paths = str(default) if default.is_file() else None
+        paths = self._kubeconfig_paths()
         try:
             if paths is None and self.context is None and self._env.get("KUBERNETES_SERVICE_HOST"):
                 config.load_incluster_config(client_configuration=cfg)
@@ -140,7 +173,7 @@ class ActionRunner:
             register_secret(str(value).split(" ", 1)[-1])
         if cfg.password:
             register_secret(str(cfg.password))
-        self.where = f"the Kubernetes API at {redact(cfg.host)}"
+        self.api = f"the Kubernetes API at {redact(cfg.host)}"
         self._api_client = client.ApiClient(cfg)
         self._apps = client.AppsV1Api(self._api_client)
         return self._apps
@@ -164,7 +197,7 @@ class ActionRunner:
                 detail = f": {redact(message)[:200]}" if message else ""
                 raise _Failed(f"failed: {verb}: HTTP {status} {reason}{detail}".rstrip(), before) from None
             text = redact(" ".join(str(exc).split()))[:200]
-            raise _Failed(f"failed: {verb}: {self.where} is unreachable or did not answer within "
+            raise _Failed(f"failed: {verb}: {self.api} is unreachable or did not answer within "
                           f"{self.timeout:g}s ({type(exc).__name__}: {text})", before) from None
 
     def _names(self, action: Mapping[str, Any]) -> tuple[str, str]:
