@@ -260,13 +260,42 @@ def run_subprocess(ask: Ask, url: str, env: dict, cwd: Path) -> None:
     full.update(env)
     full["PYTHONPATH"] = str(ROOT) + os.pathsep + full.get("PYTHONPATH", "")
     start = time.perf_counter()
-    proc = subprocess.run(triage_argv() + cli_args(ask, url), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          stdin=subprocess.DEVNULL, cwd=cwd, env=full)
+    with _ACTIVE_LOCK:
+        if _STOPPING.is_set():
+            return
+        proc = subprocess.Popen(triage_argv() + cli_args(ask, url), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL, cwd=cwd, env=full)
+        _ACTIVE.add(proc)
+    try:
+        out, err = proc.communicate()
+    finally:
+        with _ACTIVE_LOCK:
+            _ACTIVE.discard(proc)
     ask.seconds = time.perf_counter() - start
-    if proc.returncode in (130, -signal.SIGINT):
+    if proc.returncode in (130, -signal.SIGINT) or _STOPPING.is_set():
         raise KeyboardInterrupt
-    ask.code, ask.stderr = proc.returncode, _first_line(proc.stderr.decode(errors="replace"))
-    ask.payload = _parse(proc.stdout.decode(errors="replace"))
+    ask.code, ask.stderr = proc.returncode, _first_line(err.decode(errors="replace"))
+    ask.payload = _parse(out.decode(errors="replace"))
+
+
+_ACTIVE: set = set()          # running triage processes (--subprocess), stopped on an interrupt
+_ACTIVE_LOCK = threading.Lock()
+_STOPPING = threading.Event()
+
+
+def _stop_active() -> None:
+    _STOPPING.set()
+    with _ACTIVE_LOCK:
+        procs = list(_ACTIVE)
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
 
 
 def run_all(asks: list[Ask], url: str, *, subprocesses: bool, jobs: int, home: Path, cwd: Path,
@@ -283,13 +312,23 @@ def run_all(asks: list[Ask], url: str, *, subprocesses: bool, jobs: int, home: P
                 print(f"\r  {done[0]}/{len(asks)} runs", end="", file=sys.stderr, flush=True)
 
     if subprocesses and jobs > 1:
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
+        pool = ThreadPoolExecutor(max_workers=jobs)
+        try:
             for f in [pool.submit(one, a) for a in asks]:
                 f.result()
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            _stop_active()
+            raise
+        pool.shutdown()
     else:
         # In-process runs share os.environ, the cwd and sys.stdout: one at a time.
-        for a in asks:
-            one(a)
+        try:
+            for a in asks:
+                one(a)
+        except BaseException:
+            _stop_active()
+            raise
     if progress:
         print(file=sys.stderr)
 
