@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from triage.analysis.correlate import classify, level
+from triage.analysis.classify import classify, level
 from triage.analysis.detect import judge_signal
 from triage.catalog import load_catalog
 from triage.models import SignalSeries, SignalSet, TimeRange

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from triage.analysis.correlate import classify
+from triage.analysis.classify import classify
 from triage.catalog import load_catalog
 from triage.models import SignalSet
 from tests.test_event_signals import BASELINE, WINDOW, _series
@@ -28,7 +28,29 @@ def test_one_failed_golden_query_is_enough_to_refuse_none():
     assert v.bottleneck == "unknown"
 
 
-def test_signals_the_exporters_do_not_have_still_allow_none():
+def test_signals_the_exporters_do_not_have_are_not_a_none_either():
+    """`none` claims no errors: with no error signal at all it is `unknown`, naming it (issue 12)."""
     v = _verdict({"latency_p95": "no data from 2 queries (application)",
                   "error_ratio": "no data from 1 query (application)"})
-    assert v.bottleneck == "none"
+    assert v.bottleneck == "unknown" and v.confidence == 0.0
+    assert "error_ratio" in v.missing
+
+
+def test_latency_normal_without_an_error_signal_is_unknown_naming_error_ratio():
+    signals = {"rps": _series("rps", "req/s", lambda t: 20.0),
+               "latency_p95": _series("latency_p95", "s", lambda t: 0.08),
+               "cpu_usage_ratio": _series("cpu_usage_ratio", "ratio", lambda t: 0.3)}
+    sets = SignalSet("booking", "lab", WINDOW, BASELINE, signals,
+                     {"error_ratio": "no data from 1 query (application)"})
+    v = classify(sets, load_catalog().signals, "booking")
+    assert v.bottleneck == "unknown"
+    assert any("error_ratio" in n for n in v.notes)
+
+
+def test_all_golden_signals_normal_is_none():
+    signals = {"rps": _series("rps", "req/s", lambda t: 20.0),
+               "latency_p95": _series("latency_p95", "s", lambda t: 0.08),
+               "error_ratio": _series("error_ratio", "ratio", lambda t: 0.001),
+               "cpu_usage_ratio": _series("cpu_usage_ratio", "ratio", lambda t: 0.3)}
+    v = classify(SignalSet("booking", "lab", WINDOW, BASELINE, signals, {}), load_catalog().signals, "booking")
+    assert v.bottleneck == "none" and v.confidence >= 0.8

@@ -338,3 +338,17 @@ class HealthReport:
             "findings": [f.to_json() for f in self.findings],
             "skipped": [s.to_json() for s in self.skipped],
         }
+
+
+# The bottleneck vocabulary (CONTRACT.md): every other list of classes derives from these.
+INCIDENT_CLASSES: tuple[str, ...] = (
+    "cpu_saturation", "memory_pressure", "db_pool_exhaustion", "db_latency", "lock_contention",
+    "connection_churn", "external_dependency", "application_errors",
+)
+NO_INCIDENT = "none"
+UNDECIDED = "unknown"
+BOTTLENECKS: tuple[str, ...] = (*INCIDENT_CLASSES, NO_INCIDENT, UNDECIDED)
+DB_CLASSES: tuple[str, ...] = ("db_pool_exhaustion", "db_latency", "lock_contention", "connection_churn")
+# Classes that are the service's own resources saturating (as opposed to a dependency or a bug).
+OWN_RESOURCE_CLASSES: tuple[str, ...] = ("cpu_saturation", "memory_pressure", *DB_CLASSES)
+TRIGGERS: tuple[str, ...] = ("traffic_surge", "deploy", "dependency_failure", "none", "unknown")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any, Mapping
 
-from triage.analysis.correlate import Level
+from triage.analysis.classify.levels import Level
 
 DB_CLASSES = ("db_pool_exhaustion", "db_latency", "lock_contention", "connection_churn")
 

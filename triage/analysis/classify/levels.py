@@ -1,0 +1,183 @@
+"""How far each signal is from its own normal: robust levels, scores and onsets.
+
+Every verdict and the fleet ranking rest on these numbers, so they are built to survive
+what real baselines look like:
+
+- the baseline's centre is its median and its spread the MAD, with floors (a share of the
+  level, and an absolute floor per unit) so a flat baseline does not turn noise into a
+  thousand-sigma event, and earlier incidents inside the baseline (a minority of its points)
+  move neither;
+- the window's level is the highest level *held* for a sustain period that follows the
+  window and the data's own resolution (BARO and RCAEval score the anomalous period against
+  the normal one; an alert's `for:` does the same): a 2.5-minute fault in a 4-minute window
+  counts, one stray scrape does not;
+- the score is how many spreads the window level is out: the number the fleet ranking
+  compares across services, signals and units.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import median
+from typing import Mapping, Sequence
+
+from triage.analysis import stats
+from triage.models import SignalSeries, SignalSet, SignalSpec
+
+# A change smaller than this is never an anomaly, whatever the baseline's spread: 5 ms of
+# latency, one percentage point of a ratio, half a request per second.
+UNIT_FLOOR: Mapping[str, float] = {"s": 0.005, "ratio": 0.01, "req/s": 0.5}
+# ...nor a change smaller than this share of the baseline's own level.
+RELATIVE_FLOOR = 0.05
+# The sustain period: a third of the window, at least two samples of the data's resolution,
+# at most the five minutes a `for: 5m` alert waits.
+SUSTAIN_SHARE = 1 / 3
+SUSTAIN_SAMPLES = 2
+SUSTAIN_MAX = stats.SUSTAIN_SECONDS
+# An onset is looked for in the last half hour of the baseline and in the window.
+ONSET_LOOKBACK = 1800.0
+EVENT_AGGREGATES = ("increase", "last", "peak")
+
+
+@dataclass(frozen=True)
+class Level:
+    """A signal judged against its own baseline.
+
+    `baseline` is the baseline's median, `window` the level held for the sustain period
+    (for events: the increase, the last or the peak value), `now` the last value of the
+    window, `z` the robust score (window − baseline) / spread, `onset` when it left the
+    baseline for good.
+    """
+
+    name: str
+    unit: str
+    query: str
+    baseline: float | None
+    window: float | None
+    window_median: float | None
+    ratio: float | None
+    z: float | None
+    onset: float | None
+    series: SignalSeries
+    now: float | None = None
+    spread: float | None = None
+
+    def rose(self, factor: float = 1.5, z: float = 3.0) -> bool:
+        if self.window is None or self.baseline is None:
+            return False
+        if self.ratio is not None and self.ratio < factor:
+            return False
+        return self.z is None or self.z >= z
+
+    @property
+    def delta(self) -> float | None:
+        if self.window is None or self.baseline is None:
+            return None
+        return self.window - self.baseline
+
+
+def floor_of(unit: str, centre: float) -> float:
+    return max(UNIT_FLOOR.get(unit, 1e-9), RELATIVE_FLOOR * abs(centre))
+
+
+def resolution(sets: SignalSet) -> float:
+    """The data's own resolution: how often its values change (a 60 s scrape read at a 15 s
+    step repeats each value four times). The median over the service's signals."""
+    per_series = []
+    for series in sets.signals.values():
+        pts = [(t, v) for t, v in series.points if math.isfinite(v)]
+        if len(pts) < 4:
+            continue
+        changes = sum(1 for a, b in zip(pts, pts[1:]) if a[1] != b[1])
+        if changes == 0:
+            continue
+        per_series.append((pts[-1][0] - pts[0][0]) / (changes + 1))
+    return median(per_series) if per_series else 0.0
+
+
+def sustain_for(sets: SignalSet) -> float:
+    window = sets.window.end.timestamp() - sets.window.start.timestamp()
+    return min(SUSTAIN_MAX, max(window * SUSTAIN_SHARE, SUSTAIN_SAMPLES * resolution(sets)))
+
+
+def level(series: SignalSeries, spec: SignalSpec, sets: SignalSet, sustain: float | None = None) -> Level:
+    if sustain is None:
+        sustain = sustain_for(sets)
+    b0, b1 = sets.baseline.start.timestamp(), sets.baseline.end.timestamp()
+    w0, w1 = sets.window.start.timestamp(), sets.window.end.timestamp()
+    # The baseline ends where the window starts: that shared instant belongs to the window.
+    base = [(t, v) for t, v in series.points if b0 <= t < min(b1, w0) and math.isfinite(v)]
+    if not base:
+        base = [(t, v) for t, v in series.points if b0 <= t <= b1 and math.isfinite(v)]
+    win = [(t, v) for t, v in series.points if w0 <= t <= w1 and math.isfinite(v)]
+    bvals = [v for _, v in base]
+    b = median(bvals) if bvals else None
+    now = stats.last(win)
+    if spec.aggregate == "increase":
+        w = stats.increase(win)
+        b = stats.increase(base)
+        wm = w
+    elif spec.aggregate == "last":
+        w = now
+        wm = w
+    elif spec.aggregate == "peak":
+        w = stats.peak(win)
+        wm = w
+    else:
+        w = stats.sustained_peak(win, sustain)
+        wm = median(v for _, v in win) if win else None
+    ratio = None
+    if b is not None and w is not None:
+        ratio = w / b if abs(b) > 1e-12 else (math.inf if w > 1e-12 else 1.0)
+    z = None
+    onset = None
+    spread = None
+    if bvals and b is not None and w is not None and spec.aggregate not in EVENT_AGGREGATES:
+        spread = max(1.4826 * (stats.mad(bvals) or 0.0), floor_of(spec.unit, b))
+        z = (w - b) / spread
+        # Leaving the baseline means 3 spreads out and a quarter of the way to the window's
+        # level: a quiet baseline (1 ms of pool wait) has a spread so small that noise would count.
+        step = max(3 * spread, 0.25 * (w - b))
+        onset = _onset(base + win, b, step, b1 - ONSET_LOOKBACK)
+    return Level(spec.name, spec.unit, series.query, b, w, wm, ratio, z, onset, series, now, spread)
+
+
+def _onset(points: Sequence[tuple[float, float]], base: float, step: float, earliest: float) -> float | None:
+    """First time after `earliest` the signal rose more than `step` above its baseline and
+    stayed there for 3 points."""
+    out = 0
+    first = None
+    for t, v in points:
+        if t < earliest:
+            continue
+        if v - base > step:
+            out += 1
+            if first is None:
+                first = t
+            if out >= 3:
+                return first
+        else:
+            out = 0
+            first = None
+    return None
+
+
+def corr(a: SignalSeries, b: SignalSeries, start: float, end: float) -> float | None:
+    """Pearson correlation of two signals over the same steps (does latency follow it?)."""
+    left = {t: v for t, v in a.points if start <= t <= end and math.isfinite(v)}
+    pairs = [(left[t], v) for t, v in b.points if t in left and math.isfinite(v)]
+    if len(pairs) < 8:
+        return None
+    xs, ys = zip(*pairs)
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    vx = sum((x - mx) ** 2 for x in xs)
+    vy = sum((y - my) ** 2 for y in ys)
+    if vx <= 0 or vy <= 0:
+        return None
+    return sum((x - mx) * (y - my) for x, y in pairs) / math.sqrt(vx * vy)
+
+
+def levels_of(sets: SignalSet, specs: Mapping[str, SignalSpec]) -> dict[str, Level]:
+    sustain = sustain_for(sets)
+    return {name: level(series, specs[name], sets, sustain) for name, series in sets.signals.items() if name in specs}
