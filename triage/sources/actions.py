@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from triage.config import redact, register_secret
+from triage.sources.kubernetes import ExecPluginError
 
 KINDS = ("scale_deployment", "rollout_restart", "restart_container")
 MAX_REPLICAS = 100
@@ -161,10 +162,13 @@ class ActionRunner:
             elif paths is None:
                 raise _Failed("failed: no kubeconfig found (~/.kube/config or $KUBECONFIG) and not running in a pod")
             else:
-                config.load_kube_config(config_file=paths, context=self.context, client_configuration=cfg,
-                                        persist_config=False)
+                from triage.sources.kubernetes import load_kubeconfig
+
+                load_kubeconfig(cfg, paths, self.context, timeout=self.timeout)
         except _Failed:
             raise
+        except ExecPluginError as exc:
+            raise _Failed(f"failed: kubeconfig: {exc.message}") from None
         except Exception as exc:
             raise _Failed(f"failed: kubeconfig: {redact(' '.join(str(exc).split()))[:200]}") from None
         cfg.retries = False

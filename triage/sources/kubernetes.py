@@ -45,6 +45,173 @@ _RESOURCES = {
 }
 
 
+EXEC_OUTPUT_LIMIT = 1 << 20  # a credential is a few kB; an endless stream must not fill memory
+
+
+class ExecPluginError(Exception):
+    """A kubeconfig `exec` credential plugin failed; the message is a human's line (no secret in it)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def run_exec_plugin(exec_config: Mapping[str, Any], *, cwd: str | None, cluster: Any, timeout: float) -> dict:
+    """Run an `exec` credential plugin as kubectl does, but under a deadline: the client's own runner
+    waits forever for a plugin that never returns, reads an endless answer whole, and turns every
+    failure into a log line on the root logger. Returns the ExecCredential's `status`."""
+    import selectors
+    import signal
+    import subprocess
+    import time
+
+    command = str(exec_config.get("command") or "")
+    name = os.path.basename(command) or "(no command)"
+    if not command:
+        raise ExecPluginError("exec plugin: the kubeconfig names no command")
+    api_version = str(exec_config.get("apiVersion") or "")
+    env = dict(os.environ)
+    for item in exec_config.get("env") or ():
+        try:
+            env[str(item["name"])] = str(item["value"])
+        except (KeyError, TypeError):
+            raise ExecPluginError(f"exec plugin {name}: an env entry has no name or value") from None
+    info: dict[str, Any] = {"apiVersion": api_version, "kind": "ExecCredential", "spec": {"interactive": False}}
+    if exec_config.get("provideClusterInfo") and cluster is not None:
+        info["spec"]["cluster"] = getattr(cluster, "value", cluster)
+    env["KUBERNETES_EXEC_INFO"] = json.dumps(info, default=str)
+    argv = [command, *(str(a) for a in exec_config.get("args") or ())]
+    try:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=cwd or None, env=env, start_new_session=True)
+    except FileNotFoundError:
+        raise ExecPluginError(f"exec plugin {name}: command not found ({redact(command)})") from None
+    except PermissionError:
+        raise ExecPluginError(f"exec plugin {name}: permission denied (is it executable?)") from None
+    except OSError as exc:
+        raise ExecPluginError(f"exec plugin {name} could not be started: {exc.strerror}") from None
+    deadline = time.monotonic() + timeout
+    out, err = bytearray(), bytearray()
+    sel = selectors.DefaultSelector()
+    assert proc.stdout is not None and proc.stderr is not None
+    sel.register(proc.stdout, selectors.EVENT_READ, out)
+    sel.register(proc.stderr, selectors.EVENT_READ, err)
+    try:
+        exited = False
+        while sel.get_map():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ExecPluginError(f"exec plugin {name} did not answer within {timeout:g}s")
+            ready = sel.select(0 if exited else min(left, 0.1))
+            if exited and not ready:
+                break  # it exited, and what is left open belongs to a child it left behind
+            for key, _ in ready:
+                chunk = os.read(key.fd, 65536)
+                if not chunk:
+                    sel.unregister(key.fileobj)
+                    continue
+                key.data.extend(chunk)
+                if len(key.data) > EXEC_OUTPUT_LIMIT:
+                    raise ExecPluginError(f"exec plugin {name} printed more than {EXEC_OUTPUT_LIMIT >> 20} MiB "
+                                          "(the cap on a credential)")
+            exited = exited or proc.poll() is not None
+        try:
+            code = proc.wait(max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            raise ExecPluginError(f"exec plugin {name} did not answer within {timeout:g}s") from None
+    finally:
+        sel.close()
+        proc.stdout.close()
+        proc.stderr.close()
+        if proc.poll() is None:  # past the deadline, over the cap, or interrupted: its whole group goes
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            proc.wait()
+    if code < 0:
+        try:
+            sig = signal.Signals(-code).name
+        except ValueError:
+            sig = "?"
+        raise ExecPluginError(f"exec plugin {name} was killed by signal {-code} ({sig})")
+    if code > 0:
+        first = next((ln.strip() for ln in err.decode("utf-8", "replace").splitlines() if ln.strip()), "")
+        said = f": {redact(first)[:200]}" if first else ""
+        raise ExecPluginError(f"exec plugin {name} failed with exit status {code}{said}")
+    try:
+        data = json.loads(out.decode("utf-8", "replace"))
+    except ValueError:
+        raise ExecPluginError(f"exec plugin {name} printed something that is not an ExecCredential "
+                              "(not JSON)") from None
+    if not isinstance(data, dict) or not isinstance(data.get("status"), dict):
+        raise ExecPluginError(f"exec plugin {name} printed JSON that is not an ExecCredential (no status)")
+    if api_version and data.get("apiVersion") != api_version:
+        raise ExecPluginError(f"exec plugin {name} answered apiVersion {str(data.get('apiVersion'))[:60]!r}, "
+                              f"not {api_version}")
+    status = data["status"]
+    if status.get("token"):
+        register_secret(str(status["token"]))
+    elif not (status.get("clientCertificateData") and status.get("clientKeyData")):
+        raise ExecPluginError(f"exec plugin {name} answered with no token and no client certificate and key")
+    return status
+
+
+def load_kubeconfig(cfg: Any, paths: str, context: str | None, *, timeout: float) -> None:
+    """`kubernetes.config.load_kube_config`, with the `exec` plugin run by `run_exec_plugin`
+    (its deadline is `timeout`) and its failures raised as `ExecPluginError` instead of logged."""
+    from kubernetes.config import kube_config
+
+    loader = kube_config._get_kube_config_loader(filename=paths, active_context=context, persist_config=False)
+
+    def bounded_exec_plugin(self: Any = loader) -> bool | None:
+        user = self._user
+        if not user or "exec" not in user:
+            return None
+        base_path = self._get_base_path(self._cluster.path)
+        raw = user["exec"]
+        raw = getattr(raw, "value", raw)  # the client's ConfigNode around the plain mapping
+        if not isinstance(raw, Mapping):
+            raise ExecPluginError("exec plugin: the kubeconfig's exec entry is not a mapping")
+        status = run_exec_plugin(raw, cwd=base_path, cluster=self._cluster, timeout=timeout)
+        if status.get("token"):
+            self.token = "Bearer %s" % status["token"]
+        else:
+            self.cert_file = kube_config.FileOrData(status, None, data_key_name="clientCertificateData",
+                                                    file_base_path=base_path, base64_file_content=False,
+                                                    temp_file_path=self._temp_file_path).as_file()
+            self.key_file = kube_config.FileOrData(status, None, data_key_name="clientKeyData",
+                                                   file_base_path=base_path, base64_file_content=False,
+                                                   temp_file_path=self._temp_file_path).as_file()
+        if status.get("expirationTimestamp"):
+            try:
+                self.expiry = kube_config.parse_rfc3339(status["expirationTimestamp"])
+            except (ValueError, TypeError):
+                pass
+        return True
+
+    loader._load_from_exec_plugin = bounded_exec_plugin
+    with _root_logging_kept_off_stderr():
+        loader.load_and_set(cfg)
+
+
+class _root_logging_kept_off_stderr:
+    """The client logs its kubeconfig problems with `logging.error` on the root logger, which
+    installs a stderr handler on first use (`ERROR:root:…` lines in the middle of a report).
+    While a kubeconfig loads, the root logger has a handler of ours, so none is installed."""
+
+    def __enter__(self) -> None:
+        import logging
+
+        self._handler = logging.NullHandler()
+        logging.getLogger().addHandler(self._handler)
+
+    def __exit__(self, *exc: object) -> None:
+        import logging
+
+        logging.getLogger().removeHandler(self._handler)
+
+
 class _ListError(Exception):
     """One list call failed. `fatal` ones (unreachable, timeout, 401) stop the whole source."""
 
@@ -267,8 +434,9 @@ class KubernetesSource:
         if not chosen:
             raise SourceError(f"kubeconfig {paths} has no current-context; pass --context", backend=self.backend)
         try:
-            config.load_kube_config(config_file=paths, context=chosen.get("name"), client_configuration=cfg,
-                                    persist_config=False)
+            load_kubeconfig(cfg, paths, chosen.get("name"), timeout=self.timeout)
+        except ExecPluginError as exc:
+            raise SourceError(f"kubeconfig {paths}: {exc.message}", backend=self.backend) from None
         except config.ConfigException as exc:
             raise SourceError(f"kubeconfig {paths}: {_config_reason(exc)}", backend=self.backend) from None
         except Exception as exc:  # exec plugins, unreadable cert files
@@ -354,6 +522,8 @@ class KubernetesSource:
                 body = json.loads(self._get(path, query))
             except self._k8s.client.exceptions.ApiException as exc:
                 raise self._api_error(exc, "list", resource, namespace) from None
+            except ExecPluginError as exc:  # the credential expired and its plugin failed to renew it
+                raise _ListError(exc.message, fatal=True) from None
             except ValueError:
                 raise _ListError(f"{self.where} answered the {resource} list with something that is not JSON",
                                  fatal=False) from None
@@ -492,6 +662,8 @@ class KubernetesSource:
                                  accept="text/plain, */*")
             except self._k8s.client.exceptions.ApiException as exc:
                 return LogText(req, error=self._api_error(exc, "get", "pods/log", req.namespace).message)
+            except ExecPluginError as exc:
+                return LogText(req, error=exc.message)
             except Exception as exc:
                 return LogText(req, error=network_reason(exc))
             text = data.decode("utf-8", "replace")
