@@ -6,7 +6,9 @@ written atomically and never overwritten without being asked to.
 
 from __future__ import annotations
 
+import errno
 import json
+import math
 import os
 import tempfile
 from datetime import datetime
@@ -15,7 +17,7 @@ from typing import Any, Mapping, Sequence
 
 from triage import __version__
 from triage.config import ServiceConfig
-from triage.errors import ConfigError, UsageError
+from triage.errors import ConfigError, TriageError, UsageError
 
 SCHEMA = "triage.incident/v1"
 MAX_RECORD_BYTES = 200 * 1024 * 1024
@@ -48,16 +50,80 @@ def service_from_json(raw: Mapping[str, Any]) -> ServiceConfig:
             signals={k: tuple(v) for k, v in (raw.get("signals") or {}).items()},
             invariants=tuple(raw.get("invariants") or ()), configured=bool(raw.get("configured")),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
         raise ConfigError(f"incident record: a service entry is malformed ({exc})") from None
 
 
-def write_new(path: Path, text: str, *, force: bool = False) -> None:
-    """Create `path` atomically (temp file + rename); refuse to replace a file unless forced."""
-    path = Path(path)
-    if path.exists() and not force:
+class WriteError(TriageError):
+    """A file could not be written (read-only or full disk, a directory in the way, ...)."""
+
+
+_NO_HARD_LINKS = {errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOSYS, errno.EOPNOTSUPP,
+                  getattr(errno, "ENOTSUP", errno.EOPNOTSUPP)}
+
+
+def _exists(path: Path) -> bool:
+    try:
+        os.lstat(path)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        if exc.errno == errno.ENOTDIR:
+            return False
+        raise WriteError(f"cannot write {path}: {exc.strerror}") from None
+    return True
+
+
+def _refuse(path: Path, force: bool) -> None:
+    """Before anything is written: a directory in the way, or a file that is not ours to replace."""
+    if os.path.isdir(path):
+        raise WriteError(f"{path} is a directory; name the file to write")
+    if not force and _exists(path):
         raise UsageError(f"{path} already exists; it may hold someone's edits (use --force to replace it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def make_dirs(directory: Path) -> list[Path]:
+    """mkdir -p, saying in one line why it cannot be done; the directories it created, outermost first."""
+    directory = Path(directory)
+    missing: list[Path] = []
+    walk = directory
+    while not os.path.isdir(walk):
+        if _exists(walk):
+            raise WriteError(f"{walk} exists and is not a directory")
+        missing.append(walk)
+        if walk.parent == walk:
+            break
+        walk = walk.parent
+    made: list[Path] = []
+    try:
+        for d in reversed(missing):
+            try:
+                os.mkdir(d)
+            except FileExistsError:
+                if not os.path.isdir(d):
+                    raise WriteError(f"{d} exists and is not a directory") from None
+                continue
+            made.append(d)
+    except OSError as exc:
+        remove_dirs(made)
+        raise WriteError(f"cannot create the directory {exc.filename or directory}: {exc.strerror}") from None
+    except BaseException:
+        remove_dirs(made)
+        raise
+    return made
+
+
+def remove_dirs(made: Sequence[Path]) -> None:
+    """Undo make_dirs: remove what it created, innermost first, if still empty."""
+    for d in reversed(made):
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
+
+
+def _stage(path: Path, text: str) -> str:
+    """The whole text in a temp file beside `path`, fsynced, with the mode the umask gives."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -67,39 +133,169 @@ def write_new(path: Path, text: str, *, force: bool = False) -> None:
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink(tmp)
+        raise
+    return tmp
+
+
+def _create_exclusive(tmp: str, path: Path, text: str) -> None:
+    """Give the staged file its final name with an operation that fails if the name exists."""
+    try:
+        os.link(tmp, path)
+        return
+    except FileExistsError:
+        raise
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+    # A file system without hard links: O_EXCL still refuses an existing name (the text is not
+    # atomic there; a reader could see it half-written, a second writer still cannot replace it).
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, os.stat(tmp).st_mode & 0o777)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        _unlink(path)
         raise
 
 
+def _unlink(path: str | Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def _sync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_files(files: Sequence[tuple[Path, str]], *, force: bool = False) -> None:
+    """Write every file or none: each is staged whole (fsynced temp file) before any gets its name.
+
+    Without `force` a final name is created with an operation that fails when it exists
+    (os.link, else O_EXCL), so of two writers racing for a name exactly one wins and the other
+    is refused; nothing it wrote is left behind. With `force` a file is replaced atomically.
+    A failure (full or read-only disk, a directory in the way, Ctrl-C) leaves no temp file, no
+    half of a pair and no directory this call created.
+    """
+    items = [(Path(p), t) for p, t in files]
+    for path, _ in items:
+        _refuse(path, force)
+    made: list[Path] = []
+    staged: list[tuple[str, Path]] = []
+    named: list[Path] = []
+    current = items[0][0] if items else Path()
+    try:
+        for path, _ in items:
+            made += make_dirs(path.parent)
+        for path, text in items:
+            current = path
+            staged.append((_stage(path, text), path))
+        for (tmp, path), (_, text) in zip(staged, items):
+            current = path
+            if force:
+                os.replace(tmp, path)
+            else:
+                _create_exclusive(tmp, path, text)
+                named.append(path)
+        for directory in {p.parent for p, _ in items}:
+            _sync_dir(directory)
+    except BaseException as exc:
+        for path in named:  # created by this call a moment ago: ours to take back
+            _unlink(path)
+        for tmp, _ in staged:
+            _unlink(tmp)
+        remove_dirs(made)
+        if isinstance(exc, FileExistsError):
+            raise UsageError(f"{current} already exists; it may hold someone's edits "
+                             "(use --force to replace it)") from None
+        if isinstance(exc, IsADirectoryError):
+            raise WriteError(f"{current} is a directory; name the file to write") from None
+        if isinstance(exc, OSError):
+            left = "; nothing was written" if len(items) > 1 or not force else ""
+            raise WriteError(f"cannot write {current}: {exc.strerror or exc}{left}") from None
+        raise
+    finally:
+        for tmp, _ in staged:
+            if os.path.lexists(tmp):
+                _unlink(tmp)
+
+
+def write_new(path: Path, text: str, *, force: bool = False) -> None:
+    """Create `path` atomically; refuse to replace a file unless forced, even against a racing writer."""
+    write_files([(Path(path), text)], force=force)
+
+
+def record_text(record: Mapping[str, Any], path: Path | str = "incident.json") -> str:
+    """The record as JSON whose text is inert (C1 and bidi controls \\u-escaped, like C0)."""
+    from triage.report import inert_json
+
+    try:
+        return inert_json(record, indent=1) + "\n"
+    except RecursionError:
+        raise WriteError(f"cannot write {path}: the record nests too deeply to write as JSON") from None
+    except ValueError as exc:
+        raise WriteError(f"cannot write {path}: the record holds a value JSON cannot carry ({exc})") from None
+
+
 def save(record: Mapping[str, Any], path: Path, *, force: bool = False) -> None:
-    write_new(path, json.dumps(record, indent=1, ensure_ascii=False, allow_nan=False) + "\n", force=force)
+    write_new(path, record_text(record, path), force=force)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def read_json(path: Path, what: str = "incident record", *, limit: int = MAX_RECORD_BYTES) -> Any:
+    """A JSON file from outside, read bounded; every way it can be unusable is one line naming it."""
+    path = Path(path)
+    try:
+        if os.path.isdir(path):
+            raise ConfigError(f"{path}: is a directory, not an {what}")
+        size = path.stat().st_size
+        if size > limit:
+            raise ConfigError(f"{path}: {size} bytes is too large for an {what} (limit {limit})")
+        with open(path, "rb") as fh:  # bounded even for a pipe or a device, whose size says 0
+            data = fh.read(limit + 1)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the {what}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise ConfigError(f"{path}: more than {limit} bytes is too large for an {what}")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8; not an {what}") from None
+    try:
+        return json.loads(text, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); truncated or hand-edited?") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be an {what}") from None
+    except ValueError as exc:  # NaN/Infinity, or an integer of more than 4300 digits
+        reason = str(exc).split(":")[0] if "digits" in str(exc) else str(exc)
+        raise ConfigError(f"{path}: not valid JSON ({reason}); not an {what}") from None
+
+
+def _positive_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
 
 
 def load(path: Path) -> dict[str, Any]:
     path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the incident record: {exc.strerror}") from None
-    if size > MAX_RECORD_BYTES:
-        raise ConfigError(f"{path}: {size} bytes is too large for an incident record")
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a directory, not an incident record")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8; not an incident record") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the incident record: {exc.strerror}") from None
-    try:
-        record = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}); truncated or hand-edited?") from None
+    record = read_json(path, "incident record")
     if not isinstance(record, dict):
         raise ConfigError(f"{path}: not an incident record (a JSON object with schema {SCHEMA})")
     schema = record.get("schema")
@@ -117,6 +313,14 @@ def load(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: incident record: 'queries' must be a list of objects")
     if not all(isinstance(s, dict) and isinstance(s.get("name"), str) and s["name"] for s in record["services"]):
         raise ConfigError(f"{path}: incident record: every service needs a name")
+    for raw in record["services"]:
+        try:
+            service_from_json(raw)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc.message}") from None
+    if record.get("step") is not None and not _positive_number(record["step"]):
+        raise ConfigError(f"{path}: incident record: step must be a positive number of seconds, "
+                          f"not {record['step']!r}")
     for key in ("window", "baseline"):
         for end in ("start", "end"):
             value = record[key].get(end)
@@ -124,11 +328,14 @@ def load(path: Path) -> dict[str, Any]:
                 datetime.fromisoformat(str(value).replace("Z", "+00:00"))
             except ValueError:
                 raise ConfigError(f"{path}: incident record: {key}.{end} is not an RFC 3339 time: {value!r}") from None
+    if not isinstance(record.get("actions", []), list):
+        raise ConfigError(f"{path}: incident record: 'actions' must be a list")
     return record
 
 
 def append_actions(path: Path, actions: Sequence[Mapping[str, Any]]) -> None:
-    """Add actions taken to a record, keeping everything else as it was."""
+    """Add actions taken to a record, keeping everything else as it was (atomically: on a full
+    disk the record stays as it was and the failure is one line)."""
     record = load(path)
     record.setdefault("actions", []).extend(dict(a) for a in actions)
     save(record, path, force=True)

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from triage.catalog import search_dirs
 from triage.errors import ConfigError
-from triage.report import md, md_code
+from triage.report import md, md_code, strip_control
 
 # Seed 004: RPS ≈ users × actions per minute / 60, so users ≈ RPS × 60 / actions.
 ACTIONS_PER_USER_PER_MINUTE = 10
@@ -75,7 +75,7 @@ def _chart(title: str, axis: str, points: Sequence[tuple[float, float]], scale: 
     values = [v * scale for _, v in points]
     top = max(values) * 1.15 or 1.0
     data = ", ".join(f"{v:.4g}" for v in values)
-    safe_title = "".join(ch for ch in title if ch not in '"`\\{}[]<>')
+    safe_title = "".join(ch for ch in strip_control(title) if ch not in '"`\\{}[]<>')
     return (f"```mermaid\nxychart-beta\n    title \"{safe_title}\"\n    x-axis [{labels}]\n"
             f"    y-axis \"{axis}\" 0 --> {top:.4g}\n    line [{data}]\n```")
 
@@ -208,7 +208,7 @@ def build_context(record: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": md(record.get("id", "")),
         "title": f"{md(service)}: {md(bottleneck.replace('_', ' '))}",
-        "date": (window.get("end") or "")[:10],
+        "date": md(str(window.get("end") or "")[:10]),
         "status": "Draft",
         "service": md(service),
         "namespace": md(rca.get("namespace") or ""),

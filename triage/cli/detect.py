@@ -103,7 +103,7 @@ def render(report: "DetectReport", output: options.Output) -> None:
         for a in det.alerts:
             since = f" since {iso(a.starts_at)}" if a.starts_at else ""
             out.print(Text(f"alert: {strip_control(a.name)} ({strip_control(a.severity or 'no severity')}, "
-                           f"{a.source}){since}", style="yellow"))
+                           f"{strip_control(a.source)}){since}", style="yellow"))
         for name, reason in sorted(det.missing_signals.items()):
             out.print(Text(f"missing: {name}: {strip_control(reason)}", style="dim"))
     for source, reason in report.skipped:

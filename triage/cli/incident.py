@@ -40,20 +40,16 @@ def _playbook_runner(settings):
 
 
 def _write_outputs(record: dict, out: Optional[str], force: bool, settings) -> tuple[Path, Path]:
-    from triage.incident import save, write_new
+    """Both files or neither: the pair is staged whole, then named (exclusively unless --force),
+    so a full or read-only disk, a racing writer or Ctrl-C leaves nothing that blocks a rerun."""
+    from triage.incident import record_text, write_files
     from triage.postmortem import find_template, render
 
     directory = Path(out) if out else Path("incidents") / record["id"]
     record_path = directory / "incident.json"
     pm_path = directory / "postmortem.md"
-    for path in (record_path, pm_path):
-        if path.exists() and not force:
-            from triage.errors import UsageError
-
-            raise UsageError(f"{path} already exists; it may hold someone's edits (use --force or another --out)")
     text = render(record, find_template("postmortem", settings.templates_dirs))
-    save(record, record_path, force=force)
-    write_new(pm_path, text, force=force)
+    write_files([(record_path, record_text(record, record_path)), (pm_path, text)], force=force)
     return record_path, pm_path
 
 
