@@ -12,7 +12,6 @@ from triage.analysis.detect import detect_service
 from triage.config import SIGNAL_NAMES, ServiceConfig
 from triage.models import Alert, SignalSet, SignalSpec, Status, TimeRange
 
-SEVERITY_WEIGHT = {"P0": 1.0, "P1": 0.85, "P2": 0.7, "P3": 0.55, None: 0.5}
 
 
 @dataclass(frozen=True)
@@ -102,48 +101,6 @@ def rca_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, Sig
 
 def rank_fleet(results: Sequence[RcaResult], services: Mapping[str, ServiceConfig]) -> list[dict[str, Any]]:
     """Root cause first: a service slow because a dependency is slow is a symptom (CONTRACT.md)."""
-    incident = {r.service.name: r for r in results if r.verdict.bottleneck != "none" and r.verdict.anomaly}
+    from triage.analysis.classify.fleet import rank_fleet as rank
 
-    def depth(name: str, seen: frozenset[str] = frozenset()) -> int:
-        cfg = services.get(name)
-        if cfg is None or name in seen:
-            return 0
-        deps = [d for d in cfg.depends_on if d in incident]
-        return 1 + max(depth(d, seen | {name}) for d in deps) if deps else 0
-
-    raw: dict[str, float] = {}
-    for r in results:
-        base = r.verdict.confidence if r.verdict.bottleneck not in ("none", "unknown") else 0.3
-        if r.service.name in incident:
-            raw[r.service.name] = base * SEVERITY_WEIGHT.get(r.severity, 0.5)
-        else:
-            raw[r.service.name] = 0.0 if r.verdict.bottleneck == "none" else base * 0.3
-    # A dependency that is itself an incident inherits the weight of everyone it hurts.
-    inherited = dict(raw)
-    callers: dict[str, list[str]] = {}
-    for name in incident:
-        cfg = services.get(name)
-        for dep in (cfg.depends_on if cfg else ()):
-            if dep in incident:
-                callers.setdefault(dep, []).append(name)
-
-    def reach(name: str, seen: frozenset[str] = frozenset()) -> float:
-        best = raw.get(name, 0.0)
-        for caller in callers.get(name, []):
-            if caller not in seen:
-                best = max(best, reach(caller, seen | {name}))
-        return best
-
-    rows = []
-    for r in results:
-        name = r.service.name
-        if name in incident:
-            score = max(raw[name], reach(name)) * (0.5 ** depth(name))
-        else:
-            score = inherited[name]
-        cfg = services.get(name)
-        rows.append({"service": name, "bottleneck": r.verdict.bottleneck, "score": round(score, 3),
-                     "severity": r.severity,
-                     "symptom_of": [d for d in (cfg.depends_on if cfg else ()) if d in incident]})
-    rows.sort(key=lambda row: (-row["score"], row["service"]))
-    return rows
+    return rank(results, services)

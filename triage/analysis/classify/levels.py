@@ -108,8 +108,6 @@ def level(series: SignalSeries, spec: SignalSpec, sets: SignalSet, sustain: floa
     w0, w1 = sets.window.start.timestamp(), sets.window.end.timestamp()
     # The baseline ends where the window starts: that shared instant belongs to the window.
     base = [(t, v) for t, v in series.points if b0 <= t < min(b1, w0) and math.isfinite(v)]
-    if not base:
-        base = [(t, v) for t, v in series.points if b0 <= t <= b1 and math.isfinite(v)]
     win = [(t, v) for t, v in series.points if w0 <= t <= w1 and math.isfinite(v)]
     bvals = [v for _, v in base]
     b = median(bvals) if bvals else None

@@ -1,0 +1,233 @@
+"""Rank the fleet: the likely root-cause service first.
+
+Every service is scored from how far its own signals left their own baselines (the robust
+scores of `levels`, as BARO ranks services by their largest robust score) and from its
+verdict; then symptoms give way to causes:
+
+- a service whose outbound calls slowed is a symptom: it is discounted, and when one of its
+  dependencies (`depends_on`) is itself anomalous, it is that one's symptom;
+- when none of its dependencies shows anything of its own (a network delay shows only in the
+  callers' outbound latency), the blame goes to the dependencies it may be waiting on — all
+  of them, less those another caller reaches without slowing down — shared between them;
+- `unknown` and `none` services are scored from their strongest candidate and signals, so a
+  silent service never outranks one whose CPU is at 100 %;
+- ties are broken by onset: who moved first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Protocol, Sequence
+
+from triage.models import NO_INCIDENT, OWN_RESOURCE_CLASSES, UNDECIDED
+
+# Signals that are the service's own: a rise here is about the service itself.
+OWN_SIGNALS = ("cpu_usage_ratio", "cpu_throttle_ratio", "memory_usage_ratio", "latency_p95", "error_ratio",
+               "db_latency_p95", "db_read_latency_p95", "db_write_latency_p95", "db_pool_usage_ratio",
+               "db_pool_wait_p95", "db_pool_waiting", "db_lock_waits", "db_connect_share")
+# What a caller sees of its dependencies.
+OUTBOUND_SIGNALS = ("dependency_latency_p95", "dependency_error_ratio")
+# A robust score z maps to z / (z + Z_HALF): 10 spreads out is 0.5, 90 is 0.9.
+Z_HALF = 10.0
+# A signal counts only when it also moved by a share of its own level.
+MIN_RISE = 1.2
+SYMPTOM = 0.5                 # a caller whose slowness is its dependency's
+UNEXPLAINED_CALLER = 0.8      # a caller slowed by a dependency that shows nothing of its own
+INHERIT = 0.9                 # what a callee takes of its callers' outbound anomaly
+ANOMALOUS = 1 / 3  # 5 spreads out: a dependency this far out is "itself anomalous"
+OUTBOUND_MOVED = 3.0 / (3.0 + 10.0)   # outbound calls 3 spreads out (and ×1.2): the caller waits on something
+OUTBOUND_FLAT_Z = 2.0
+SLOWED_SUSPECT = 0.9          # a suspect that is itself slowed by its own calls
+EXONERATED = 0.5              # the vote of a suspect another caller reaches without slowing down
+UNKNOWN_CANDIDATE = 0.5       # an unknown or none verdict's strongest candidate counts this much
+TIE = 0.02
+
+
+class _Verdict(Protocol):
+    bottleneck: str
+    confidence: float
+    candidates: Sequence[Any]
+    levels: Mapping[str, Any]
+    anomaly: bool
+
+
+class _Result(Protocol):
+    verdict: _Verdict
+    severity: str | None
+
+    @property
+    def service(self) -> Any: ...
+
+
+@dataclass
+class _Row:
+    name: str
+    bottleneck: str
+    severity: str | None
+    own: float
+    outbound: float
+    onset: float | None
+    deps: tuple[str, ...]
+    score: float = 0.0
+    inherited: float = 0.0
+    symptom_of: list[str] = field(default_factory=list)
+    blames: list[str] = field(default_factory=list)
+
+
+def squash(z: float | None) -> float:
+    if z is None or not math.isfinite(z) or z <= 0:
+        return 0.0 if z is None or (math.isfinite(z) and z <= 0) else 1.0
+    return z / (z + Z_HALF)
+
+
+def _strength(levels: Mapping[str, Any], names: Sequence[str]) -> tuple[float, float | None]:
+    """The largest robust score among `names` that also moved by a share; and its onset."""
+    best, onset = 0.0, None
+    for name in names:
+        lv = levels.get(name)
+        if lv is None or lv.z is None or lv.ratio is None or lv.ratio < MIN_RISE:
+            continue
+        s = squash(lv.z)
+        if s > best:
+            best, onset = s, lv.onset
+    return best, onset
+
+
+def _outbound_z(levels: Mapping[str, Any]) -> float | None:
+    zs = [levels[n].z for n in OUTBOUND_SIGNALS if n in levels and levels[n].z is not None]
+    return max(zs) if zs else None
+
+
+def _own(result: _Result) -> tuple[float, float | None]:
+    v = result.verdict
+    signal_score, onset = _strength(v.levels, OWN_SIGNALS)
+    if v.bottleneck == "external_dependency":
+        # Its own latency and errors are what the dependency did to it.
+        signal_score, onset = _strength(v.levels, [n for n in OWN_SIGNALS if n not in ("latency_p95", "error_ratio")])
+    verdict_score = 0.0
+    if v.bottleneck in OWN_RESOURCE_CLASSES or v.bottleneck == "application_errors":
+        verdict_score = v.confidence
+    elif v.bottleneck in (UNDECIDED, NO_INCIDENT):
+        own = [c.score for c in v.candidates if c.bottleneck != "external_dependency"]
+        verdict_score = UNKNOWN_CANDIDATE * max(own, default=0.0)
+        if v.bottleneck == NO_INCIDENT:
+            verdict_score *= 0.5
+            signal_score *= 0.5
+    return max(verdict_score, signal_score), onset
+
+
+def _outbound(result: _Result) -> tuple[float, float | None]:
+    v = result.verdict
+    score, onset = _strength(v.levels, OUTBOUND_SIGNALS)
+    if v.bottleneck == "external_dependency":
+        score = max(score, v.confidence)
+    else:
+        score = max(score, max((c.score for c in v.candidates if c.bottleneck == "external_dependency"), default=0.0))
+    return score, onset
+
+
+def rank_fleet(results: Sequence[_Result], services: Mapping[str, Any]) -> list[dict[str, Any]]:
+    rows: dict[str, _Row] = {}
+    for r in results:
+        own, onset = _own(r)
+        out, out_onset = _outbound(r)
+        cfg = services.get(r.service.name)
+        deps = tuple(d for d in (cfg.depends_on if cfg else ()) if d != r.service.name)
+        rows[r.service.name] = _Row(r.service.name, r.verdict.bottleneck, r.severity, own, out,
+                                    onset if onset is not None else out_onset, deps)
+    levels = {r.service.name: r.verdict.levels for r in results}
+    callers: dict[str, list[str]] = {}
+    for row in rows.values():
+        for d in row.deps:
+            callers.setdefault(d, []).append(row.name)
+
+    def flat_elsewhere(dep: str, caller: str) -> bool:
+        """Another caller reaches `dep` without its outbound calls slowing down."""
+        for other in callers.get(dep, []):
+            if other == caller or other not in levels:
+                continue
+            z = _outbound_z(levels[other])
+            if z is not None and z < OUTBOUND_FLAT_Z and rows[other].outbound < OUTBOUND_MOVED:
+                return True
+        return False
+
+    def anomalous(name: str, seen: frozenset[str]) -> list[str]:
+        """The deepest anomalous services below `name` along depends_on."""
+        row = rows.get(name)
+        if row is None:
+            return []
+        found = []
+        for d in row.deps:
+            if d in seen or d not in rows:
+                continue
+            slowed = rows[d].outbound >= OUTBOUND_MOVED
+            below = anomalous(d, seen | {name}) if slowed else []
+            if below:
+                found.extend(below)
+            elif rows[d].own >= ANOMALOUS and not (slowed and rows[d].outbound > rows[d].own):
+                # A dependency that is itself mostly waiting on its own calls is a symptom too.
+                found.append(d)
+        return found
+
+    votes: dict[str, float] = {}
+    strength: dict[str, float] = {}
+    for row in rows.values():
+        row.score = row.own
+        if row.outbound <= row.own or row.outbound < OUTBOUND_MOVED:
+            row.score = max(row.own, row.outbound * SYMPTOM)
+            continue
+        causes = anomalous(row.name, frozenset())
+        if causes:
+            row.symptom_of = sorted(set(d for d in row.deps if d in causes or d in rows and rows[d].own >= ANOMALOUS))
+            row.score = max(row.own, row.outbound * SYMPTOM)
+            continue
+        suspects = [d for d in row.deps if d in rows]
+        if not suspects:
+            # Nothing in the fleet explains it: the dependency is outside (a bank API).
+            row.score = max(row.own, row.outbound)
+            continue
+        row.blames = suspects
+        row.score = max(row.own, row.outbound * SYMPTOM)
+        for d in suspects:
+            # A caller's p95 spans all its calls: one that reaches `d` without slowing down
+            # is weak evidence against it, not an alibi.
+            votes[d] = votes.get(d, 0.0) + (EXONERATED if flat_elsewhere(d, row.name) else 1.0)
+            strength[d] = max(strength.get(d, 0.0), row.outbound)
+    # A dependency suspected by every slowed caller is more likely than one only some reach.
+    most = max(votes.values(), default=0)
+    for d, n in votes.items():
+        rows[d].inherited = strength[d] * n / most
+        # A suspect whose own outbound calls slowed is as likely a victim of the same thing.
+        victim = SLOWED_SUSPECT if rows[d].outbound >= OUTBOUND_MOVED else 1.0
+        rows[d].score = max(rows[d].score, rows[d].inherited * INHERIT * victim + rows[d].own * TIE)
+    # A dependency that is itself the incident inherits the weight of everyone it hurts.
+    for row in rows.values():
+        for d in row.symptom_of:
+            rows[d].score = max(rows[d].score, min(1.0, row.score + TIE + 0.001))
+    ordered = sorted(rows.values(), key=lambda row: (-row.score, row.onset if row.onset is not None else math.inf,
+                                                     row.name))
+    # Within a tie, who moved first leads.
+    out = []
+    for row in _tie_by_onset(ordered):
+        entry: dict[str, Any] = {"service": row.name, "bottleneck": row.bottleneck, "score": round(row.score, 3),
+                                 "severity": row.severity, "symptom_of": row.symptom_of}
+        if row.blames:
+            entry["suspects"] = row.blames
+        if row.inherited:
+            entry["blamed_by_callers"] = round(min(1.0, row.inherited), 3)
+        out.append(entry)
+    return out
+
+
+def _tie_by_onset(rows: list[_Row]) -> list[_Row]:
+    out: list[_Row] = []
+    i = 0
+    while i < len(rows):
+        j = i + 1
+        while j < len(rows) and rows[i].score - rows[j].score <= TIE:
+            j += 1
+        group = sorted(rows[i:j], key=lambda r: (r.onset if r.onset is not None else math.inf, -r.score, r.name))
+        out.extend(group)
+        i = j
+    return out
