@@ -41,14 +41,34 @@ class FaultKubeAPI(FakeKubeAPI):
         hit = self.fault(parts.path, query) if self.fault else None
         if hit is not None:
             code, body, headers = (*hit, {})[:3] if len(hit) == 2 else hit
-            data = json.dumps(body).encode() if isinstance(body, dict) else body.encode()
+            if callable(body):  # a stream: body() yields the chunks; Content-Length is the headers' to say
+                h.send_response(code)
+                h.send_header("Content-Type", "application/json")
+                for k, v in headers.items():
+                    h.send_header(k, v)
+                h.end_headers()
+                try:
+                    for chunk in body():
+                        h.wfile.write(chunk)
+                        h.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass
+                h.close_connection = True
+                return
+            if isinstance(body, dict):
+                data = json.dumps(body).encode()
+            else:
+                data = body if isinstance(body, bytes) else body.encode()
             h.send_response(code)
             h.send_header("Content-Type", "application/json")
             for k, v in headers.items():
                 h.send_header(k, v)
             h.send_header("Content-Length", str(len(data)))
             h.end_headers()
-            h.wfile.write(data)
+            try:
+                h.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
             return
         if self.page and "limit" in query:
             h.path = h.path.replace(f"limit={query['limit'][0]}", f"limit={self.page}")
@@ -198,10 +218,14 @@ class DockerFaultProxy:
     container) or return "drop" to close the connection unanswered (the engine died)."""
 
     def __init__(self, upstream_sock: str, sock: str, before: Callable[[str], Any],
-                 after: Callable[[str], Any] = lambda path: None) -> None:
+                 after: Callable[[str], Any] = lambda path: None,
+                 answer: Callable[[str], Any] = lambda path: None) -> None:
+        """`answer(path)` may return (status, headers, chunks) to answer instead of the engine
+        (chunks: an iterable of bytes, sent as they come; a client that hangs up ends it)."""
         proxy = self
         self.before = before
         self.after = after
+        self.answer = answer
         self.upstream = upstream_sock
 
         class Handler(BaseHTTPRequestHandler):
@@ -223,6 +247,20 @@ class DockerFaultProxy:
                     return
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                own = proxy.answer(self.path)
+                if own is not None:
+                    status, headers, chunks = own
+                    self.send_response(status)
+                    for k, v in headers.items():
+                        self.send_header(k, v)
+                    self.end_headers()
+                    try:
+                        for chunk in chunks:
+                            self.wfile.write(chunk)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass
+                    self.close_connection = True
+                    return
                 conn = _UnixHTTPConnection(proxy.upstream)
                 conn.request(self.command, self.path, body=body,
                              headers={k: v for k, v in self.headers.items() if k.lower() != "connection"})

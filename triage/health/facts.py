@@ -155,6 +155,7 @@ class LogText:
     request: LogRequest
     lines: tuple[str, ...] = ()
     error: str | None = None
+    too_large: bool = False  # the answer was past the source's cap: said as a skipped line, not dropped
 
 
 @dataclass(frozen=True)

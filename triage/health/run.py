@@ -251,7 +251,9 @@ def _kubernetes(plan: HealthPlan, kube: KubeSource, now: float) -> tuple[list[Fi
     findings += check_deployments(snap.deployments)
     findings += check_hpas(snap.hpas, snap.events, since=now - plan.window)
     findings += check_nodes(snap.nodes)
-    findings += _log_findings(kube, pods.logs, findings, kind="pod")
+    logs, log_skips = _log_findings(kube, pods.logs, findings, kind="pod", source="kubernetes")
+    findings += logs
+    skipped += log_skips
     if not findings and not skipped:
         where = "any namespace" if namespaces is None else "namespace " + ", ".join(namespaces)
         what = f"service {', '.join(s.name for s in plan.services)}" if plan.services else "anything"
@@ -278,8 +280,8 @@ def _docker(plan: HealthPlan, docker: DockerSource, now: float) -> tuple[list[Fi
     containers = docker.containers(docker_selector(plan.services))
     result = check_containers(containers, now=now, window=plan.window)
     findings = list(result.findings)
-    findings += _log_findings(docker, result.logs, findings, kind="container")
-    skipped = []
+    logs, skipped = _log_findings(docker, result.logs, findings, kind="container", source="docker")
+    findings += logs
     if not containers:
         what = f" of service {', '.join(s.name for s in plan.services)}" if plan.services else ""
         skipped.append(Skipped("docker", f"no containers{what}"))
@@ -289,18 +291,23 @@ def _docker(plan: HealthPlan, docker: DockerSource, now: float) -> tuple[list[Fi
 # ---- Logs -------------------------------------------------------------------------------
 
 
-def _log_findings(source: KubeSource | DockerSource, wanted: Sequence[LogRequest], findings: Sequence[Finding],
-                  *, kind: str) -> list[Finding]:
-    """ErrorLogs for the failing containers, worst first, at most MAX_LOG_CONTAINERS of them."""
+def _log_findings(reader: KubeSource | DockerSource, wanted: Sequence[LogRequest], findings: Sequence[Finding],
+                  *, kind: str, source: str) -> tuple[list[Finding], list[Skipped]]:
+    """ErrorLogs for the failing containers, worst first, at most MAX_LOG_CONTAINERS of them; a log
+    past the source's cap is one skipped line (it was not read), not a silent gap."""
     if not wanted:
-        return []
+        return [], []
     rank = {}
     for f in findings:
         key = (f.namespace, f.name)
         rank[key] = min(rank.get(key, 9), _ORDER[f.status])
     ordered = sorted(wanted, key=lambda r: rank.get((r.namespace, r.owner), rank.get((None, r.container), 9)))
-    texts = source.logs(ordered[:MAX_LOG_CONTAINERS])
+    texts = reader.logs(ordered[:MAX_LOG_CONTAINERS])
     out = []
+    large = [t.error for t in texts if t.too_large and t.error]
+    skipped = [Skipped(source, clip(large[0] if len(large) == 1 else
+                                         f"{len(large)} logs were larger than the cap and not read: {large[0]}"))
+               ] if large else []
     for text in texts:
         if text.error or not text.lines:
             continue
@@ -317,4 +324,4 @@ def _log_findings(source: KubeSource | DockerSource, wanted: Sequence[LogRequest
             detail=clip(f"{found.matched} error line{'s' if found.matched != 1 else ''} ({', '.join(found.kinds)}) "
                         f"in the last {found.scanned} lines of {where}: {found.quoted[0]}"),
             evidence=found.quoted))
-    return out
+    return out, skipped

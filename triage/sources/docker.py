@@ -5,9 +5,12 @@ and `LogText` values leave this module; every failure of the daemon is a `Source
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import struct
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Sequence
@@ -15,10 +18,18 @@ from typing import Any, Callable, Mapping, Sequence
 from triage.config import redact
 from triage.errors import SourceError
 from triage.health.facts import DockerContainer, DockerStats, HealthProbe, LogRequest, LogText
+from triage.sources.bounded import AnswerTooLarge, AnswerTooSlow, mib, read_bounded
 from triage.sources.http import network_reason
 
 DEFAULT_TIMEOUT = 10.0
 LOG_LINES = 100
+# Caps on one answer, decoded (a gzip bomb is small on the wire): the list of a busy host is a
+# few MB, one inspect some kB, a stats sample a few kB, 100 log lines rarely more than 100 kB.
+LIST_ANSWER_BYTES = 32 << 20
+INSPECT_ANSWER_BYTES = 8 << 20
+STATS_ANSWER_BYTES = 1 << 20
+LOG_ANSWER_BYTES = 1 << 20
+ERROR_ANSWER_BYTES = 64 * 1024
 MAX_STATS_CONCURRENCY = 64
 _UNLIMITED = 1 << 60
 
@@ -95,6 +106,58 @@ class DockerSource:
             return SourceError(f"{self.name} did not answer within {self.timeout:g}s", backend=self.backend)
         return SourceError(f"{self.name} is unreachable: {reason}", backend=self.backend)
 
+    def _fetch(self, api: Any, path: str, *args: str, params: Mapping[str, Any] | None = None, cap: int,
+               what: str) -> bytes | None:
+        """One GET of the Engine API, the body read within `cap` decoded bytes and the deadline of
+        one request; None for a 404 (the container went away). The SDK's own calls read and decode
+        a body whole, so they are not used for anything that answers with a body."""
+        deadline = time.monotonic() + self.timeout
+        try:
+            response = api._get(api._url(path, *args), params=dict(params or {}), stream=True)
+        except Exception as exc:
+            raise self._error(exc, what) from None
+        self._count()
+        done = False
+        try:
+            if response.status_code >= 400:
+                body = read_bounded(response.raw, cap=ERROR_ANSWER_BYTES, deadline=deadline, truncate=True)
+                done = True
+                if response.status_code == 404:
+                    return None
+                try:
+                    message = str(json.loads(body).get("message") or "")
+                except (ValueError, AttributeError):
+                    message = body.decode("utf-8", "replace")
+                raise SourceError(f"{self.name}: {what} failed with HTTP {response.status_code}: "
+                                  f"{redact(' '.join(message.split()))[:200]}", backend=self.backend)
+            data = read_bounded(response.raw, cap=cap, deadline=deadline)
+            done = True
+            return data
+        except AnswerTooLarge as exc:
+            raise _TooLarge(f"{self.name}: {what}: the answer is larger than {mib(exc.cap)} (the cap on one "
+                            "Docker answer); not read") from None
+        except AnswerTooSlow:
+            raise SourceError(f"{self.name} did not answer within {self.timeout:g}s ({what} was still coming)",
+                              backend=self.backend) from None
+        except SourceError:
+            raise
+        except Exception as exc:
+            raise self._error(exc, what) from None
+        finally:
+            if not done:
+                response.raw.close()
+            response.close()
+
+    def _json(self, api: Any, path: str, *args: str, params: Mapping[str, Any] | None = None, cap: int,
+              what: str) -> Any:
+        data = self._fetch(api, path, *args, params=params, cap=cap, what=what)
+        if data is None:
+            return None
+        try:
+            return json.loads(data)
+        except ValueError:
+            raise SourceError(f"{self.name}: {what}: the answer is not JSON", backend=self.backend) from None
+
     def _map(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> list[Any]:
         if len(items) <= 1:
             return [fn(i) for i in items]
@@ -104,12 +167,13 @@ class DockerSource:
     def containers(self, select: Callable[[str, Mapping[str, str]], bool] | None = None) -> list[DockerContainer]:
         api = self._client()
         try:
-            listed = api.containers(all=True)
-            self._count()
-        except (self._sdk.errors.DockerException, OSError) as exc:
-            raise self._error(exc, "listing containers") from None
-        except Exception as exc:  # requests' own exceptions (timeouts) through the SDK
-            raise self._error(exc, "listing containers") from None
+            listed = self._json(api, "/containers/json", params={"all": 1}, cap=LIST_ANSWER_BYTES,
+                                what="listing containers")
+        except _TooLarge as exc:
+            raise SourceError(exc.message, backend=self.backend) from None
+        if not isinstance(listed, list) or not all(isinstance(i, dict) for i in listed):
+            raise SourceError(f"{self.name}: listing containers: the answer is not a list of containers",
+                              backend=self.backend)
         chosen = []
         for item in listed:
             name = ((item.get("Names") or ["/" + item.get("Id", "")[:12]])[0]).lstrip("/")
@@ -120,13 +184,11 @@ class DockerSource:
 
         def inspect(cid: str) -> dict | None:
             try:
-                info = api.inspect_container(cid)
-                self._count()
-                return info
-            except self._sdk.errors.NotFound:
-                return None  # removed between the list and the inspect
-            except Exception as exc:
-                raise self._error(exc, "inspecting a container") from None
+                info = self._json(api, "/containers/{0}/json", cid, cap=INSPECT_ANSWER_BYTES,
+                                  what=f"inspecting container {cid[:12]}")
+            except _TooLarge as exc:
+                raise SourceError(exc.message, backend=self.backend) from None
+            return info if isinstance(info, dict) else None  # None: removed between the list and the inspect
 
         # Docker answers a stats call at its collector's next tick (about a second), whatever
         # the order: every stats call is sent at once so they all ride the same tick, while
@@ -148,10 +210,10 @@ class DockerSource:
 
     def _stats(self, api: Any, cid: str) -> DockerStats | None:
         try:
-            raw = api.stats(cid, stream=False, one_shot=True)
-            self._count()
+            raw = self._json(api, "/containers/{0}/stats", cid, params={"stream": 0, "one-shot": 1},
+                             cap=STATS_ANSWER_BYTES, what=f"stats of container {cid[:12]}")
         except Exception:
-            return None  # stats are a detail: a container that stopped meanwhile has none
+            return None  # stats are a detail: a container that stopped meanwhile (or answered nonsense) has none
         return _stats(raw)
 
     def logs(self, requests: Sequence[LogRequest]) -> list[LogText]:
@@ -159,14 +221,38 @@ class DockerSource:
 
         def one(req: LogRequest) -> LogText:
             try:
-                raw = api.logs(req.owner, stdout=True, stderr=True, tail=LOG_LINES, timestamps=False)
-                self._count()
-            except Exception as exc:
-                return LogText(req, error=network_reason(exc))
-            text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+                raw = self._fetch(api, "/containers/{0}/logs", req.owner,
+                                  params={"stdout": 1, "stderr": 1, "tail": LOG_LINES, "timestamps": 0},
+                                  cap=LOG_ANSWER_BYTES, what=f"the log of container {req.container}")
+            except _TooLarge as exc:
+                return LogText(req, error=exc.message, too_large=True)
+            except SourceError as exc:
+                return LogText(req, error=exc.message)
+            if raw is None:
+                return LogText(req, error="no such container")
+            text = _demux(raw).decode("utf-8", "replace")
             return LogText(req, lines=tuple(text.splitlines()[-LOG_LINES:]))
 
         return self._map(one, list(requests))
+
+
+class _TooLarge(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _demux(data: bytes) -> bytes:
+    """The Engine's multiplexed log stream (8-byte frame headers: stream, 0, 0, 0, size) as text;
+    a TTY container's log has no frames and is returned as it is."""
+    if len(data) < 8 or data[0] not in (0, 1, 2) or data[1:4] != b"\0\0\0":
+        return data
+    out, pos = [], 0
+    while pos + 8 <= len(data):
+        size = struct.unpack(">I", data[pos + 4:pos + 8])[0]
+        out.append(data[pos + 8:pos + 8 + size])
+        pos += 8 + size
+    return b"".join(out)
 
 
 def _stats(raw: Any) -> DockerStats | None:

@@ -16,6 +16,7 @@ import json
 import os
 import re
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -27,12 +28,20 @@ from triage.errors import SourceError, UsageError
 from triage.health.facts import (
     Condition, Deployment, Hpa, KubeContainer, KubeEvent, KubeSnapshot, LogRequest, LogText, Node, Pod,
 )
+from triage.sources.bounded import AnswerTooLarge, AnswerTooSlow, mib, read_bounded
 from triage.sources.http import network_reason
 
 DEFAULT_TIMEOUT = 10.0
 PAGE_SIZE = 500
 LOG_LINES = 100
 LOG_BYTES = 256 * 1024
+# Caps on what one answer may be, decoded (a gzip bomb is small on the wire): a page of 500
+# objects is a few MB on a real cluster; a log is asked for with limitBytes, which a proxy may drop.
+LIST_ANSWER_BYTES = 32 << 20
+LOG_ANSWER_BYTES = 1 << 20
+ERROR_ANSWER_BYTES = 64 * 1024
+MAX_PAGES = 1000            # continue tokens handed out forever must end somewhere
+MAX_LIST_OBJECTS = 200_000  # a list past this is not a namespace a quick check can judge
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 # resource → (API group for messages, whether it is namespaced)
@@ -471,33 +480,42 @@ class KubernetesSource:
         with self._lock:
             self.requests += 1
 
-    def _get(self, path: str, query: list[tuple[str, Any]], accept: str = "application/json") -> bytes:
-        """One GET through the client's ApiClient (auth, TLS, proxy, timeouts), the body unparsed.
+    def _get(self, path: str, query: list[tuple[str, Any]], accept: str = "application/json",
+             cap: int = LIST_ANSWER_BYTES) -> bytes:
+        """One GET through the client's ApiClient (auth, TLS, proxy, timeouts), the body unparsed,
+        read within `cap` decoded bytes and the deadline of one request (`timeout`, not per read).
 
         The generated `CoreV1Api` & co. are not used: importing them builds hundreds of model
         classes (most of a second), and their typed results would be thrown away here anyway.
         """
         api = self._connect()
         timeout = (min(3.0, self.timeout), self.timeout)
+        deadline = time.monotonic() + self.timeout
         self._count()
         if hasattr(api, "param_serialize"):  # kubernetes >= 33 (pydantic generator)
             request = api.param_serialize(method="GET", resource_path=path, query_params=query,
                                           header_params={"Accept": accept}, auth_settings=["BearerToken"])
             response = api.call_api(*request, _request_timeout=timeout)
-            try:
-                data = response.read()
-                if not 200 <= response.status <= 299:
-                    raise self._k8s.client.exceptions.ApiException.from_response(http_resp=response, body=None,
-                                                                                data=None)
-            finally:
-                response.response.release_conn()
-            return data
-        raw = api.call_api(path, "GET", query_params=query, header_params={"Accept": accept},
-                           auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
-                           _request_timeout=timeout)
+            raw = response.response
+            ok = 200 <= response.status <= 299
+        else:
+            raw = api.call_api(path, "GET", query_params=query, header_params={"Accept": accept},
+                               auth_settings=["BearerToken"], _preload_content=False, _return_http_data_only=True,
+                               _request_timeout=timeout)
+            ok, response = True, None
+        done = False
         try:
-            return raw.data
+            if not ok:
+                response.data = read_bounded(raw, cap=ERROR_ANSWER_BYTES, deadline=deadline, truncate=True)
+                done = True
+                raise self._k8s.client.exceptions.ApiException.from_response(http_resp=response, body=None,
+                                                                            data=None)
+            data = read_bounded(raw, cap=cap, deadline=deadline)
+            done = True
+            return data
         finally:
+            if not done:  # a body left half-read must not go back to the pool
+                raw.close()
             raw.release_conn()
 
     def _list(self, resource: str, namespace: str | None, selector: str | None = None,
@@ -510,7 +528,13 @@ class KubernetesSource:
         parse = _PARSE[resource]
         out: list[Any] = []
         token: str | None = None
+        scope = self._scope(resource, namespace)
+        pages = 0
         while True:
+            pages += 1
+            if pages > MAX_PAGES or len(out) > MAX_LIST_OBJECTS:
+                raise _ListError(f"list {resource} {scope}: more than {MAX_PAGES} pages or {MAX_LIST_OBJECTS} "
+                                 "objects (the cap on one list); not read", fatal=False)
             query: list[tuple[str, Any]] = [("limit", self.page_size)]
             if selector:
                 query.append(("labelSelector", selector))
@@ -524,6 +548,12 @@ class KubernetesSource:
                 raise self._api_error(exc, "list", resource, namespace) from None
             except ExecPluginError as exc:  # the credential expired and its plugin failed to renew it
                 raise _ListError(exc.message, fatal=True) from None
+            except AnswerTooLarge as exc:
+                raise _ListError(f"list {resource} {scope}: the answer is larger than {mib(exc.cap)} (the cap on "
+                                 f"one answer of {self.where}); not read", fatal=False) from None
+            except AnswerTooSlow:
+                raise _ListError(f"{self.where} did not answer within {self.timeout:g}s (list {resource} {scope} "
+                                 "was still coming)", fatal=True) from None
             except ValueError:
                 raise _ListError(f"{self.where} answered the {resource} list with something that is not JSON",
                                  fatal=False) from None
@@ -550,6 +580,12 @@ class KubernetesSource:
             return _ListError(f"{self.where} did not answer within {self.timeout:g}s", fatal=True)
         return _ListError(f"{self.where} is unreachable: {reason}", fatal=True)
 
+    @staticmethod
+    def _scope(resource: str, namespace: str | None) -> str:
+        namespaced = _RESOURCES.get(resource, ("", True))[1]
+        return f"in namespace {namespace}" if namespace and namespaced else (
+            "in all namespaces" if namespaced else "(cluster-scoped)")
+
     def _api_error(self, exc: Any, verb: str, resource: str, namespace: str | None) -> _ListError:
         status = getattr(exc, "status", None)
         message = ""
@@ -557,9 +593,7 @@ class KubernetesSource:
             message = str(json.loads(exc.body or "{}").get("message") or "")
         except (ValueError, TypeError, AttributeError):
             pass
-        namespaced = _RESOURCES.get(resource, ("", True))[1]
-        scope = f"in namespace {namespace}" if namespace and namespaced else (
-            "in all namespaces" if namespaced else "(cluster-scoped)")
+        scope = self._scope(resource, namespace)
         if status == 401:
             return _ListError(f"{self.where} rejected the credentials (401 Unauthorized): the token or "
                               "certificate has expired or is not valid for this cluster", fatal=True)
@@ -659,7 +693,13 @@ class KubernetesSource:
             try:
                 data = self._get(f"/api/v1/namespaces/{quote(req.namespace or '', safe='')}/pods/"
                                  f"{quote(req.owner, safe='')}/log", query,
-                                 accept="text/plain, */*")
+                                 accept="text/plain, */*", cap=LOG_ANSWER_BYTES)
+            except AnswerTooLarge as exc:
+                return LogText(req, error=f"log of {req.namespace}/{req.owner} container {req.container}: larger "
+                                          f"than {mib(exc.cap)} (the cap on one log answer); not read",
+                               too_large=True)
+            except AnswerTooSlow:
+                return LogText(req, error=f"did not answer within {self.timeout:g}s")
             except self._k8s.client.exceptions.ApiException as exc:
                 return LogText(req, error=self._api_error(exc, "get", "pods/log", req.namespace).message)
             except ExecPluginError as exc:
