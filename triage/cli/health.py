@@ -24,7 +24,8 @@ Url = typer.Option(None, "--url", metavar="URL",
                    help="A health/readiness URL to GET (repeatable); adds to the services' health_urls.")
 AllNamespaces = typer.Option(False, "--all-namespaces", "-A", help="Every namespace of the cluster.")
 Timeout = typer.Option(10.0, "--timeout", min=0.1, max=600, metavar="SECONDS",
-                       help="Timeout of every call to Kubernetes, Docker and the HTTP endpoints.")
+                       help="Deadline of every call to Kubernetes, Docker and the HTTP endpoints (the whole "
+                            "answer, not one read), and of a kubeconfig exec credential plugin.")
 HealthNamespace = typer.Option(None, "--namespace", "-n", metavar="NS",
                                help="Namespace (default: the service's from the config, else the kubeconfig "
                                     "context's, else 'default').")

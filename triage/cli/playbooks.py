@@ -30,9 +30,12 @@ Url = typer.Option(None, "--url", metavar="URL", help="Health checks: a health/r
 Context = typer.Option(None, "--context", metavar="NAME",
                        help="kubeconfig context for health checks and --apply (default: the current one).")
 Timeout = typer.Option(10.0, "--timeout", min=0.1, max=600, metavar="SECONDS",
-                       help="Timeout of every call to Kubernetes, Docker and HTTP endpoints.")
+                       help="Deadline of every call to Kubernetes, Docker and HTTP endpoints, and of a "
+                            "kubeconfig exec credential plugin.")
 Apply = typer.Option(False, "--apply", help="Run the steps marked safe (scale, rollout restart, container restart), "
-                                            "asking before each one.")
+                                            "asking before each one. Only what the config (or --service and "
+                                            "--namespace) names for a service is changed, never what a record "
+                                            "alone names.")
 Yes = typer.Option(False, "--yes", "-y", help="With --apply: do not ask (needed when stdin is not a terminal).")
 PlaybookFrom = typer.Option(None, "--from", metavar="INCIDENT_JSON",
                             help="Plan from an incident record (its rca and health), with no network; "
