@@ -129,8 +129,8 @@ def main() -> None:
         spread_logs: dict = {}
         per = 500
         for k in range(max(1, opts.pods // per)):
-            objs, lg = fleet(per, namespace=f"ns-{k:02d}", nodes=0, crash_every=crash_every)
-            spread += objs
+            objs, lg = fleet(per, namespace=f"ns-{k:02d}", nodes=nodes, crash_every=crash_every)
+            spread += [o for o in objs if o["kind"] != "Node"]
             spread_logs.update(lg)
         spread += [o for o in objects if o["kind"] == "Node"]
         run("slow-A", spread, spread_logs, ["-A"], opts.runs, delay=DELAY)

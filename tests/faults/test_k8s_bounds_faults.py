@@ -151,6 +151,8 @@ def _is(kind: str) -> Callable[[str], bool]:
         bare = path.split("?")[0]
         if kind == "list":
             return bare.endswith("/containers/json")
+        if kind == "version":
+            return bare.endswith("/version")
         if kind == "inspect":
             return bare.endswith("/json") and not bare.endswith("/containers/json")
         return bare.endswith(f"/{kind}")
@@ -159,6 +161,7 @@ def _is(kind: str) -> Callable[[str], bool]:
 
 DOCKER = {
     # case → (answer hook, what the skipped reason says, whether the report still judges the containers)
+    "version (the SDK's first call): gzip bomb": (_bombed(_is("version"), b"{", b"}"), "MiB", False),
     "list: gzip bomb": (_bombed(_is("list"), b"[", b"]"), "MiB", False),
     "list: 3 GiB plain body": (_bombed(_is("list"), b"[", b"]", gz=False), "MiB", False),
     "inspect: 3 GiB plain body": (_bombed(_is("inspect"), b'{"Id":"x","Name":"/x"', b"}", gz=False), "MiB", False),

@@ -80,13 +80,27 @@ class DockerSource:
 
     def _client(self) -> Any:
         if self._api is None:
+            from docker.constants import DEFAULT_DOCKER_API_VERSION
+            from docker.utils import version_lt
+
             try:
+                # A version given: the SDK would otherwise ask /version itself, reading the answer whole.
                 client = self._sdk.from_env(timeout=self.timeout, environment=self._env,
-                                            max_pool_size=MAX_STATS_CONCURRENCY)
-                self._count()
+                                            max_pool_size=MAX_STATS_CONCURRENCY, version=DEFAULT_DOCKER_API_VERSION)
             except self._sdk.errors.DockerException as exc:
                 raise self._error(exc, "connect") from None
-            self._api = client.api
+            api = client.api
+            try:
+                info = self._json(api, "/version", cap=STATS_ANSWER_BYTES, what="asking its version", versioned=False)
+            except _TooLarge as exc:
+                raise SourceError(exc.message, backend=self.backend) from None
+            server = str((info or {}).get("ApiVersion") or "") if isinstance(info, dict) else ""
+            if not re.fullmatch(r"\d+\.\d+", server):
+                raise SourceError(f"{self.name}: asking its version: the answer has no ApiVersion",
+                                  backend=self.backend)
+            if version_lt(server, DEFAULT_DOCKER_API_VERSION):
+                api._version = server  # what `version="auto"` negotiates: the older of the two
+            self._api = api
         return self._api
 
     def _error(self, exc: BaseException, what: str) -> SourceError:
@@ -107,13 +121,14 @@ class DockerSource:
         return SourceError(f"{self.name} is unreachable: {reason}", backend=self.backend)
 
     def _fetch(self, api: Any, path: str, *args: str, params: Mapping[str, Any] | None = None, cap: int,
-               what: str) -> bytes | None:
+               what: str, versioned: bool = True) -> bytes | None:
         """One GET of the Engine API, the body read within `cap` decoded bytes and the deadline of
         one request; None for a 404 (the container went away). The SDK's own calls read and decode
         a body whole, so they are not used for anything that answers with a body."""
         deadline = time.monotonic() + self.timeout
         try:
-            response = api._get(api._url(path, *args), params=dict(params or {}), stream=True)
+            response = api._get(api._url(path, *args, versioned_api=versioned), params=dict(params or {}),
+                                stream=True)
         except Exception as exc:
             raise self._error(exc, what) from None
         self._count()
@@ -149,8 +164,8 @@ class DockerSource:
             response.close()
 
     def _json(self, api: Any, path: str, *args: str, params: Mapping[str, Any] | None = None, cap: int,
-              what: str) -> Any:
-        data = self._fetch(api, path, *args, params=params, cap=cap, what=what)
+              what: str, versioned: bool = True) -> Any:
+        data = self._fetch(api, path, *args, params=params, cap=cap, what=what, versioned=versioned)
         if data is None:
             return None
         try:
