@@ -160,3 +160,104 @@ def test_write_new_refuses_existing(tmp_path):
     with pytest.raises(UsageError):
         write_new(path, "new")
     assert path.read_text() == "keep"
+
+
+def test_write_new_names_the_file_exclusively(tmp_path, monkeypatch):
+    """The final name is created with an operation that fails when it exists: a file that appears
+    between the check and the write (another writer) is refused, never replaced."""
+    import triage.incident as incident
+    from triage.incident import write_new
+
+    path = tmp_path / "pm.md"
+    real_stage = incident._stage
+
+    def racing_stage(p, text):
+        tmp = real_stage(p, text)
+        path.write_text("the other writer's")  # lands after the existence check, before the name is taken
+        return tmp
+
+    monkeypatch.setattr(incident, "_stage", racing_stage)
+    with pytest.raises(UsageError, match="already exists"):
+        write_new(path, "mine")
+    assert path.read_text() == "the other writer's"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pm.md"]
+
+
+def test_write_new_without_hard_links_still_refuses(tmp_path, monkeypatch):
+    """On a file system without hard links the name is taken with O_EXCL."""
+    import errno
+
+    import triage.incident as incident
+    from triage.incident import write_new
+
+    def no_links(*args):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(incident.os, "link", no_links)
+    path = tmp_path / "pm.md"
+    write_new(path, "first")
+    assert path.read_text() == "first"
+    with pytest.raises(UsageError):
+        write_new(path, "second")
+    assert path.read_text() == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pm.md"]
+
+
+def test_write_files_is_all_or_nothing(tmp_path, monkeypatch):
+    """The second file failing (ENOSPC at its fsync, Ctrl-C) takes the first back with it, and the
+    directory the call made: nothing blocks a rerun."""
+    import errno
+
+    import triage.incident as incident
+    from triage.errors import TriageError
+    from triage.incident import write_files
+
+    out = tmp_path / "new" / "dir"
+    files = [(out / "incident.json", "{}\n"), (out / "postmortem.md", "# pm\n")]
+    real_fsync = os.fsync
+    for failure in (OSError(errno.ENOSPC, "No space left on device"), KeyboardInterrupt()):
+        calls = []
+
+        def fsync(fd, failure=failure, calls=calls):
+            calls.append(fd)
+            if len(calls) == 2:
+                raise failure
+            return real_fsync(fd)
+
+        monkeypatch.setattr(incident.os, "fsync", fsync)
+        with pytest.raises((TriageError, KeyboardInterrupt)) as info:
+            write_files(files)
+        if isinstance(failure, OSError):
+            assert "No space left on device" in info.value.message and "postmortem.md" in info.value.message
+        assert sorted(p.name for p in tmp_path.iterdir()) == [], list(tmp_path.rglob("*"))
+    monkeypatch.setattr(incident.os, "fsync", real_fsync)
+    write_files(files)
+    assert (out / "incident.json").read_text() == "{}\n" and (out / "postmortem.md").read_text() == "# pm\n"
+    with pytest.raises(UsageError):
+        write_files(files)
+
+
+def test_read_json_bounds_what_it_reads(tmp_path):
+    from triage.incident import read_json
+
+    path = tmp_path / "x.json"
+    path.write_text('{"a": 1}' + " " * 100)
+    with pytest.raises(ConfigError, match="too large"):
+        read_json(path, limit=50)
+    for text, needle in (("[" * 50_000 + "]" * 50_000, "nested too deeply"), ('{"a": NaN}', "NaN"),
+                         ('{"a": Infinity}', "Infinity"), ('{"a": ' + "9" * 5000 + "}", "4300 digits")):
+        path.write_text(text)
+        with pytest.raises(ConfigError, match=needle):
+            read_json(path)
+
+
+def test_save_of_an_unwritable_value_is_one_error(tmp_path):
+    from triage.errors import TriageError
+
+    deep: list = []
+    for _ in range(100_000):
+        deep = [deep]
+    for record, needle in (({"x": deep}, "nests too deeply"), ({"x": float("nan")}, "JSON cannot carry")):
+        with pytest.raises(TriageError, match=needle):
+            save(record, tmp_path / "incident.json")
+    assert list(tmp_path.iterdir()) == []
