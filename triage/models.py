@@ -205,6 +205,9 @@ class SignalVerdict:
     threshold: Threshold
     summary: str
     alternative: int | None = None
+    # The level at the end of the window (its last few points), beside the sustained `window`:
+    # a fault minutes old shows here first.
+    now: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -214,6 +217,7 @@ class SignalVerdict:
             "alternative": self.alternative + 1 if self.alternative is not None else None,
             "baseline": _num(self.baseline),
             "window": _num(self.window),
+            "now": _num(self.now),
             "change": _num(self.change),
             "status": self.status.value,
             "warning": self.threshold.warning,

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
+import math
+from statistics import median
+
 from triage.analysis import stats
+from triage.analysis.classify.levels import sustain_for
+from triage.analysis.units import fmt
 from triage.config import ServiceConfig
 from triage.models import (
     Alert, DetectReport, ServiceDetection, SignalSeries, SignalSet, SignalSpec, SignalVerdict, Status,
@@ -25,11 +30,13 @@ _CRITICAL_SEVERITY = {1: 0, 2: 1, 3: 2}
 _WARNING_SEVERITY = {1: 2, 2: 3, 3: 3}
 EXTREME_FACTOR = 2.0
 SURGE_FACTOR = 1.5
+NOW_POINTS = 3
 
 _CRITICAL_ALERT = {"critical", "page", "p0", "p1", "error", "high"}
 
 
-def judge_signal(spec: SignalSpec, series: SignalSeries | None, sets: SignalSet, reason: str | None) -> SignalVerdict:
+def judge_signal(spec: SignalSpec, series: SignalSeries | None, sets: SignalSet, reason: str | None,
+                 sustain: float | None = None) -> SignalVerdict:
     if series is None:
         return SignalVerdict(
             name=spec.name, unit=spec.unit, query=None, baseline=None, window=None, status=Status.OK,
@@ -40,19 +47,36 @@ def judge_signal(spec: SignalSpec, series: SignalSeries | None, sets: SignalSet,
     base_points = [(t, v) for t, v in series.points if b0 <= t <= b1]
     win_points = [(t, v) for t, v in series.points if w0 <= t <= w1]
     baseline = _aggregate(spec.aggregate, base_points, baseline=True)
-    window = _aggregate(spec.aggregate, win_points, baseline=False)
+    window = _aggregate(spec.aggregate, win_points, baseline=False,
+                        sustain=sustain if sustain is not None else sustain_for(sets))
+    now = _now(spec.aggregate, win_points, window)
     status = spec.threshold.status_of(window)
+    now_status = spec.threshold.status_of(now)
+    if now_status.rank > status.rank:
+        status = now_status
     change = None
     if baseline is not None and window is not None and abs(baseline) > 1e-12:
         change = window / baseline
+    summary = _summary(spec, baseline, window, change, status)
+    if now is not None and now_status.rank > spec.threshold.status_of(window).rank:
+        summary += f"; now {fmt(now, spec.unit)}"
     return SignalVerdict(
         name=spec.name, unit=spec.unit, query=series.query, baseline=baseline, window=window, status=status,
-        change=change, threshold=spec.threshold, alternative=series.alternative,
-        summary=_summary(spec, baseline, window, change, status),
+        change=change, threshold=spec.threshold, alternative=series.alternative, summary=summary, now=now,
     )
 
 
-def _aggregate(kind: str, points: list[tuple[float, float]], *, baseline: bool) -> float | None:
+def _now(kind: str, points: list[tuple[float, float]], window: float | None) -> float | None:
+    """The level at the end of the window: the median of its last points, so one scrape does
+    not page but a fault a minute old does."""
+    if kind in ("increase", "last", "peak"):
+        return window
+    tail = [v for _, v in points if math.isfinite(v)][-NOW_POINTS:]
+    return median(tail) if tail else None
+
+
+def _aggregate(kind: str, points: list[tuple[float, float]], *, baseline: bool,
+               sustain: float = stats.SUSTAIN_SECONDS) -> float | None:
     if kind == "increase":
         return stats.increase(points)
     if kind == "last":
@@ -61,22 +85,7 @@ def _aggregate(kind: str, points: list[tuple[float, float]], *, baseline: bool) 
         return stats.peak(points)
     if baseline or kind == "median":
         return stats.robust_level([v for _, v in points])
-    return stats.sustained_peak(points)
-
-
-def fmt(value: float | None, unit: str) -> str:
-    """A value as an on-call engineer reads it: 3.5 s, 120 ms, 6.1 %, 325 req/s."""
-    if value is None:
-        return "n/a"
-    if unit == "s":
-        return f"{value * 1000:.0f} ms" if abs(value) < 1 else f"{value:.2f} s"
-    if unit == "ratio":
-        return f"{value * 100:.1f} %"
-    if unit == "req/s":
-        return f"{value:.1f} req/s" if value < 100 else f"{value:.0f} req/s"
-    if abs(value) >= 100 or float(value).is_integer():
-        return f"{value:.0f} {unit}"
-    return f"{value:.2f} {unit}"
+    return stats.sustained_peak(points, sustain)
 
 
 def _summary(spec: SignalSpec, baseline: float | None, window: float | None, change: float | None,
@@ -115,10 +124,11 @@ def severity(status: Status, tier: int, extreme: bool) -> str | None:
 def detect_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, SignalSpec],
                    alerts: Sequence[Alert], callers: Sequence[str]) -> ServiceDetection:
     verdicts = []
+    sustain = sustain_for(sets)
     for name in DETECT_SIGNALS:
         if name not in specs:
             continue
-        verdicts.append(judge_signal(specs[name], sets.get(name), sets, sets.missing.get(name)))
+        verdicts.append(judge_signal(specs[name], sets.get(name), sets, sets.missing.get(name), sustain))
     firing = [a for a in alerts if a.state in ("firing", "active")]
     statuses = [v.status for v in verdicts] + [alert_status(a) for a in firing]
     status = Status.worst(statuses)

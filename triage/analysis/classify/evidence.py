@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from triage.analysis.classify.levels import Level
-from triage.analysis.detect import fmt
+from triage.analysis.units import fmt
 
 
 def _num(v: float | None) -> float | None:

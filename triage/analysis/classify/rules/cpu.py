@@ -3,7 +3,7 @@ high latency → scale out). A CPU far out of its own baseline is an incident on
 
 from __future__ import annotations
 
-from triage.analysis.classify.evidence import against_baseline, num
+from triage.analysis.classify.evidence import against_baseline, num, times
 from triage.analysis.classify.facts import Facts
 from triage.analysis.classify.levels import corr
 from triage.analysis.classify.rules.base import Adjustment, Rule
@@ -21,6 +21,13 @@ ALONE_RISE, ALONE_Z = 3.0, 6.0
 STRETCHED_TIMERS = ("db_latency", "external_dependency")
 STRETCH_FACTOR = 0.7
 STRETCH_LEAD = 60.0
+# Two unrelated dependencies (the database and an outbound HTTP call) do not slow down in
+# the same minute by chance: when they do while the process's own CPU left its normal, the
+# common factor is the process that times them (starved of CPU by its quota or its host).
+TOGETHER = 60.0
+TOGETHER_FACTOR = 0.6
+TOGETHER_BONUS = 0.15
+TIMER_MIN = 0.45
 
 
 def score(f: Facts) -> None:
@@ -69,5 +76,28 @@ def stretched_timers(f: Facts) -> None:
                              "timers inside a throttled process stretch too")
 
 
+def timers_together(f: Facts) -> None:
+    cpu = f.get("cpu_usage_ratio")
+    c = f.cands["cpu_saturation"]
+    if not (c.score and cpu is not None and cpu.rose(ALONE_RISE, ALONE_Z)):
+        return
+    timers = [(key, f.cands[key], f.cands[key].leader(f.levels)) for key in STRETCHED_TIMERS]
+    timers = [(k, cand, lead) for k, cand, lead in timers if cand.score >= TIMER_MIN and lead is not None]
+    if len(timers) < 2:
+        return
+    onsets = [lead.onset for _, _, lead in timers if lead.onset is not None]
+    if len(onsets) < 2 or max(onsets) - min(onsets) > TOGETHER:
+        return
+    names = " and ".join(lead.name for _, _, lead in timers)
+    for _, cand, lead in timers:
+        cand.scale(TOGETHER_FACTOR)
+        cand.add(lead, f"rose in the same minute as {names} while CPU went {times(cpu.ratio)}: "
+                       "the process timing them is the common factor")
+    c.raise_to(max(c.score + TOGETHER_BONUS, max(cand.score for _, cand, _ in timers) + TOGETHER_BONUS))
+    c.add(cpu, f"the database and the outbound calls slowed together ({names}) as CPU rose to "
+               f"{num(cpu.window, 'ratio')} of its limit: timers inside a CPU-starved process stretch")
+
+
 RULES = (Rule("cpu_saturation", ("cpu_usage_ratio", "cpu_throttle_ratio"), "is CPU-bound", score),)
-ADJUSTMENTS = (Adjustment("throttled process stretches its own timers", stretched_timers),)
+ADJUSTMENTS = (Adjustment("throttled process stretches its own timers", stretched_timers),
+               Adjustment("unrelated timers slowing together point at the process", timers_together))
