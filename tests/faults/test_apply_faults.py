@@ -42,8 +42,9 @@ PROMPT = "[y/N]"
 
 class FaultKube(FakeKubeApply):
     """`fault = (method, what)`: method "GET", "PATCH" or "*"; what an HTTP status to answer,
-    "hang" (answer nothing until the test ends), or "ignore" (a PATCH answered 200 with the
-    object unchanged: an API server that dropped the change). Requests are kept either way."""
+    "hang" (answer nothing until the test ends), "ignore" (a PATCH answered 200 with the
+    object unchanged: an API server that dropped the change), or a callable returning
+    (headers, chunks) to answer with. Requests are kept either way."""
 
     fault: tuple[str, Any] | None = None
     echo_token = False
@@ -73,6 +74,19 @@ class FaultKube(FakeKubeApply):
             self.requests.append({"method": method, "path": path, "content_type": h.headers.get("Content-Type"),
                                   "body": json.loads(raw) if raw else None})
         what = fault[1]
+        if callable(what):  # (headers, chunks): an answer of the cell's own (a bomb, an endless body)
+            headers, chunks = what()
+            h.send_response(200)
+            for k, v in headers.items():
+                h.send_header(k, v)
+            h.end_headers()
+            try:
+                for chunk in chunks:
+                    h.wfile.write(chunk)
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            h.close_connection = True
+            return
         if what == "hang":
             self.released.wait(30)
             return

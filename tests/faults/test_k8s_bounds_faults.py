@@ -189,3 +189,46 @@ def test_docker_answer_is_bounded(tmp_path, engine, case):
         assert {"web-1", "web-2", "crashy"} <= names, payload
     else:
         assert result.code == 3
+
+
+# ---- --apply: the apply fake answering the GET or the PATCH with a bomb ---------------------------
+
+def _answer(gz: bool):
+    def make():
+        if gz:
+            data = bomb(b'{"kind":"Scale","spec":{"replicas":2', b"}}")
+            return {"Content-Type": "application/json", "Content-Encoding": "gzip",
+                    "Content-Length": str(len(data))}, [data]
+        headers, chunks = plain(b'{"kind":"Scale","spec":{"replicas":2', b"}}")
+        return {"Content-Type": "application/json", **headers}, chunks()
+    return make
+
+
+APPLY = {
+    # case → (method answered so, gzip?, PATCHes that reach the fake)
+    "GET of the scale: gzip bomb": ("GET", True, 0),
+    "GET of the scale: 3 GiB plain body": ("GET", False, 0),
+    "answer to the PATCH: gzip bomb": ("PATCH", True, 1),
+}
+
+
+@pytest.mark.parametrize("case", list(APPLY))
+def test_apply_answer_is_bounded(tmp_path, case):
+    from tests.faults.test_apply_faults import FaultKube, record_for
+    from tests.fakes_k8s_apply import TOKEN as APPLY_TOKEN, deployment
+
+    method, gz, patches = APPLY[case]
+    rec = record_for(tmp_path, "scale")
+    with FaultKube([deployment("orders", "shop", 2)]) as cluster:
+        path = cluster.kubeconfig(tmp_path / "kubeconfig")
+        cluster.fault = (method, _answer(gz))
+        result = run_process(["mitigate", "--from", str(rec), "--apply", "--yes", "--timeout", "5", "-o", "json"],
+                             {"KUBECONFIG": str(path), "HOME": str(tmp_path)}, tmp_path, limit=60)
+        sent = len(cluster.patches())
+    check(result, {2}, secrets=[APPLY_TOKEN])
+    [action] = json.loads(result.stdout)["actions"]
+    assert action["result"].startswith("failed: ") and "MiB" in action["result"] and "cap" in action["result"], action
+    if method == "PATCH":
+        assert "check it" in action["result"], action
+    assert sent == patches
+    assert json.loads(rec.read_text())["actions"][-1]["result"] == action["result"]

@@ -13,14 +13,17 @@ after, result, time) whether it worked, failed or was refused; nothing raises pa
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
+from urllib.parse import quote
 
 from triage.config import redact, register_secret
+from triage.sources.bounded import AnswerTooLarge, AnswerTooSlow, mib, read_bounded
 from triage.sources.kubernetes import ExecPluginError
 
 KINDS = ("scale_deployment", "rollout_restart", "restart_container")
@@ -29,6 +32,8 @@ MAX_SCALE_FACTOR = 4
 DEFAULT_TIMEOUT = 10.0
 DEFAULT_STOP_TIMEOUT = 10
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+ANSWER_BYTES = 8 << 20      # a Deployment or a Scale is a few kB; past this the answer is not read
+ERROR_ANSWER_BYTES = 64 * 1024
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
@@ -179,30 +184,69 @@ class ActionRunner:
             register_secret(str(cfg.password))
         self.api = f"the Kubernetes API at {redact(cfg.host)}"
         self._api_client = client.ApiClient(cfg)
-        self._apps = client.AppsV1Api(self._api_client)
+        self._apps = self._api_client
         return self._apps
 
-    def _kube_call(self, fn: Callable[[], Any], verb: str, before: Any = None) -> Any:
+    def _call(self, method: str, path: str, verb: str, before: Any = None, body: Any = None,
+              content_type: str | None = None) -> dict[str, Any]:
+        """One request through the client's ApiClient (auth, TLS, proxy), its JSON answer read within
+        ANSWER_BYTES decoded bytes and the deadline of the request: the generated AppsV1Api reads and
+        deserialises an answer whole, whatever its size."""
+        api = self._kube()
+        timeout = (min(3.0, self.timeout), self.timeout)
+        deadline = time.monotonic() + self.timeout
+        headers = {"Accept": "application/json", **({"Content-Type": content_type} if content_type else {})}
+        unreachable = f"failed: {verb}: {self.api} is unreachable or did not answer within {self.timeout:g}s"
         try:
-            return fn()
+            if hasattr(api, "param_serialize"):  # kubernetes >= 33
+                request = api.param_serialize(method=method, resource_path=path, header_params=headers, body=body,
+                                              auth_settings=["BearerToken"])
+                response = api.call_api(*request, _request_timeout=timeout)
+                raw, status, reason = response.response, response.status, response.reason
+            else:  # pragma: no cover - older clients
+                raw = api.call_api(path, method, header_params=headers, body=body, auth_settings=["BearerToken"],
+                                   _preload_content=False, _return_http_data_only=True, _request_timeout=timeout)
+                status, reason = raw.status, raw.reason
+        except ExecPluginError as exc:
+            raise _Failed(f"failed: {verb}: {exc.message}", before) from None
+        except Exception as exc:
+            status = getattr(exc, "status", None)
+            if status:  # older clients raise ApiException for an error status
+                raise _Failed(_http_failure(verb, status, getattr(exc, "reason", ""), getattr(exc, "body", None)),
+                              before) from None
+            text = redact(" ".join(str(exc).split()))[:200]
+            raise _Failed(f"{unreachable} ({type(exc).__name__}: {text})", before) from None
+        done = False
+        maybe = "; the change may have been made: check it" if method != "GET" else ""
+        try:
+            if not 200 <= status <= 299:
+                data = read_bounded(raw, cap=ERROR_ANSWER_BYTES, deadline=deadline, truncate=True)
+                done = True
+                raise _Failed(_http_failure(verb, status, reason, data), before)
+            data = read_bounded(raw, cap=ANSWER_BYTES, deadline=deadline)
+            done = True
+        except AnswerTooLarge as exc:
+            raise _Failed(f"failed: {verb}: the answer is larger than {mib(exc.cap)} (the cap on one answer of "
+                          f"{self.api}); not read{maybe}", before) from None
+        except AnswerTooSlow:
+            raise _Failed(f"{unreachable} (the answer was still coming){maybe}", before) from None
         except _Failed:
             raise
         except Exception as exc:
-            status = getattr(exc, "status", None)
-            if status:
-                message = ""
-                try:
-                    import json
-
-                    message = str(json.loads(getattr(exc, "body", None) or "{}").get("message") or "")
-                except (ValueError, TypeError, AttributeError):
-                    pass
-                reason = getattr(exc, "reason", "") or ""
-                detail = f": {redact(message)[:200]}" if message else ""
-                raise _Failed(f"failed: {verb}: HTTP {status} {reason}{detail}".rstrip(), before) from None
             text = redact(" ".join(str(exc).split()))[:200]
-            raise _Failed(f"failed: {verb}: {self.api} is unreachable or did not answer within "
-                          f"{self.timeout:g}s ({type(exc).__name__}: {text})", before) from None
+            raise _Failed(f"{unreachable} ({type(exc).__name__}: {text}){maybe}", before) from None
+        finally:
+            if not done:
+                raw.close()
+            raw.release_conn()
+        try:
+            answer = json.loads(data)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise _Failed(f"failed: {verb}: {self.api} answered with something that is not a JSON object{maybe}",
+                          before)
+        return answer
 
     def _names(self, action: Mapping[str, Any]) -> tuple[str, str]:
         ns, name = str(action.get("namespace") or ""), str(action.get("name") or "")
@@ -217,23 +261,18 @@ class ActionRunner:
         replicas = action.get("replicas")
         if isinstance(replicas, bool) or not isinstance(replicas, int) or not 1 <= replicas <= MAX_REPLICAS:
             raise _Failed(f"refused: replicas must be a whole number from 1 to {MAX_REPLICAS}, not {replicas!r}")
-        apps = self._kube()
-        timeout = (min(3.0, self.timeout), self.timeout)
-        scale = self._kube_call(lambda: apps.read_namespaced_deployment_scale(name, ns, _request_timeout=timeout),
-                                f"read deployments/scale {ns}/{name}")
-        current = int(getattr(scale.spec, "replicas", 0) or 0) if scale.spec is not None else 0
+        base = f"/apis/apps/v1/namespaces/{quote(ns, safe='')}/deployments/{quote(name, safe='')}"
+        scale = self._call("GET", f"{base}/scale", f"read deployments/scale {ns}/{name}")
+        current = _int((scale.get("spec") or {}).get("replicas")) or 0
         before = {"replicas": current}
         if replicas <= current:
             return before, before, (f"unchanged: already at {current} replicas (asked for {replicas}); "
                                     "this action only scales out")
         if replicas > max(current, 1) * MAX_SCALE_FACTOR:
             raise _Failed(f"refused: {current} → {replicas} is more than ×{MAX_SCALE_FACTOR} in one step", before)
-        body = {"spec": {"replicas": replicas}}
-        done = self._kube_call(
-            lambda: apps.patch_namespaced_deployment_scale(name, ns, body, _content_type="application/merge-patch+json",
-                                                           _request_timeout=timeout),
-            f"patch deployments/scale {ns}/{name}", before)
-        now = int(getattr(done.spec, "replicas", 0) or 0) if done.spec is not None else None
+        done = self._call("PATCH", f"{base}/scale", f"patch deployments/scale {ns}/{name}", before,
+                          body={"spec": {"replicas": replicas}}, content_type="application/merge-patch+json")
+        now = _int((done.get("spec") or {}).get("replicas")) if isinstance(done.get("spec"), dict) else None
         after = {"replicas": now}
         if now != replicas:
             return before, after, f"failed: asked for {replicas} replicas, the API server answered {now}"
@@ -241,18 +280,13 @@ class ActionRunner:
 
     def _rollout_restart(self, action: Mapping[str, Any]) -> tuple[Any, Any, str]:
         ns, name = self._names(action)
-        apps = self._kube()
-        timeout = (min(3.0, self.timeout), self.timeout)
-        dep = self._kube_call(lambda: apps.read_namespaced_deployment(name, ns, _request_timeout=timeout),
-                              f"read deployment {ns}/{name}")
+        path = f"/apis/apps/v1/namespaces/{quote(ns, safe='')}/deployments/{quote(name, safe='')}"
+        dep = self._call("GET", path, f"read deployment {ns}/{name}")
         before = _restart_state(dep)
         stamp = _now()
         body = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}}}
-        done = self._kube_call(
-            lambda: apps.patch_namespaced_deployment(name, ns, body,
-                                                     _content_type="application/strategic-merge-patch+json",
-                                                     _request_timeout=timeout),
-            f"patch deployment {ns}/{name}", before)
+        done = self._call("PATCH", path, f"patch deployment {ns}/{name}", before, body=body,
+                          content_type="application/strategic-merge-patch+json")
         after = _restart_state(done)
         if after.get("restarted_at") != stamp:
             return before, after, "failed: the API server did not keep the restartedAt annotation"
@@ -292,13 +326,30 @@ class ActionRunner:
         return before, after, "ok"
 
 
-def _restart_state(dep: Any) -> dict[str, Any]:
-    meta = getattr(dep, "metadata", None)
-    template = getattr(getattr(dep, "spec", None), "template", None)
-    annotations = getattr(getattr(template, "metadata", None), "annotations", None) or {}
-    status = getattr(dep, "status", None)
-    return {"generation": getattr(meta, "generation", None), "restarted_at": annotations.get(RESTARTED_AT),
-            "updated_replicas": getattr(status, "updated_replicas", None)}
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _restart_state(dep: Mapping[str, Any]) -> dict[str, Any]:
+    def get(*keys: str) -> Any:
+        cur: Any = dep
+        for k in keys:
+            cur = cur.get(k) if isinstance(cur, dict) else None
+        return cur
+    annotations = get("spec", "template", "metadata", "annotations")
+    return {"generation": get("metadata", "generation"),
+            "restarted_at": annotations.get(RESTARTED_AT) if isinstance(annotations, dict) else None,
+            "updated_replicas": get("status", "updatedReplicas")}
+
+
+def _http_failure(verb: str, status: Any, reason: Any, body: Any) -> str:
+    message = ""
+    try:
+        message = str(json.loads(body or b"{}").get("message") or "")
+    except (ValueError, TypeError, AttributeError):
+        pass
+    detail = f": {redact(message)[:200]}" if message else ""
+    return f"failed: {verb}: HTTP {status} {reason or ''}".rstrip() + detail
 
 
 def _container_state(container: Any) -> dict[str, Any]:
