@@ -170,3 +170,55 @@ def test_a_caller_of_an_anomalous_callee_is_its_symptom():
     ranking = _rank(_result("orders", caller, depends_on=["pricing"]), _result("pricing", hot_db))
     assert [r["service"] for r in ranking] == ["pricing", "orders"]
     assert ranking[1]["symptom_of"] == ["pricing"]
+
+
+def test_a_rise_past_the_warning_is_seen_through_a_baseline_with_earlier_incidents():
+    """A ×2.8 p95 above the warning threshold, against a baseline a third of which was earlier
+    spikes (their spread would have hidden it behind a z-score gate)."""
+    def lat(t):
+        if t >= W0:
+            return 1.4
+        return 1.6 if int((t - BASELINE.start.timestamp()) // 300) % 3 == 0 else 0.5 + _noise(t, 0.15)
+    sig = _golden(lat=lat)
+    sig["cpu_usage_ratio"] = _series("cpu_usage_ratio", lambda t: 0.3)
+    sets = _sets(sig)
+    lv = level(sig["latency_p95"], SPECS["latency_p95"], sets)
+    assert lv.ratio >= 2.5 and abs(lv.baseline - 0.5) < 0.1   # the earlier spikes are not its normal
+    v = classify(sets, SPECS, "svc")
+    assert v.user_facing and v.bottleneck != "none"
+
+
+def test_cpu_far_out_of_its_normal_below_the_warning_with_latency_following():
+    sig = _golden(lat=lambda t: 0.9 if t >= W0 else 0.1)
+    sig["cpu_usage_ratio"] = _series("cpu_usage_ratio", lambda t: 0.6 if t >= W0 else 0.1 + _noise(t, 0.005))
+    v = classify(_sets(sig), SPECS, "svc")
+    assert v.bottleneck == "cpu_saturation", [(c.bottleneck, c.score) for c in v.candidates]
+
+
+def test_cpu_that_only_follows_a_traffic_surge_is_not_called_saturation():
+    sig = _golden(lat=lambda t: 0.9 if t >= W0 else 0.1, rps=lambda t: 80.0 if t >= W0 else 20.0)
+    sig["cpu_usage_ratio"] = _series("cpu_usage_ratio", lambda t: 0.6 if t >= W0 else 0.15 + _noise(t, 0.005))
+    v = classify(_sets(sig), SPECS, "svc")
+    assert v.bottleneck != "cpu_saturation"
+
+
+def test_queries_that_slowed_after_cpu_per_request_rose_are_its_symptoms():
+    """A worker starved of CPU (by its quota or a busy host) times its own queries: they
+    stretch after CPU per request rose, while traffic fell."""
+    cpu_at, db_at = W0 + 15, W0 + 45
+    sig = _golden(lat=lambda t: 6.0 if t >= db_at else 0.25, rps=lambda t: 5.0 if t >= cpu_at else 10.0)
+    sig["cpu_usage_ratio"] = _series("cpu_usage_ratio", lambda t: 0.6 if t >= cpu_at else 0.07 + _noise(t, 0.005))
+    sig["db_latency_p95"] = _series("db_latency_p95", lambda t: 5.0 if t >= db_at else 0.007 + _noise(t, 0.0005))
+    sig["db_read_latency_p95"] = _series("db_read_latency_p95", lambda t: 5.0 if t >= db_at else 0.007)
+    v = classify(_sets(sig), SPECS, "svc")
+    assert v.bottleneck == "cpu_saturation", [(c.bottleneck, round(c.score, 2)) for c in v.candidates]
+    assert v.confidence >= 0.6
+
+
+def test_slow_queries_with_cpu_flat_stay_slow_queries():
+    db_at = W0 + 15
+    sig = _golden(lat=lambda t: 0.9 if t >= db_at else 0.25)
+    sig["cpu_usage_ratio"] = _series("cpu_usage_ratio", lambda t: 0.1 + _noise(t, 0.005))
+    sig["db_latency_p95"] = _series("db_latency_p95", lambda t: 0.95 if t >= db_at else 0.007 + _noise(t, 0.0005))
+    sig["db_read_latency_p95"] = _series("db_read_latency_p95", lambda t: 0.97 if t >= db_at else 0.007)
+    assert classify(_sets(sig), SPECS, "svc").bottleneck == "db_latency"

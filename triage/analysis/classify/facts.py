@@ -62,7 +62,9 @@ class Facts:
         if lat is None or lat.window is None:
             return False
         warn, crit = self.th("latency_p95")
-        return bool((warn is not None and lat.window > warn and lat.rose(LATENCY_WARN_RISE))
+        # Past its warning and ×2: a baseline inflated by earlier incidents must not hide it.
+        return bool((warn is not None and lat.window > warn
+                     and (lat.rose(LATENCY_WARN_RISE) or (lat.ratio or 0.0) >= LATENCY_RISE))
                     or (crit is not None and lat.window > crit)
                     or lat.rose(LATENCY_RISE, LATENCY_RISE_Z))
 

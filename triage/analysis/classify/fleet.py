@@ -88,7 +88,8 @@ def _strength(levels: Mapping[str, Any], names: Sequence[str]) -> tuple[float, f
         lv = levels.get(name)
         if lv is None or lv.z is None or lv.ratio is None or lv.ratio < MIN_RISE:
             continue
-        s = squash(lv.z)
+        # How far out (spreads) and how much (a doubling counts fully, ×1.4 half).
+        s = squash(lv.z) * min(1.0, math.log2(lv.ratio)) if math.isfinite(lv.ratio) else squash(lv.z)
         if s > best:
             best, onset = s, lv.onset
     return best, onset

@@ -35,6 +35,8 @@ RELATIVE_FLOOR = 0.05
 SUSTAIN_SHARE = 1 / 3
 SUSTAIN_SAMPLES = 2
 SUSTAIN_MAX = stats.SUSTAIN_SECONDS
+# Baseline points this many spreads from its median are earlier incidents, not its normal.
+CLIP, CLIP_ROUNDS = 3.5, 3
 # An onset is looked for in the last half hour of the baseline and in the window.
 ONSET_LOOKBACK = 1800.0
 EVENT_AGGREGATES = ("increase", "last", "peak")
@@ -81,6 +83,23 @@ def floor_of(unit: str, centre: float) -> float:
     return max(UNIT_FLOOR.get(unit, 1e-9), RELATIVE_FLOOR * abs(centre))
 
 
+def normal_of(values: Sequence[float], unit: str) -> tuple[float, float]:
+    """The baseline's normal level and spread, with earlier incidents inside it set aside:
+    median and MAD, then the points more than CLIP spreads out are dropped and both taken
+    again (at most three rounds, never dropping half the baseline)."""
+    vals = list(values)
+    centre = median(vals)
+    spread = max(1.4826 * (stats.mad(vals) or 0.0), floor_of(unit, centre))
+    for _ in range(CLIP_ROUNDS):
+        kept = [v for v in vals if abs(v - centre) <= CLIP * spread]
+        if len(kept) == len(vals) or len(kept) < max(3, len(values) / 2):
+            break
+        vals = kept
+        centre = median(vals)
+        spread = max(1.4826 * (stats.mad(vals) or 0.0), floor_of(unit, centre))
+    return centre, spread
+
+
 def resolution(sets: SignalSet) -> float:
     """The data's own resolution: how often its values change (a 60 s scrape read at a 15 s
     step repeats each value four times). The median over the service's signals."""
@@ -110,7 +129,7 @@ def level(series: SignalSeries, spec: SignalSpec, sets: SignalSet, sustain: floa
     base = [(t, v) for t, v in series.points if b0 <= t < min(b1, w0) and math.isfinite(v)]
     win = [(t, v) for t, v in series.points if w0 <= t <= w1 and math.isfinite(v)]
     bvals = [v for _, v in base]
-    b = median(bvals) if bvals else None
+    b, spread = normal_of(bvals, spec.unit) if bvals else (None, None)
     now = stats.last(win)
     if spec.aggregate == "increase":
         w = stats.increase(win)
@@ -130,9 +149,9 @@ def level(series: SignalSeries, spec: SignalSpec, sets: SignalSet, sustain: floa
         ratio = w / b if abs(b) > 1e-12 else (math.inf if w > 1e-12 else 1.0)
     z = None
     onset = None
-    spread = None
-    if bvals and b is not None and w is not None and spec.aggregate not in EVENT_AGGREGATES:
-        spread = max(1.4826 * (stats.mad(bvals) or 0.0), floor_of(spec.unit, b))
+    if spec.aggregate in EVENT_AGGREGATES:
+        spread = None
+    if bvals and b is not None and spread is not None and w is not None and spec.aggregate not in EVENT_AGGREGATES:
         z = (w - b) / spread
         # Leaving the baseline means 3 spreads out and a quarter of the way to the window's
         # level: a quiet baseline (1 ms of pool wait) has a spread so small that noise would count.

@@ -3,7 +3,7 @@ high latency → scale out). A CPU far out of its own baseline is an incident on
 
 from __future__ import annotations
 
-from triage.analysis.classify.evidence import against_baseline, num, times
+from triage.analysis.classify.evidence import against_baseline, clock, num, times
 from triage.analysis.classify.facts import Facts
 from triage.analysis.classify.levels import corr
 from triage.analysis.classify.rules.base import Adjustment, Rule
@@ -16,6 +16,17 @@ CORRELATION_LOOKBACK = 900.0
 # On its own (no latency or error signal moved): past its warning, and ×3 and 6 spreads out
 # of its own baseline (a batch service that always runs at 95 % is not an incident).
 ALONE_RISE, ALONE_Z = 3.0, 6.0
+RISEN_BELOW_WARNING = 0.5
+BEYOND_TRAFFIC = 2.0
+
+
+def _beyond_traffic(f: Facts, ratio: float | None) -> bool:
+    rps = f.get("rps")
+    if ratio is None:
+        return False
+    if rps is None or rps.ratio is None or rps.ratio <= 0:
+        return True
+    return ratio >= BEYOND_TRAFFIC * max(1.0, rps.ratio)
 # Timers inside a heavily throttled process stretch with it: queries and outbound calls
 # that rose together with the throttling are CPU's symptoms.
 STRETCHED_TIMERS = ("db_latency", "external_dependency")
@@ -28,6 +39,9 @@ TOGETHER = 60.0
 TOGETHER_FACTOR = 0.6
 TOGETHER_BONUS = 0.15
 TIMER_MIN = 0.45
+AFTER_CPU_SLACK = 30.0          # one or two steps of the data: "at the same time or after"
+AFTER_CPU_FACTOR = 0.5
+AFTER_CPU = 0.75
 
 
 def score(f: Facts) -> None:
@@ -41,8 +55,15 @@ def score(f: Facts) -> None:
         elif warn is not None and cpu.window >= warn:
             c.raise_to(AT_WARNING)
             c.add(cpu, f"CPU {num(cpu.window, 'ratio')} of its limit, near saturation")
+        per_request = cpu.rose(ALONE_RISE, ALONE_Z) and _beyond_traffic(f, cpu.ratio)
+        f.shared["cpu_per_request"] = per_request
         if warn is not None and cpu.window >= warn and cpu.rose(ALONE_RISE, ALONE_Z):
             f.alone["cpu_usage_ratio"] = against_baseline(cpu, "CPU", " of its limit")
+        elif not c.score and f.lat_bad and per_request:
+            # Below its warning (no limit, or contention on the node), but CPU left its normal
+            # far more than traffic did, and latency went with it.
+            c.raise_to(RISEN_BELOW_WARNING)
+            c.add(cpu, against_baseline(cpu, "CPU", " of its limit") + ", far more than traffic")
     if thr and thr.window is not None:
         t_w, t_c = f.th("cpu_throttle_ratio")
         if t_c is not None and thr.window >= t_c:
@@ -98,6 +119,31 @@ def timers_together(f: Facts) -> None:
                f"{num(cpu.window, 'ratio')} of its limit: timers inside a CPU-starved process stretch")
 
 
+def timers_after_cpu(f: Facts) -> None:
+    """CPU per request left its normal first (far more than traffic, before the queries and
+    outbound calls slowed): those timers are stretched by a CPU-starved process — starved by
+    its quota, or by a busy host when it is below its limit and hardly throttled."""
+    cpu = f.get("cpu_usage_ratio")
+    c = f.cands["cpu_saturation"]
+    if not (f.shared.get("cpu_per_request") and c.score and cpu is not None and cpu.onset is not None):
+        return
+    followed = []
+    for key in STRETCHED_TIMERS:
+        cand = f.cands[key]
+        lead = cand.leader(f.levels)
+        if cand.score < TIMER_MIN or lead is None or lead.onset is None or lead.onset < cpu.onset - AFTER_CPU_SLACK:
+            continue
+        cand.scale(AFTER_CPU_FACTOR)
+        cand.add(lead, f"moved at {clock(lead.onset)}, after CPU per request rose at {clock(cpu.onset)}: "
+                       "a CPU-starved process stretches its own timers")
+        followed.append(lead.name)
+    if followed:
+        c.raise_to(max(c.score, AFTER_CPU))
+        c.add(cpu, f"CPU {times(cpu.ratio)} its baseline, far more than traffic, from {clock(cpu.onset)}; "
+                   + " and ".join(followed) + " followed")
+
+
 RULES = (Rule("cpu_saturation", ("cpu_usage_ratio", "cpu_throttle_ratio"), "is CPU-bound", score),)
 ADJUSTMENTS = (Adjustment("throttled process stretches its own timers", stretched_timers),
-               Adjustment("unrelated timers slowing together point at the process", timers_together))
+               Adjustment("unrelated timers slowing together point at the process", timers_together),
+               Adjustment("timers that slowed after CPU per request rose", timers_after_cpu))

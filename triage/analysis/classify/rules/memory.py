@@ -32,8 +32,12 @@ def _from_normal(mem, warn: float | None) -> bool:
 
 
 def risen(f: Facts) -> bool:
+    """Left its normal for most of the window: memory once allocated stays, so its window
+    median (not one minute's spike) is 10 points of the limit and ×1.5 above its baseline."""
     mem = f.get("memory_usage_ratio")
-    return bool(mem is not None and mem.delta is not None and mem.rose(RISE, RISE_Z) and mem.delta >= RISE_SHARE)
+    if mem is None or mem.window_median is None or mem.baseline is None or not mem.rose(RISE, RISE_Z):
+        return False
+    return mem.window_median - mem.baseline >= RISE_SHARE and mem.window_median >= RISE * mem.baseline
 
 
 def score(f: Facts) -> None:
