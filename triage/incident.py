@@ -322,15 +322,106 @@ def load(path: Path) -> dict[str, Any]:
         raise ConfigError(f"{path}: incident record: step must be a positive number of seconds, "
                           f"not {record['step']!r}")
     for key in ("window", "baseline"):
-        for end in ("start", "end"):
-            value = record[key].get(end)
-            try:
-                datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-            except ValueError:
-                raise ConfigError(f"{path}: incident record: {key}.{end} is not an RFC 3339 time: {value!r}") from None
-    if not isinstance(record.get("actions", []), list):
-        raise ConfigError(f"{path}: incident record: 'actions' must be a list")
+        start, end = (_instant(record[key].get(e), f"{key}.{e}", path) for e in ("start", "end"))
+        if start >= end:
+            raise ConfigError(f"{path}: incident record: {key}.start must be before {key}.end")
+    _check_shapes(record, path)
     return record
+
+
+def _instant(value: Any, where: str, path: Path) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"{path}: incident record: {where} is not an RFC 3339 time: {value!r}") from None
+    if moment.tzinfo is None:
+        raise ConfigError(f"{path}: incident record: {where} has no time zone (RFC 3339 needs one): {value!r}")
+    return moment
+
+
+_KINDS = {dict: "an object", list: "a list", str: "a string"}
+
+
+def _need(value: Any, kind: type | tuple, where: str, path: Path, *, optional: bool = True) -> Any:
+    if value is None and optional:
+        return {dict: {}, list: []}.get(kind) if isinstance(kind, type) else None  # type: ignore[call-overload]
+    if kind == "number":
+        if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
+            raise ConfigError(f"{path}: incident record: {where} must be a number, not {value!r:.40}")
+        return value
+    if not isinstance(value, kind):
+        raise ConfigError(f"{path}: incident record: {where} must be {_KINDS.get(kind, kind)}, "
+                          f"not {type(value).__name__}")
+    return value
+
+
+def _check_shapes(record: dict[str, Any], path: Path) -> None:
+    """Every section a reader walks has the shape the reader expects (a hand-edited record fails
+    here, in one line naming the key, not deep inside a renderer with an AttributeError)."""
+    for i, raw in enumerate(record["services"]):
+        where = f"services[{i}]"
+        for key in ("depends_on", "health_urls", "invariants"):
+            _need(raw.get(key), list, f"{where}.{key}", path)
+        for j, inv in enumerate(raw.get("invariants") or ()):
+            _need(inv, dict, f"{where}.invariants[{j}]", path, optional=False)
+        for name, queries in _need(raw.get("signals"), dict, f"{where}.signals", path).items():
+            _need(queries, list, f"{where}.signals.{name}", path, optional=False)
+    for i, q in enumerate(record["queries"]):
+        where = f"queries[{i}]"
+        _need(q.get("query"), str, f"{where}.query", path, optional=False)
+        for key in ("start", "end", "step"):
+            if q.get(key) is not None:
+                _need(q[key], "number", f"{where}.{key}", path)
+        for j, item in enumerate(_need(q.get("result"), list, f"{where}.result", path)):
+            _need(item, dict, f"{where}.result[{j}]", path, optional=False)
+            _need(item.get("metric"), dict, f"{where}.result[{j}].metric", path)
+            _need(item.get("values"), list, f"{where}.result[{j}].values", path)
+    for i, alert in enumerate(_need(record.get("live_alerts"), list, "live_alerts", path)):
+        _need(alert, dict, f"live_alerts[{i}]", path, optional=False)
+        _need(alert.get("labels"), dict, f"live_alerts[{i}].labels", path)
+        if alert.get("starts_at"):
+            _instant(alert["starts_at"], f"live_alerts[{i}].starts_at", path)
+    for name, queries in _need(record.get("signal_overrides"), dict, "signal_overrides", path).items():
+        _need(queries, list, f"signal_overrides.{name}", path, optional=False)
+    if record.get("rate_interval") is not None:
+        _need(record["rate_interval"], str, "rate_interval", path)
+    for key in ("tool", "series", "phases"):
+        _need(record.get(key), dict, key, path)
+    for name, phase in (record.get("phases") or {}).items():
+        _need(phase, dict, f"phases.{name}", path, optional=False)
+    for service, signals in (record.get("series") or {}).items():
+        _need(signals, dict, f"series.{service}", path, optional=False)
+        for name, one in signals.items():
+            _need(one, dict, f"series.{service}.{name}", path, optional=False)
+            _need(one.get("points"), list, f"series.{service}.{name}.points", path)
+    for i, action in enumerate(_need(record.get("actions"), list, "actions", path)):
+        _need(action, dict, f"actions[{i}]", path, optional=False)
+    detect = record.get("detect") or {}
+    for i, det in enumerate(_need(detect.get("services"), list, "detect.services", path)):
+        _need(det, dict, f"detect.services[{i}]", path, optional=False)
+        for j, alert in enumerate(_need(det.get("alerts"), list, f"detect.services[{i}].alerts", path)):
+            _need(alert, dict, f"detect.services[{i}].alerts[{j}]", path, optional=False)
+        _need(det.get("signals"), dict, f"detect.services[{i}].signals", path)
+    rca = record.get("rca")
+    if isinstance(rca, dict) and rca.get("schema") == "triage.fleet/v1":
+        for i, row in enumerate(_need(rca.get("ranking"), list, "rca.ranking", path)):
+            _need(row, dict, f"rca.ranking[{i}]", path, optional=False)
+        for name, one in _need(rca.get("services"), dict, "rca.services", path).items():
+            _check_rca(_need(one, dict, f"rca.services.{name}", path, optional=False), f"rca.services.{name}", path)
+    elif isinstance(rca, dict):
+        _check_rca(rca, "rca", path)
+
+
+def _check_rca(rca: dict[str, Any], where: str, path: Path) -> None:
+    for i, cand in enumerate(_need(rca.get("candidates"), list, f"{where}.candidates", path)):
+        _need(cand, dict, f"{where}.candidates[{i}]", path, optional=False)
+        for j, ev in enumerate(_need(cand.get("evidence"), list, f"{where}.candidates[{i}].evidence", path)):
+            _need(ev, dict, f"{where}.candidates[{i}].evidence[{j}]", path, optional=False)
+    _need(rca.get("capacity"), dict, f"{where}.capacity", path)
+    _need(rca.get("missing_signals"), list, f"{where}.missing_signals", path)
+    _need(rca.get("signals"), dict, f"{where}.signals", path)
+    if rca.get("confidence") is not None:
+        _need(rca["confidence"], "number", f"{where}.confidence", path)
 
 
 def append_actions(path: Path, actions: Sequence[Mapping[str, Any]]) -> None:

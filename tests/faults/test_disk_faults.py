@@ -349,3 +349,58 @@ def test_record_from_a_pipe_is_read(tmp_path, demo_sizes):
                               env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode in (0, 1, 2), done.stderr
     assert json.loads(done.stdout)["schema"] == "triage.rca/v1"
+
+
+# ---- a hand-edited record whose sections have the wrong shape -----------------------------------------
+
+def _set(*keys, value):
+    def apply(doc):
+        target = doc
+        for k in keys[:-1]:
+            target = target[k]
+        target[keys[-1]] = value
+    return apply
+
+
+SHAPES = {
+    "queries[0].result[0].metric is a list": _set("queries", 0, "result", 0, "metric", value=[1]),
+    "queries[0].step is a string": _set("queries", 0, "step", value="x"),
+    "queries[0].query is a number": _set("queries", 0, "query", value=5),
+    "live_alerts is a string": _set("live_alerts", value="x"),
+    "live_alerts[0].starts_at is not a time": _set("live_alerts", value=[{"starts_at": "yesterday"}]),
+    "live_alerts[0].labels is a string": _set("live_alerts", value=[{"labels": "x"}]),
+    "signal_overrides.rps is a number": _set("signal_overrides", value={"rps": 5}),
+    "signal_overrides is a list": _set("signal_overrides", value=[1]),
+    "series is a string": _set("series", value="x"),
+    "phases.detect is a string": _set("phases", value={"detect": "x"}),
+    "detect.services is a string": _set("detect", "services", value="x"),
+    "detect.services[0].alerts[0] is a string": _set("detect", "services", 0, "alerts", value=["x"]),
+    "rca.candidates is a string": _set("rca", "candidates", value="x"),
+    "rca.candidates[0].evidence[0] is a string": _set("rca", "candidates", 0, "evidence", value=["x"]),
+    "rca.capacity is a string": _set("rca", "capacity", value="x"),
+    "rca.missing_signals is a number": _set("rca", "missing_signals", value=5),
+    "rca.services.a is a string (fleet)": _set("rca", value={"schema": "triage.fleet/v1", "ranking": [{"service": "a"}],
+                                                             "services": {"a": "x"}}),
+    "tool is a string": _set("tool", value="x"),
+    "window without a time zone": _set("window", value={"start": "2026-11-30T14:41:33", "end": "2026-11-30T14:44:33"}),
+    "services[0].invariants[0] is a string": _set("services", 0, "invariants", value=["x"]),
+    "services[0].signals.rps is a number": _set("services", 0, "signals", value={"rps": 5}),
+}
+SHAPE_READERS = {k: v for k, v in READERS.items() if k != "mitigate --health-from"}
+_PLAYBOOK_SHAPES = ("triage/playbooks.py incident_from_record reads the record without triage.incident.load's "
+                    "checks (AttributeError/TypeError on a section of the wrong shape)")
+SHAPE_BUGS = {(s, r): _PLAYBOOK_SHAPES for s in ("rca.capacity is a string", "rca.missing_signals is a number")
+              for r in ("mitigate --from", "fix --from")}
+
+
+@pytest.mark.parametrize("shape,reader", [cell(SHAPE_BUGS, s, r) for s in SHAPES for r in SHAPE_READERS])
+def test_record_section_of_the_wrong_shape(tmp_path, demo_sizes, shape, reader):
+    doc = json.loads(demo_sizes[0].read_text())
+    SHAPES[shape](doc)
+    path = tmp_path / "incident.json"
+    path.write_text(json.dumps(doc))
+    result = run_bounded([*SHAPE_READERS[reader], str(path)], cwd=tmp_path)
+    check(result, {0, 1, 2, 3})  # a reader that does not walk that section may render; none may crash
+    if result.code == 3 and reader not in ("mitigate --from", "fix --from"):
+        [line] = result.stderr.strip().splitlines()
+        assert str(path) in line, line
