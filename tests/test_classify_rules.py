@@ -222,3 +222,29 @@ def test_slow_queries_with_cpu_flat_stay_slow_queries():
     sig["db_latency_p95"] = _series("db_latency_p95", lambda t: 0.95 if t >= db_at else 0.007 + _noise(t, 0.0005))
     sig["db_read_latency_p95"] = _series("db_read_latency_p95", lambda t: 0.97 if t >= db_at else 0.007)
     assert classify(_sets(sig), SPECS, "svc").bottleneck == "db_latency"
+
+
+def _edge_series(edges):
+    """dependency_edge_latency_p95 with one series per server_address."""
+    parts = {e: _series("dependency_edge_latency_p95", fn).points for e, fn in edges.items()}
+    worst = tuple((t, max(p[i][1] for p in parts.values())) for i, (t, _) in enumerate(next(iter(parts.values()))))
+    return SignalSeries("dependency_edge_latency_p95", "svc", "s", "edge-q", 0, worst, parts)
+
+
+def test_per_edge_client_latency_names_the_callee_and_says_network():
+    """A network delay in front of `ledger`: only the calls to it slowed; its own server-side
+    latency stayed flat. The caller also calls two healthy services."""
+    flat_dep = lambda t: 0.02 + _noise(t, 0.001)
+    slow = lambda t: 0.4 if t >= W0 else 0.02 + _noise(t, 0.001)
+    caller = {**_golden(lat=lambda t: 0.5 if t >= W0 else 0.1),
+              "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.2),
+              "dependency_latency_p95": _series("dependency_latency_p95", slow),
+              "dependency_edge_latency_p95": _edge_series({"ledger.shop.svc:8080": slow, "fx.shop": flat_dep,
+                                                           "geo": flat_dep})}
+    quiet = lambda: {**_golden(), "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.2 + _noise(t, 0.01))}
+    ranking = _rank(_result("payments", caller, depends_on=["fx", "geo"]), _result("ledger", quiet()),
+                    _result("fx", quiet()), _result("geo", quiet()))
+    assert ranking[0]["service"] == "ledger", ranking
+    assert ranking[0].get("network_suspected") is True
+    assert "payments" in ranking[0]["why"]
+    assert ranking[1]["service"] == "payments"

@@ -26,7 +26,8 @@ SIGNAL_NAMES = (
     "replicas", "replicas_max", "deploys",
 )
 # Added beyond CONTRACT's list (add-only): what capacity math needs.
-EXTRA_SIGNALS = ("db_time_per_request", "db_pool_size", "db_max_connections", "db_pool_waiting")
+EXTRA_SIGNALS = ("db_time_per_request", "db_pool_size", "db_max_connections", "db_pool_waiting",
+                 "dependency_edge_latency_p95")
 
 DEFAULT_TIER = 2
 DEFAULT_TIMEOUT = 10.0

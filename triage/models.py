@@ -148,6 +148,9 @@ class SignalSeries:
     query: str
     alternative: int
     points: tuple[tuple[float, float], ...]
+    # Per edge (the `server_address` a client metric names): which call it was. The service's
+    # series is the worst of them; the fleet ranking reads them to find the callee.
+    edges: Mapping[str, tuple[tuple[float, float], ...]] = field(default_factory=dict)
 
     def values_in(self, rng: TimeRange) -> list[float]:
         lo, hi = rng.start.timestamp(), rng.end.timestamp()

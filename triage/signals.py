@@ -27,6 +27,7 @@ TARGET_POINTS = 300
 # A fleet pass reads every service at once: half the resolution halves what crosses the wire.
 FLEET_POINTS = 150
 ALERT_LABELS = ("service", "container", "deployment", "app", "job")
+EDGE_LABEL = "server_address"
 
 
 class MetricsSource(Protocol):
@@ -142,6 +143,16 @@ def _merge_max(series: Sequence[Series]) -> tuple[tuple[float, float], ...]:
     return tuple(sorted(merged.items()))
 
 
+def _edges(series: Sequence[Series]) -> dict[str, tuple[tuple[float, float], ...]]:
+    """Series that name the other end of a call (`server_address`), kept apart by it."""
+    by_edge: dict[str, list[Series]] = {}
+    for item in series:
+        edge = item.labels.get(EDGE_LABEL)
+        if edge:
+            by_edge.setdefault(edge, []).append(item)
+    return {edge: _merge_max(items) for edge, items in by_edge.items()}
+
+
 def collect(source: MetricsSource, catalog: Catalog, settings: Settings, services: Sequence[ServiceConfig],
             windows: Windows, names: Sequence[str], *, fleet: bool = False) -> Collection:
     """Fetch `names` for `services`; a signal nobody answers becomes missing with its reason."""
@@ -215,6 +226,7 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
                     result.signals.setdefault(svc.name, {})[job.signal] = SignalSeries(
                         name=job.signal, service=svc.name, unit=spec.unit, query=job.query,
                         alternative=job.alternative, points=_merge_max(found[svc.name]),
+                        edges=_edges(found[svc.name]),
                     )
                 else:
                     next_alt[(job.signal, svc.name)] = job.alternative + 1

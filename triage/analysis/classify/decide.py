@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 
 from triage.analysis.classify.evidence import Candidate, clock, num, times
 from triage.analysis.classify.facts import Facts
-from triage.analysis.classify.levels import Level, corr, levels_of
+from triage.analysis.classify.levels import Level, corr, edge_levels, levels_of
 from triage.analysis.classify.rules import ADJUSTMENTS, DECIDING, RULES, SAY
 from triage.models import INCIDENT_CLASSES, NO_INCIDENT, UNDECIDED, SignalSet, SignalSpec, Status
 
@@ -44,6 +44,8 @@ class Verdict:
     notes: tuple[str, ...]
     user_facing: bool = False
     alone: Mapping[str, str] | None = None
+    # Outbound latency per callee (server_address → its level), where the metrics name it.
+    edges: Mapping[str, Level] | None = None
 
 
 def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str) -> Verdict:
@@ -65,7 +67,8 @@ def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str
     sentence = _sentence(service_name, bottleneck, top, f, traffic_up, rps)
     return Verdict(bottleneck=bottleneck, confidence=confidence, trigger=trigger, candidates=tuple(ranked),
                    levels=f.levels, missing=dict(sets.missing), anomaly=f.anomaly, sentence=sentence,
-                   notes=tuple(f.notes), user_facing=f.user_facing, alone=dict(f.alone))
+                   notes=tuple(f.notes), user_facing=f.user_facing, alone=dict(f.alone),
+                   edges=edge_levels(sets, specs))
 
 
 def _cause_precedes_effect(f: Facts) -> None:

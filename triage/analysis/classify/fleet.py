@@ -39,6 +39,7 @@ ANOMALOUS = 1 / 3  # 5 spreads out: a dependency this far out is "itself anomalo
 OUTBOUND_MOVED = 3.0 / (3.0 + 10.0)   # outbound calls 3 spreads out (and ×1.2): the caller waits on something
 OUTBOUND_FLAT_Z = 2.0
 SLOWED_SUSPECT = 0.9          # a suspect that is itself slowed by its own calls
+EDGE_MOVED_Z, EDGE_RISE = 3.0, 1.5   # a call to one callee slowed: 3 spreads out and ×1.5
 EXONERATED = 0.5              # the vote of a suspect another caller reaches without slowing down
 UNKNOWN_CANDIDATE = 0.5       # an unknown or none verdict's strongest candidate counts this much
 TIE = 0.02
@@ -73,6 +74,9 @@ class _Row:
     inherited: float = 0.0
     symptom_of: list[str] = field(default_factory=list)
     blames: list[str] = field(default_factory=list)
+    slowed_calls: list[str] = field(default_factory=list)      # callees whose calls slowed (per edge)
+    outside: list[str] = field(default_factory=list)           # slowed calls to something not in the fleet
+    why: str = ""
 
 
 def squash(z: float | None) -> float:
@@ -128,6 +132,21 @@ def _outbound(result: _Result) -> tuple[float, float | None]:
     return score, onset
 
 
+def _callee(edge: str, names: Sequence[str]) -> str | None:
+    """The fleet service a `server_address` names: itself, or its host's first DNS label."""
+    host = edge.split("://")[-1].split("/")[0].split(":")[0]
+    for candidate in (edge, host, host.split(".")[0]):
+        if candidate in names:
+            return candidate
+    return None
+
+
+def _slowed_edges(result: _Result) -> list[str]:
+    edges = getattr(result.verdict, "edges", None) or {}
+    return sorted(e for e, lv in edges.items()
+                  if lv.z is not None and lv.z >= EDGE_MOVED_Z and lv.ratio is not None and lv.ratio >= EDGE_RISE)
+
+
 def rank_fleet(results: Sequence[_Result], services: Mapping[str, Any]) -> list[dict[str, Any]]:
     rows: dict[str, _Row] = {}
     for r in results:
@@ -137,6 +156,22 @@ def rank_fleet(results: Sequence[_Result], services: Mapping[str, Any]) -> list[
         deps = tuple(d for d in (cfg.depends_on if cfg else ()) if d != r.service.name)
         rows[r.service.name] = _Row(r.service.name, r.verdict.bottleneck, r.severity, own, out,
                                     onset if onset is not None else out_onset, deps)
+    names = list(rows)
+    own_latency_flat: dict[str, bool] = {}
+    for r in results:
+        lat = r.verdict.levels.get("latency_p95")
+        own_latency_flat[r.service.name] = bool(lat is not None and lat.z is not None
+                                                and (lat.z < OUTBOUND_FLAT_Z or (lat.ratio or 1.0) < MIN_RISE))
+        row = rows[r.service.name]
+        for edge in _slowed_edges(r):
+            callee = _callee(edge, names)
+            if callee is None:
+                row.outside.append(edge)
+            elif callee != row.name:
+                row.slowed_calls.append(callee)
+        if row.slowed_calls or row.outside:
+            # The metrics name the call that slowed: no need to guess among depends_on.
+            row.deps = tuple(dict.fromkeys([*row.slowed_calls, *row.deps]))
     levels = {r.service.name: r.verdict.levels for r in results}
     callers: dict[str, list[str]] = {}
     for row in rows.values():
@@ -172,6 +207,7 @@ def rank_fleet(results: Sequence[_Result], services: Mapping[str, Any]) -> list[
         return found
 
     votes: dict[str, float] = {}
+    named: dict[str, list[str]] = {}
     strength: dict[str, float] = {}
     for row in rows.values():
         row.score = row.own
@@ -184,6 +220,10 @@ def rank_fleet(results: Sequence[_Result], services: Mapping[str, Any]) -> list[
             row.score = max(row.own, row.outbound * SYMPTOM)
             continue
         suspects = [d for d in row.deps if d in rows]
+        if row.slowed_calls:
+            suspects = list(dict.fromkeys(row.slowed_calls))
+        elif row.outside:
+            suspects = []
         if not suspects:
             # Nothing in the fleet explains it: the dependency is outside (a bank API).
             row.score = max(row.own, row.outbound)
@@ -192,8 +232,11 @@ def rank_fleet(results: Sequence[_Result], services: Mapping[str, Any]) -> list[
         row.score = max(row.own, row.outbound * SYMPTOM)
         for d in suspects:
             # A caller's p95 spans all its calls: one that reaches `d` without slowing down
-            # is weak evidence against it, not an alibi.
-            votes[d] = votes.get(d, 0.0) + (EXONERATED if flat_elsewhere(d, row.name) else 1.0)
+            # is weak evidence against it, not an alibi. A call seen slowing is a full vote.
+            seen = d in row.slowed_calls
+            votes[d] = votes.get(d, 0.0) + (1.0 if seen or not flat_elsewhere(d, row.name) else EXONERATED)
+            if seen:
+                named[d] = named.get(d, []) + [row.name]
             strength[d] = max(strength.get(d, 0.0), row.outbound)
     # A dependency suspected by every slowed caller is more likely than one only some reach.
     most = max(votes.values(), default=0)
@@ -212,13 +255,34 @@ def rank_fleet(results: Sequence[_Result], services: Mapping[str, Any]) -> list[
     out = []
     for row in _tie_by_onset(ordered):
         entry: dict[str, Any] = {"service": row.name, "bottleneck": row.bottleneck, "score": round(row.score, 3),
-                                 "severity": row.severity, "symptom_of": row.symptom_of}
+                                 "severity": row.severity, "symptom_of": row.symptom_of,
+                                 "why": _why(row, named.get(row.name, []), own_latency_flat.get(row.name, False))}
         if row.blames:
             entry["suspects"] = row.blames
         if row.inherited:
             entry["blamed_by_callers"] = round(min(1.0, row.inherited), 3)
+        if named.get(row.name) and own_latency_flat.get(row.name):
+            entry["network_suspected"] = True
         out.append(entry)
     return out
+
+
+def _why(row: _Row, named_by: Sequence[str], own_flat: bool) -> str:
+    """One line a person checks: why this service sits where it does in the ranking."""
+    if row.symptom_of:
+        return "slowed by its dependency " + ", ".join(row.symptom_of) + " (a symptom)"
+    if named_by and row.score > row.own:
+        text = "calls to it slowed from " + ", ".join(sorted(set(named_by)))
+        return text + (" while its own latency stayed flat: the network or the path to it" if own_flat else "")
+    if row.inherited and row.score > row.own:
+        return "the dependency its slowed callers share"
+    if row.outside:
+        return "its calls to " + ", ".join(row.outside) + " (outside the fleet) slowed"
+    if row.blames:
+        return "waits on a dependency that shows nothing of its own (suspects: " + ", ".join(row.blames) + ")"
+    if row.own > 0:
+        return "its own signals left their normal range" if row.own >= ANOMALOUS else "its own signals moved a little"
+    return "nothing out of its normal range"
 
 
 def _tie_by_onset(rows: list[_Row]) -> list[_Row]:

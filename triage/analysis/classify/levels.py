@@ -18,7 +18,7 @@ what real baselines look like:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import median
 from typing import Mapping, Sequence
 
@@ -40,6 +40,7 @@ CLIP, CLIP_ROUNDS = 3.5, 3
 # An onset is looked for in the last half hour of the baseline and in the window.
 ONSET_LOOKBACK = 1800.0
 EVENT_AGGREGATES = ("increase", "last", "peak")
+EDGE_SIGNAL = "dependency_edge_latency_p95"
 
 
 @dataclass(frozen=True)
@@ -193,6 +194,16 @@ def corr(a: SignalSeries, b: SignalSeries, start: float, end: float) -> float | 
     if vx <= 0 or vy <= 0:
         return None
     return sum((x - mx) * (y - my) for x, y in pairs) / math.sqrt(vx * vy)
+
+
+def edge_levels(sets: SignalSet, specs: Mapping[str, SignalSpec], name: str = EDGE_SIGNAL) -> dict[str, Level]:
+    """Each call of an edge-labelled signal (one series per callee) judged on its own."""
+    series = sets.signals.get(name)
+    if series is None or not series.edges or name not in specs:
+        return {}
+    sustain = sustain_for(sets)
+    return {edge: level(replace(series, points=points, edges={}), specs[name], sets, sustain)
+            for edge, points in series.edges.items()}
 
 
 def levels_of(sets: SignalSet, specs: Mapping[str, SignalSpec]) -> dict[str, Level]:
