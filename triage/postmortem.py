@@ -276,10 +276,8 @@ def render(record: Mapping[str, Any], template: Path) -> str:
         raise ConfigError(f"{template}: not UTF-8") from None
     except OSError as exc:
         raise ConfigError(f"{template}: cannot read: {exc.strerror}") from None
-    from jinja2.sandbox import SandboxedEnvironment
-
     # Sandboxed: a template from a user's directory is text to fill, not code to run.
-    env = SandboxedEnvironment(loader=jinja2.FileSystemLoader(str(template.parent)),
+    env = _bounded_sandbox()(loader=jinja2.FileSystemLoader(str(template.parent)),
                                undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True,
                                trim_blocks=True, lstrip_blocks=True)
     try:
@@ -294,3 +292,32 @@ def render(record: Mapping[str, Any], template: Path) -> str:
         raise ConfigError(f"{template}: {type(exc).__name__}: {exc}") from None
     except RecursionError:
         raise ConfigError(f"{template}: the template recurses without end (an include or macro loop)") from None
+    except MemoryError:
+        raise ConfigError(f"{template}: rendering needs more memory than there is") from None
+
+
+MAX_RENDERED = 16 * 1024 * 1024   # characters one `*` may make: far above any post-mortem
+MAX_EXPONENT = 4096
+
+
+def _bounded_sandbox():
+    """The sandbox, with `'x' * 10**12` and `9 ** 10**9` refused in one line instead of taking every
+    byte of memory or a core for minutes (the sandbox already bounds range())."""
+    from jinja2.exceptions import SecurityError
+    from jinja2.sandbox import SandboxedEnvironment
+
+    class Bounded(SandboxedEnvironment):
+        intercepted_binops = frozenset({"*", "**"})
+
+        def call_binop(self, context, operator, left, right):  # type: ignore[no-untyped-def]
+            if operator == "*":
+                for seq, times in ((left, right), (right, left)):
+                    if (isinstance(seq, (str, list, tuple)) and isinstance(times, int)
+                            and len(seq) * times > MAX_RENDERED):
+                        raise SecurityError(f"a repetition of {len(seq) * times} items is too large for a template")
+            if (operator == "**" and isinstance(left, int) and isinstance(right, int)
+                    and abs(left) > 1 and right > MAX_EXPONENT):
+                raise SecurityError(f"an exponent of {right} is too large for a template")
+            return super().call_binop(context, operator, left, right)
+
+    return Bounded

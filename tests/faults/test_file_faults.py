@@ -88,6 +88,10 @@ TEMPLATES = {
     "non-UTF-8 bytes": (b"\xff\xfe{{ x }}", "UTF-8"),
     "50 MB": (None, "too large"),
     "reaches Python internals": ("{{ ''.__class__.__mro__[1].__subclasses__() }}\n", "loop.md.j2"),
+    # issue 13: a template that asks for all the memory (MemoryError) or a core for minutes
+    "repetition bomb": ("{{ 'x' * 10**12 }}\n", "too large"),
+    "list repetition bomb": ("{{ ([1] * 100000) * 100000 }}\n", "too large"),
+    "exponent bomb": ("{{ 2 ** 100000000 }}\n", "too large"),
 }
 TEMPLATE_BUGS: dict = {}  # every bug of this table is fixed; see FAULTS.md
 
