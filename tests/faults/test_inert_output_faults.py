@@ -220,3 +220,23 @@ def test_log_lines_are_inert(tmp_path, output):
         result = run_bounded(["health", "--no-docker", "-n", "shop", "-o", output], env={"KUBECONFIG": str(path)})
     check(result, {2})
     assert_inert(result, output)
+
+
+# ---- from a user's query catalog (queries_dir) -------------------------------------------------------
+
+@pytest.mark.parametrize("output", [cell({("json",): _JSON_BUG}, o) for o in ("table", "markdown", "json")])
+def test_user_catalog_text_is_inert(tmp_path, output):
+    """YAML double-quoted strings carry any code point (\\e, \\x9b, \\u202e): a shared catalog can too."""
+    evil_yaml = json.dumps(EVIL)  # a JSON string is a valid YAML double-quoted scalar
+    (tmp_path / "q").mkdir()
+    (tmp_path / "q" / "golden.yaml").write_text(
+        "signals:\n  rps:\n    unit: " + json.dumps("req/s" + EVIL) + "\n"
+        "    description: " + evil_yaml + "\n"
+        "    thresholds: {source: " + json.dumps("seed" + EVIL) + "}\n"
+        "    queries:\n      - family: " + json.dumps("app" + EVIL) + "\n        key: service\n"
+        "        query: 'sum by (service) (rate(http_requests_total{service=~\"$service_re\"}[$rate]))'\n")
+    (tmp_path / "triage.yaml").write_text("queries_dir: q\n")
+    result = run_bounded(["queries", "list", "--config", str(tmp_path / "triage.yaml"), "-o", output], cwd=tmp_path)
+    check(result, {0})
+    assert_inert(result, output, exercised=False)
+    assert "RLO" in result.stdout, "the injection was not exercised"

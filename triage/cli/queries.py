@@ -19,6 +19,7 @@ def list_(
 ) -> None:
     """Every signal with its unit, thresholds (and where they come from) and query alternatives."""
     from rich.table import Table
+    from rich.text import Text
 
     from triage.catalog import load_catalog
     from triage.cli import console
@@ -35,12 +36,15 @@ def list_(
              "queries": [{"family": a.family, "key": a.key, "query": a.query} for a in s.alternatives]}
             for s in catalog.signals.values()]})
         return
+    from triage.report import md, strip_control as clean
+
+    # The catalog may be a user's files (queries_dir): what they say is shown, never acted on by the terminal.
     if output is options.Output.markdown:
         lines = ["| signal | unit | warning | critical | families | source |", "|---|---|---|---|---|---|"]
         for s in catalog.signals.values():
             fams = ", ".join(a.family for a in s.alternatives)
-            lines.append(f"| {s.name} | {s.unit} | {_num(s.threshold.warning)} | {_num(s.threshold.critical)} | "
-                         f"{fams} | {s.threshold.source} |")
+            lines.append(f"| {md(s.name)} | {md(s.unit)} | {_num(s.threshold.warning)} | {_num(s.threshold.critical)} | "
+                         f"{md(fams)} | {md(s.threshold.source)} |")
         sys.stdout.write("\n".join(lines) + "\n")
         return
     table = Table(box=None, header_style="bold", pad_edge=False)
@@ -48,8 +52,8 @@ def list_(
         table.add_column(col, overflow="fold", no_wrap=col == "signal")
     for s in catalog.signals.values():
         fams = " → ".join(f"{a.family or 'custom'}" for a in s.alternatives)
-        table.add_row(s.name, s.unit, _num(s.threshold.warning), _num(s.threshold.critical), fams,
-                      s.threshold.source)
+        table.add_row(Text(clean(s.name)), Text(clean(s.unit)), _num(s.threshold.warning),
+                      _num(s.threshold.critical), Text(clean(fams)), Text(clean(s.threshold.source)))
     console.out().print(table)
 
 
@@ -129,8 +133,9 @@ def check(
             detail = (f"{r['series']} series" if r["status"] == "data" else
                       strip_control(r.get("error", "no data")))
             shown = ", ".join(strip_control(k) for k in r["services"][:5])
-            table.add_row(r["signal"], str(r["alternative"] + 1), r["family"], Text(detail, style=style),
-                          f"{r['key']}: {shown}" if shown else "")
+            table.add_row(Text(strip_control(r["signal"])), str(r["alternative"] + 1),
+                          Text(strip_control(r["family"])), Text(detail, style=style),
+                          Text(f"{strip_control(r['key'])}: {shown}") if shown else "")
         out = console.out()
         out.print(table)
         out.print(f"{len(covered)} of {len(catalog.signals)} signals have data; "
