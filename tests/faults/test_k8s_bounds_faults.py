@@ -232,3 +232,23 @@ def test_apply_answer_is_bounded(tmp_path, case):
         assert "check it" in action["result"], action
     assert sent == patches
     assert json.loads(rec.read_text())["actions"][-1]["result"] == action["result"]
+
+
+# ---- the kubeconfig itself: read whole by the client ----------------------------------------------
+
+@pytest.mark.parametrize("case", ["/dev/zero", "a FIFO nobody writes", "a 40 MB file"])
+def test_kubeconfig_that_cannot_be_read_whole(tmp_path, case):
+    if case == "/dev/zero":
+        path = Path("/dev/zero")
+    elif case.startswith("a FIFO"):
+        path = tmp_path / "kubeconfig"
+        os.mkfifo(path)
+    else:
+        path = tmp_path / "kubeconfig"
+        with open(path, "wb") as fh:
+            fh.write(b"# padding\n" * (4 << 20))
+    result = run_process(["health", "--no-docker", "--timeout", "2", "-o", "json"],
+                         {"KUBECONFIG": str(path), "HOME": str(tmp_path)}, tmp_path, limit=30)
+    check(result, {3})
+    [skip] = [s for s in json.loads(result.stdout)["skipped"] if s["source"] == "kubernetes"]
+    assert str(path) in skip["reason"] and ("regular file" in skip["reason"] or "too large" in skip["reason"]), skip

@@ -113,6 +113,10 @@ class ActionRunner:
         try:
             from kubernetes import config
 
+            from triage.sources.kubernetes import kubeconfig_problem
+
+            if kubeconfig_problem(paths):
+                return "(unreadable kubeconfig)"
             _, active = config.list_kube_config_contexts(config_file=paths)
             return str((active or {}).get("name") or "(no current-context)")
         except Exception:
@@ -167,8 +171,11 @@ class ActionRunner:
             elif paths is None:
                 raise _Failed("failed: no kubeconfig found (~/.kube/config or $KUBECONFIG) and not running in a pod")
             else:
-                from triage.sources.kubernetes import load_kubeconfig
+                from triage.sources.kubernetes import kubeconfig_problem, load_kubeconfig
 
+                problem = kubeconfig_problem(paths)
+                if problem:
+                    raise _Failed(f"failed: {problem}")
                 load_kubeconfig(cfg, paths, self.context, timeout=self.timeout)
         except _Failed:
             raise

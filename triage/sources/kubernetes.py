@@ -204,6 +204,31 @@ def load_kubeconfig(cfg: Any, paths: str, context: str | None, *, timeout: float
         loader.load_and_set(cfg)
 
 
+KUBECONFIG_BYTES = 16 << 20
+
+
+def kubeconfig_problem(paths: str) -> str | None:
+    """Why the kubeconfig file(s) of `paths` (a $KUBECONFIG list) cannot be read as one, if they cannot:
+    the client reads each file whole, so a device (`/dev/zero`), a FIFO or a huge file would hang or
+    fill memory before it said anything."""
+    for part in str(paths).split(os.pathsep):
+        if not part:
+            continue
+        try:
+            info = os.stat(part)
+        except FileNotFoundError:
+            continue  # the client skips a missing file of a list, and says so when none is left
+        except OSError as exc:
+            return f"kubeconfig {part}: {exc.strerror}"
+        import stat
+
+        if not stat.S_ISREG(info.st_mode):
+            return f"kubeconfig {part}: not a regular file"
+        if info.st_size > KUBECONFIG_BYTES:
+            return f"kubeconfig {part}: {info.st_size} bytes is too large for a kubeconfig (limit {KUBECONFIG_BYTES})"
+    return None
+
+
 class _root_logging_kept_off_stderr:
     """The client logs its kubeconfig problems with `logging.error` on the root logger, which
     installs a stderr handler on first use (`ERROR:root:…` lines in the middle of a report).
@@ -428,6 +453,9 @@ class KubernetesSource:
 
     def _load_kubeconfig(self, cfg: Any, paths: str) -> None:
         config = self._k8s.config
+        problem = kubeconfig_problem(paths)
+        if problem:
+            raise SourceError(problem, backend=self.backend)
         try:
             contexts, active = config.list_kube_config_contexts(config_file=paths)
         except config.ConfigException as exc:
