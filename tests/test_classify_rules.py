@@ -248,3 +248,11 @@ def test_per_edge_client_latency_names_the_callee_and_says_network():
     assert ranking[0].get("network_suspected") is True
     assert "payments" in ranking[0]["why"]
     assert ranking[1]["service"] == "payments"
+
+
+def test_a_resource_alone_is_a_warning_at_a_lower_severity():
+    sig = _golden()
+    sig["cpu_usage_ratio"] = _series("cpu_usage_ratio", lambda t: 1.0 if t >= W0 else 0.014 + _noise(t, 0.002))
+    r = rca_service(ServiceConfig(name="svc", namespace="default", tier=1), _sets(sig), SPECS, [], [])
+    assert r.verdict.bottleneck == "cpu_saturation"
+    assert r.status.value == "warning" and r.severity == "P2"

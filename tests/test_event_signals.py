@@ -37,7 +37,7 @@ def test_oom_kill_early_in_a_three_minute_window_is_seen():
     assert level(oom, specs["oom_kills"], sets).window == 1
     assert judge_signal(specs["oom_kills"], oom, sets, None).window == 1
     # The same shape on a level signal is one spike: its sustained peak stays at baseline.
-    spike = _series("memory_usage_ratio", "ratio", lambda t: 0.95 if oom_at <= t < oom_at + 60 else 0.4)
+    spike = _series("memory_usage_ratio", "ratio", lambda t: 0.95 if oom_at <= t < oom_at + 30 else 0.4)
     assert level(spike, specs["memory_usage_ratio"], sets).window < 0.5
 
 

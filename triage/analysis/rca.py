@@ -89,6 +89,11 @@ def rca_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, Sig
     severity = detection.severity if status in (Status.WARNING, Status.CRITICAL) else None
     if verdict.bottleneck in CLASSES and severity is None:
         severity = "P3" if service.tier >= 2 else "P2"
+    if verdict.bottleneck in CLASSES and not verdict.user_facing and not detection.alerts:
+        # A resource out of its normal with no latency or error impact (and no alert): an
+        # incident to look at, not a page.
+        status = Status.WARNING
+        severity = "P3" if service.tier >= 2 else "P2"
     if any(i.violated for i in invariants):
         status = Status.CRITICAL
         severity = {1: "P0", 2: "P1"}.get(service.tier, "P2")

@@ -38,11 +38,13 @@ INHERIT = 0.9                 # what a callee takes of its callers' outbound ano
 ANOMALOUS = 1 / 3  # 5 spreads out: a dependency this far out is "itself anomalous"
 OUTBOUND_MOVED = 3.0 / (3.0 + 10.0)   # outbound calls 3 spreads out (and ×1.2): the caller waits on something
 OUTBOUND_FLAT_Z = 2.0
+SLOWED_LEAF = 1.1             # ... and one without dependencies in the fleet
 SLOWED_SUSPECT = 0.9          # a suspect that is itself slowed by its own calls
 EDGE_MOVED_Z, EDGE_RISE = 3.0, 1.5   # a call to one callee slowed: 3 spreads out and ×1.5
 EXONERATED = 0.5              # the vote of a suspect another caller reaches without slowing down
 UNKNOWN_CANDIDATE = 0.5       # an unknown or none verdict's strongest candidate counts this much
 TIE = 0.02
+EXPLAINED_SHARE = 0.5
 
 
 class _Verdict(Protocol):
@@ -99,6 +101,15 @@ def _strength(levels: Mapping[str, Any], names: Sequence[str]) -> tuple[float, f
     return best, onset
 
 
+def _latency_explained_by_calls(levels: Mapping[str, Any]) -> bool:
+    """Its outbound calls grew by at least half of what its own p95 grew: its latency is
+    what its dependencies did to it."""
+    lat, dep = levels.get("latency_p95"), levels.get("dependency_latency_p95")
+    if lat is None or dep is None or lat.delta is None or dep.delta is None or dep.z is None:
+        return False
+    return dep.z >= OUTBOUND_FLAT_Z * 1.5 and lat.delta > 0 and dep.delta >= EXPLAINED_SHARE * lat.delta
+
+
 def _outbound_z(levels: Mapping[str, Any]) -> float | None:
     zs = [levels[n].z for n in OUTBOUND_SIGNALS if n in levels and levels[n].z is not None]
     return max(zs) if zs else None
@@ -107,7 +118,7 @@ def _outbound_z(levels: Mapping[str, Any]) -> float | None:
 def _own(result: _Result) -> tuple[float, float | None]:
     v = result.verdict
     signal_score, onset = _strength(v.levels, OWN_SIGNALS)
-    if v.bottleneck == "external_dependency":
+    if v.bottleneck == "external_dependency" or _latency_explained_by_calls(v.levels):
         # Its own latency and errors are what the dependency did to it.
         signal_score, onset = _strength(v.levels, [n for n in OWN_SIGNALS if n not in ("latency_p95", "error_ratio")])
     verdict_score = 0.0
@@ -242,8 +253,12 @@ def rank_fleet(results: Sequence[_Result], services: Mapping[str, Any]) -> list[
     most = max(votes.values(), default=0)
     for d, n in votes.items():
         rows[d].inherited = strength[d] * n / most
-        # A suspect whose own outbound calls slowed is as likely a victim of the same thing.
-        victim = SLOWED_SUSPECT if rows[d].outbound >= OUTBOUND_MOVED else 1.0
+        # A suspect whose own outbound calls slowed too: with dependencies of its own in the
+        # fleet it is as likely their victim; with none, its calls slowing as well is what a
+        # delay on its own network looks like.
+        victim = 1.0
+        if rows[d].outbound >= OUTBOUND_MOVED:
+            victim = SLOWED_SUSPECT if any(x in rows for x in rows[d].deps) else SLOWED_LEAF
         rows[d].score = max(rows[d].score, rows[d].inherited * INHERIT * victim + rows[d].own * TIE)
     # A dependency that is itself the incident inherits the weight of everyone it hurts.
     for row in rows.values():

@@ -103,17 +103,15 @@ def normal_of(values: Sequence[float], unit: str) -> tuple[float, float]:
 
 def resolution(sets: SignalSet) -> float:
     """The data's own resolution: how often its values change (a 60 s scrape read at a 15 s
-    step repeats each value four times). The median over the service's signals."""
+    step repeats each value four times). Per series, the median time between two changes;
+    for the service, the finest of them (a flat stretch says nothing about the scrape)."""
     per_series = []
     for series in sets.signals.values():
-        pts = [(t, v) for t, v in series.points if math.isfinite(v)]
-        if len(pts) < 4:
-            continue
-        changes = sum(1 for a, b in zip(pts, pts[1:]) if a[1] != b[1])
-        if changes == 0:
-            continue
-        per_series.append((pts[-1][0] - pts[0][0]) / (changes + 1))
-    return median(per_series) if per_series else 0.0
+        changes = [t for (t, v), (_, prev) in zip(series.points[1:], series.points) if math.isfinite(v) and v != prev]
+        gaps = [b - a for a, b in zip(changes, changes[1:]) if b > a]
+        if len(gaps) >= 3:
+            per_series.append(median(gaps))
+    return min(per_series) if per_series else 0.0
 
 
 def sustain_for(sets: SignalSet) -> float:

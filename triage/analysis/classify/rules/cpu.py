@@ -17,6 +17,9 @@ CORRELATION_LOOKBACK = 900.0
 # of its own baseline (a batch service that always runs at 95 % is not an incident).
 ALONE_RISE, ALONE_Z = 3.0, 6.0
 RISEN_BELOW_WARNING = 0.5
+# Below its warning, CPU far beyond traffic is CPU's incident when latency went with it, or
+# on its own when it holds half its limit.
+HALF_LIMIT = 0.5
 BEYOND_TRAFFIC = 2.0
 
 
@@ -59,10 +62,12 @@ def score(f: Facts) -> None:
         f.shared["cpu_per_request"] = per_request
         if warn is not None and cpu.window >= warn and cpu.rose(ALONE_RISE, ALONE_Z):
             f.alone["cpu_usage_ratio"] = against_baseline(cpu, "CPU", " of its limit")
-        elif not c.score and f.lat_bad and per_request:
+        elif not c.score and per_request and (f.lat_bad or cpu.window >= HALF_LIMIT):
             # Below its warning (no limit, or contention on the node), but CPU left its normal
-            # far more than traffic did, and latency went with it.
+            # far more than traffic did.
             c.raise_to(RISEN_BELOW_WARNING)
+            if not f.lat_bad:
+                f.alone["cpu_usage_ratio"] = against_baseline(cpu, "CPU", " of its limit")
             c.add(cpu, against_baseline(cpu, "CPU", " of its limit") + ", far more than traffic")
     if thr and thr.window is not None:
         t_w, t_c = f.th("cpu_throttle_ratio")
