@@ -217,3 +217,31 @@ def test_the_prompt_shows_the_full_target(cluster, tmp_path):
     assert ("apply step cpu_saturation/scale-out: scale to 3 replicas of deployment shop/orders in context fake?"
             in result.stderr), result.stderr
     assert cluster.patches() == []
+
+
+# ---- the documents a plan is made from: read bounded, one line when unusable ----------------------
+
+@pytest.mark.parametrize("case", ["nested 100,000 deep", "/dev/zero", "NaN in a finding"])
+@pytest.mark.parametrize("flag", ["--health-from", "--from"])
+def test_unusable_document_is_one_line(tmp_path, case, flag):
+    if case == "/dev/zero":
+        path = Path("/dev/zero")
+    else:
+        path = tmp_path / "doc.json"
+        if case.startswith("nested"):
+            path.write_text("[" * 100_000 + "]" * 100_000)
+        else:
+            doc = health_doc(finding("Unhealthy", kind="container", name="shop-web-1"))
+            text = json.dumps(doc).replace('"detail": "Unhealthy seen"', '"detail": NaN')
+            if flag == "--from":
+                rec = json.loads(_record(tmp_path).read_text())
+                text = json.dumps(rec)[:-1] + ', "extra": NaN}'
+            path.write_text(text)
+    from tests.faults.test_exec_plugin_faults import run_process  # a process: a FIFO read would block a thread
+
+    result = run_process(["mitigate", flag, str(path), "--apply", "--yes", "-o", "json"],
+                         {"HOME": str(tmp_path), "DOCKER_HOST": f"unix://{tmp_path}/no.sock"}, tmp_path, limit=30)
+    check(result, {3})
+    assert result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert str(path) in line, line
