@@ -468,7 +468,15 @@ def report(records: list[dict], fleet_rows: dict[str, list[str]], out=sys.stdout
     w(f"mean confidence: right {_fmt(cal.mean_conf_right)}, wrong {_fmt(cal.mean_conf_wrong)}; "
       f"confidence >= 0.8: {cal.n_high} verdicts, {_fmt(cal.share_right_high)} right"
       + (f"; {cal.no_confidence} without a confidence" if cal.no_confidence else "") + "\n")
+    # An honest `unknown` carries confidence 0 by design: the calibration of the verdicts
+    # that named a class is read without them.
+    named = [(r["service_run"]["confidence"], r["class_right"]) for r in records
+             if r["class_scored"] and r["service_run"].get("verdict") not in ("unknown", None)]
+    cal_named = calibration(named)
+    w(f"class verdicts only ({cal_named.n}, unknown left out): mean confidence right "
+      f"{_fmt(cal_named.mean_conf_right)}, wrong {_fmt(cal_named.mean_conf_wrong)}\n")
     summary["calibration"] = cal.to_json()
+    summary["calibration_named"] = cal_named.to_json()
     return summary
 
 

@@ -6,9 +6,12 @@ verdict; then symptoms give way to causes:
 
 - a service whose outbound calls slowed is a symptom: it is discounted, and when one of its
   dependencies (`depends_on`) is itself anomalous, it is that one's symptom;
-- when none of its dependencies shows anything of its own (a network delay shows only in the
-  callers' outbound latency), the blame goes to the dependencies it may be waiting on — all
-  of them, less those another caller reaches without slowing down — shared between them;
+- where the client metrics name the callee (`server_address`), the call that slowed points at
+  it, and at the network when the callee's own latency stayed flat;
+- otherwise, when none of its dependencies shows anything of its own (a network delay shows
+  only in the callers' outbound latency), the blame goes to the dependencies it may be
+  waiting on, weighed by how many slowed callers share them (one that another caller reaches
+  without slowing down counts half);
 - `unknown` and `none` services are scored from their strongest candidate and signals, so a
   silent service never outranks one whose CPU is at 100 %;
 - ties are broken by onset: who moved first.
@@ -33,10 +36,9 @@ Z_HALF = 10.0
 # A signal counts only when it also moved by a share of its own level.
 MIN_RISE = 1.2
 SYMPTOM = 0.5                 # a caller whose slowness is its dependency's
-UNEXPLAINED_CALLER = 0.8      # a caller slowed by a dependency that shows nothing of its own
 INHERIT = 0.9                 # what a callee takes of its callers' outbound anomaly
-ANOMALOUS = 1 / 3  # 5 spreads out: a dependency this far out is "itself anomalous"
-OUTBOUND_MOVED = 3.0 / (3.0 + 10.0)   # outbound calls 3 spreads out (and ×1.2): the caller waits on something
+ANOMALOUS = 5.0 / (5.0 + Z_HALF)        # 5 spreads out: a dependency this far out is "itself anomalous"
+OUTBOUND_MOVED = 3.0 / (3.0 + Z_HALF)   # outbound calls 3 spreads out: the caller waits on something
 OUTBOUND_FLAT_Z = 2.0
 SLOWED_LEAF = 1.1             # ... and one without dependencies in the fleet
 SLOWED_SUSPECT = 0.9          # a suspect that is itself slowed by its own calls
@@ -78,13 +80,13 @@ class _Row:
     blames: list[str] = field(default_factory=list)
     slowed_calls: list[str] = field(default_factory=list)      # callees whose calls slowed (per edge)
     outside: list[str] = field(default_factory=list)           # slowed calls to something not in the fleet
-    why: str = ""
 
 
 def squash(z: float | None) -> float:
-    if z is None or not math.isfinite(z) or z <= 0:
-        return 0.0 if z is None or (math.isfinite(z) and z <= 0) else 1.0
-    return z / (z + Z_HALF)
+    """A robust score as a 0..1 strength (infinite: a signal that was exactly flat moved)."""
+    if z is None or z <= 0:
+        return 0.0
+    return 1.0 if math.isinf(z) else z / (z + Z_HALF)
 
 
 def _strength(levels: Mapping[str, Any], names: Sequence[str]) -> tuple[float, float | None]:
@@ -159,23 +161,39 @@ def _slowed_edges(result: _Result) -> list[str]:
 
 
 def rank_fleet(results: Sequence[_Result], services: Mapping[str, Any]) -> list[dict[str, Any]]:
-    rows: dict[str, _Row] = {}
-    for r in results:
-        own, onset = _own(r)
-        out, out_onset = _outbound(r)
-        cfg = services.get(r.service.name)
-        deps = tuple(d for d in (cfg.depends_on if cfg else ()) if d != r.service.name)
-        rows[r.service.name] = _Row(r.service.name, r.verdict.bottleneck, r.severity, own, out,
-                                    onset if onset is not None else out_onset, deps)
-    names = list(rows)
-    own_latency_flat: dict[str, bool] = {}
-    for r in results:
-        lat = r.verdict.levels.get("latency_p95")
-        own_latency_flat[r.service.name] = bool(lat is not None and lat.z is not None
-                                                and (lat.z < OUTBOUND_FLAT_Z or (lat.ratio or 1.0) < MIN_RISE))
-        row = rows[r.service.name]
+    fleet = _Fleet(results, services)
+    fleet.blame()
+    return fleet.ranking()
+
+
+class _Fleet:
+    """The rows of one ranking and the call graph between them (depends_on and per-edge)."""
+
+    def __init__(self, results: Sequence[_Result], services: Mapping[str, Any]) -> None:
+        self.rows: dict[str, _Row] = {}
+        for r in results:
+            own, onset = _own(r)
+            out, out_onset = _outbound(r)
+            cfg = services.get(r.service.name)
+            deps = tuple(d for d in (cfg.depends_on if cfg else ()) if d != r.service.name)
+            self.rows[r.service.name] = _Row(r.service.name, r.verdict.bottleneck, r.severity, own, out,
+                                             onset if onset is not None else out_onset, deps)
+        self.levels = {r.service.name: r.verdict.levels for r in results}
+        self.own_latency_flat = {r.service.name: _flat(r.verdict.levels.get("latency_p95")) for r in results}
+        for r in results:
+            self._read_edges(r)
+        self.callers: dict[str, list[str]] = {}
+        for row in self.rows.values():
+            for d in row.deps:
+                self.callers.setdefault(d, []).append(row.name)
+        self.votes: dict[str, float] = {}
+        self.named: dict[str, list[str]] = {}
+        self.strength: dict[str, float] = {}
+
+    def _read_edges(self, r: _Result) -> None:
+        row = self.rows[r.service.name]
         for edge in _slowed_edges(r):
-            callee = _callee(edge, names)
+            callee = _callee(edge, list(self.rows))
             if callee is None:
                 row.outside.append(edge)
             elif callee != row.name:
@@ -183,103 +201,109 @@ def rank_fleet(results: Sequence[_Result], services: Mapping[str, Any]) -> list[
         if row.slowed_calls or row.outside:
             # The metrics name the call that slowed: no need to guess among depends_on.
             row.deps = tuple(dict.fromkeys([*row.slowed_calls, *row.deps]))
-    levels = {r.service.name: r.verdict.levels for r in results}
-    callers: dict[str, list[str]] = {}
-    for row in rows.values():
-        for d in row.deps:
-            callers.setdefault(d, []).append(row.name)
 
-    def flat_elsewhere(dep: str, caller: str) -> bool:
+    def flat_elsewhere(self, dep: str, caller: str) -> bool:
         """Another caller reaches `dep` without its outbound calls slowing down."""
-        for other in callers.get(dep, []):
-            if other == caller or other not in levels:
+        for other in self.callers.get(dep, []):
+            if other == caller or other not in self.levels:
                 continue
-            z = _outbound_z(levels[other])
-            if z is not None and z < OUTBOUND_FLAT_Z and rows[other].outbound < OUTBOUND_MOVED:
+            z = _outbound_z(self.levels[other])
+            if z is not None and z < OUTBOUND_FLAT_Z and self.rows[other].outbound < OUTBOUND_MOVED:
                 return True
         return False
 
-    def anomalous(name: str, seen: frozenset[str]) -> list[str]:
-        """The deepest anomalous services below `name` along depends_on."""
-        row = rows.get(name)
+    def anomalous(self, name: str, seen: frozenset[str] = frozenset()) -> list[str]:
+        """The deepest anomalous services below `name` along its calls."""
+        row = self.rows.get(name)
         if row is None:
             return []
         found = []
         for d in row.deps:
-            if d in seen or d not in rows:
+            if d in seen or d not in self.rows:
                 continue
-            slowed = rows[d].outbound >= OUTBOUND_MOVED
-            below = anomalous(d, seen | {name}) if slowed else []
+            dep = self.rows[d]
+            slowed = dep.outbound >= OUTBOUND_MOVED
+            below = self.anomalous(d, seen | {name}) if slowed else []
             if below:
                 found.extend(below)
-            elif rows[d].own >= ANOMALOUS and not (slowed and rows[d].outbound > rows[d].own):
+            elif dep.own >= ANOMALOUS and not (slowed and dep.outbound > dep.own):
                 # A dependency that is itself mostly waiting on its own calls is a symptom too.
                 found.append(d)
         return found
 
-    votes: dict[str, float] = {}
-    named: dict[str, list[str]] = {}
-    strength: dict[str, float] = {}
-    for row in rows.values():
-        row.score = row.own
+    def blame(self) -> None:
+        for row in self.rows.values():
+            self._score(row)
+        self._inherit()
+        # A dependency that is itself the incident ranks above everyone it hurts.
+        for row in self.rows.values():
+            for d in row.symptom_of:
+                self.rows[d].score = max(self.rows[d].score, min(1.0, row.score + TIE + 0.001))
+
+    def _score(self, row: _Row) -> None:
+        row.score = max(row.own, row.outbound * SYMPTOM)
         if row.outbound <= row.own or row.outbound < OUTBOUND_MOVED:
-            row.score = max(row.own, row.outbound * SYMPTOM)
-            continue
-        causes = anomalous(row.name, frozenset())
+            return
+        causes = self.anomalous(row.name)
         if causes:
-            row.symptom_of = sorted(set(d for d in row.deps if d in causes or d in rows and rows[d].own >= ANOMALOUS))
-            row.score = max(row.own, row.outbound * SYMPTOM)
-            continue
-        suspects = [d for d in row.deps if d in rows]
+            row.symptom_of = sorted({d for d in row.deps if d in causes
+                                     or (d in self.rows and self.rows[d].own >= ANOMALOUS)})
+            return
         if row.slowed_calls:
             suspects = list(dict.fromkeys(row.slowed_calls))
-        elif row.outside:
-            suspects = []
+        else:
+            suspects = [] if row.outside else [d for d in row.deps if d in self.rows]
         if not suspects:
             # Nothing in the fleet explains it: the dependency is outside (a bank API).
             row.score = max(row.own, row.outbound)
-            continue
+            return
         row.blames = suspects
-        row.score = max(row.own, row.outbound * SYMPTOM)
         for d in suspects:
             # A caller's p95 spans all its calls: one that reaches `d` without slowing down
             # is weak evidence against it, not an alibi. A call seen slowing is a full vote.
             seen = d in row.slowed_calls
-            votes[d] = votes.get(d, 0.0) + (1.0 if seen or not flat_elsewhere(d, row.name) else EXONERATED)
+            self.votes[d] = self.votes.get(d, 0.0) + (
+                1.0 if seen or not self.flat_elsewhere(d, row.name) else EXONERATED)
             if seen:
-                named[d] = named.get(d, []) + [row.name]
-            strength[d] = max(strength.get(d, 0.0), row.outbound)
-    # A dependency suspected by every slowed caller is more likely than one only some reach.
-    most = max(votes.values(), default=0)
-    for d, n in votes.items():
-        rows[d].inherited = strength[d] * n / most
-        # A suspect whose own outbound calls slowed too: with dependencies of its own in the
-        # fleet it is as likely their victim; with none, its calls slowing as well is what a
-        # delay on its own network looks like.
-        victim = 1.0
-        if rows[d].outbound >= OUTBOUND_MOVED:
-            victim = SLOWED_SUSPECT if any(x in rows for x in rows[d].deps) else SLOWED_LEAF
-        rows[d].score = max(rows[d].score, rows[d].inherited * INHERIT * victim + rows[d].own * TIE)
-    # A dependency that is itself the incident inherits the weight of everyone it hurts.
-    for row in rows.values():
-        for d in row.symptom_of:
-            rows[d].score = max(rows[d].score, min(1.0, row.score + TIE + 0.001))
-    ordered = sorted(rows.values(), key=lambda row: (-row.score, row.onset if row.onset is not None else math.inf,
-                                                     row.name))
-    # Within a tie, who moved first leads.
-    out = []
-    for row in _tie_by_onset(ordered):
-        entry: dict[str, Any] = {"service": row.name, "bottleneck": row.bottleneck, "score": round(row.score, 3),
-                                 "severity": row.severity, "symptom_of": row.symptom_of,
-                                 "why": _why(row, named.get(row.name, []), own_latency_flat.get(row.name, False))}
-        if row.blames:
-            entry["suspects"] = row.blames
-        if row.inherited:
-            entry["blamed_by_callers"] = round(min(1.0, row.inherited), 3)
-        if named.get(row.name) and own_latency_flat.get(row.name):
-            entry["network_suspected"] = True
-        out.append(entry)
-    return out
+                self.named.setdefault(d, []).append(row.name)
+            self.strength[d] = max(self.strength.get(d, 0.0), row.outbound)
+
+    def _inherit(self) -> None:
+        """A dependency suspected by every slowed caller is more likely than one only some reach."""
+        most = max(self.votes.values(), default=0.0)
+        for d, n in self.votes.items():
+            dep = self.rows[d]
+            dep.inherited = self.strength[d] * n / most
+            # A suspect whose own outbound calls slowed too: with dependencies of its own in the
+            # fleet it is as likely their victim; with none, its calls slowing as well is what a
+            # delay on its own network looks like.
+            victim = 1.0
+            if dep.outbound >= OUTBOUND_MOVED:
+                victim = SLOWED_SUSPECT if any(x in self.rows for x in dep.deps) else SLOWED_LEAF
+            dep.score = max(dep.score, dep.inherited * INHERIT * victim + dep.own * TIE)
+
+    def ranking(self) -> list[dict[str, Any]]:
+        ordered = sorted(self.rows.values(),
+                         key=lambda row: (-row.score, row.onset if row.onset is not None else math.inf, row.name))
+        out = []
+        for row in _tie_by_onset(ordered):
+            named = self.named.get(row.name, [])
+            flat = self.own_latency_flat.get(row.name, False)
+            entry: dict[str, Any] = {"service": row.name, "bottleneck": row.bottleneck, "score": round(row.score, 3),
+                                     "severity": row.severity, "symptom_of": row.symptom_of,
+                                     "why": _why(row, named, flat)}
+            if row.blames:
+                entry["suspects"] = row.blames
+            if row.inherited:
+                entry["blamed_by_callers"] = round(min(1.0, row.inherited), 3)
+            if named and flat:
+                entry["network_suspected"] = True
+            out.append(entry)
+        return out
+
+
+def _flat(lat: Any) -> bool:
+    return bool(lat is not None and lat.z is not None and (lat.z < OUTBOUND_FLAT_Z or (lat.ratio or 1.0) < MIN_RISE))
 
 
 def _why(row: _Row, named_by: Sequence[str], own_flat: bool) -> str:
