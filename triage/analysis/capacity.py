@@ -7,8 +7,7 @@ import math
 from typing import Any, Mapping
 
 from triage.analysis.classify.levels import Level
-
-DB_CLASSES = ("db_pool_exhaustion", "db_latency", "lock_contention", "connection_churn")
+from triage.models import DB_CLASSES
 
 
 def _w(levels: Mapping[str, Level], name: str) -> float | None:

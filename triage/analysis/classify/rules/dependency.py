@@ -6,6 +6,7 @@ from __future__ import annotations
 from triage.analysis.classify.evidence import num, times
 from triage.analysis.classify.facts import Facts
 from triage.analysis.classify.rules.base import Rule
+from triage.models import OWN_RESOURCE_CLASSES
 
 SLOW, SLOW_NEAR_CRITICAL, NEAR_CRITICAL_SHARE, RISE = 0.7, 0.85, 0.8, 2.0
 # Below the absolute bounds: ×3 and grew by at least half of what the service's p95 grew.
@@ -13,8 +14,7 @@ EXPLAINS, EXPLAINS_RISE, EXPLAINS_SHARE = 0.65, 3.0, 0.5
 SHARE_OF_P95, SHARE_BONUS = 0.5, 0.05
 FAILING, FAILING_BONUS = 0.7, 0.1
 IDLE_BONUS = 0.05
-OWN = ("cpu_saturation", "memory_pressure", "db_pool_exhaustion", "db_latency", "lock_contention",
-       "connection_churn")
+OWN = OWN_RESOURCE_CLASSES
 SATURATED = 0.6
 
 
