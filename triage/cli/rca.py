@@ -201,6 +201,6 @@ def _render_fleet(ranking: Sequence[dict], results: Sequence["RcaResult"], outpu
         sys.stdout.write("\n".join(lines) + "\n")
         return
     for i, row in enumerate(ranking, 1):
-        sym = f" (symptom of {', '.join(row['symptom_of'])})" if row["symptom_of"] else ""
+        sym = f" (symptom of {strip_control(', '.join(row['symptom_of']))})" if row["symptom_of"] else ""
         sys.stdout.write(f"{i:>3}. {strip_control(row['service'])}: {row['bottleneck']} {row['score']:.2f}"
                          f"{' ' + row['severity'] if row['severity'] else ''}{sym}\n")
