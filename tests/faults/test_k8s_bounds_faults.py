@@ -252,3 +252,25 @@ def test_kubeconfig_that_cannot_be_read_whole(tmp_path, case):
     check(result, {3})
     [skip] = [s for s in json.loads(result.stdout)["skipped"] if s["source"] == "kubernetes"]
     assert str(path) in skip["reason"] and ("regular file" in skip["reason"] or "too large" in skip["reason"]), skip
+
+
+def test_a_slow_endless_list_ends_at_the_checks_deadline(tmp_path):
+    """Continue tokens forever at 0.3 s a page, `--timeout 0.5`: every request is in time, the list
+    never ends; all of the run's requests end within 30 x --timeout (15 s) and pods are skipped."""
+    def slow_endless(p: str, q: dict):
+        if not p.endswith("/pods"):
+            return None
+        time.sleep(0.3)
+        return _endless(p, q)
+
+    api = FaultKubeAPI(load_manifests(), logs=load_logs(), tokens={TOKEN: ALL}, fault=slow_endless)
+    path = tmp_path / "kubeconfig"
+    path.write_text(kubeconfig(api.url, token=TOKEN, namespace="shop"))
+    with api:
+        result = run_process(["health", "--no-docker", "-n", "shop", "--timeout", "0.5", "-o", "json"],
+                             {"KUBECONFIG": str(path), "HOME": str(tmp_path)}, tmp_path, limit=45)
+        pages = api.count("/api/v1/namespaces/shop/pods")
+    check(result, {2, 3}, secrets=[TOKEN])
+    reasons = [s["reason"] for s in json.loads(result.stdout)["skipped"] if s["source"] == "kubernetes"]
+    assert any("deadline of 15s" in r and "list pods" in r for r in reasons), reasons
+    assert pages < 1000, pages

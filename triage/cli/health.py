@@ -23,9 +23,11 @@ NoDocker = typer.Option(False, "--no-docker", help="Do not check Docker.")
 Url = typer.Option(None, "--url", metavar="URL",
                    help="A health/readiness URL to GET (repeatable); adds to the services' health_urls.")
 AllNamespaces = typer.Option(False, "--all-namespaces", "-A", help="Every namespace of the cluster.")
+RUN_BUDGET = 30  # all of a source's requests end within this many --timeouts of its first
 Timeout = typer.Option(10.0, "--timeout", min=0.1, max=600, metavar="SECONDS",
                        help="Deadline of every call to Kubernetes, Docker and the HTTP endpoints (the whole "
-                            "answer, not one read), and of a kubeconfig exec credential plugin.")
+                            "answer, not one read), and of a kubeconfig exec credential plugin; all of a "
+                            "source's calls end within 30 x this, past it the source is skipped with the reason.")
 HealthNamespace = typer.Option(None, "--namespace", "-n", metavar="NS",
                                help="Namespace (default: the service's from the config, else the kubeconfig "
                                     "context's, else 'default').")
@@ -94,11 +96,11 @@ def _sources(plan: HealthPlan, *, context: str | None, timeout: float):
     if plan.kubernetes:
         from triage.sources.kubernetes import KubernetesSource
 
-        kube = KubernetesSource(context=context, timeout=timeout)
+        kube = KubernetesSource(context=context, timeout=timeout, run_budget=RUN_BUDGET * timeout)
     if plan.docker:
         from triage.sources.docker import DockerSource
 
-        docker = DockerSource(timeout=timeout)
+        docker = DockerSource(timeout=timeout, run_budget=RUN_BUDGET * timeout)
     if plan.urls:
         from triage.sources.http import HttpProber
 

@@ -54,7 +54,7 @@ class DockerSource:
     backend = "docker"
 
     def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, max_concurrency: int = 8,
-                 environment: Mapping[str, str] | None = None) -> None:
+                 environment: Mapping[str, str] | None = None, run_budget: float | None = None) -> None:
         import docker  # the SDK is imported only when Docker is actually asked
 
         self._sdk = docker
@@ -65,6 +65,8 @@ class DockerSource:
         self._api: Any = None
         self._lock = threading.Lock()
         self.requests = 0
+        self.run_budget = run_budget  # all of a run's requests end within it (none starts past it)
+        self._run_ends: float | None = None
 
     def _count(self) -> None:
         with self._lock:
@@ -125,7 +127,16 @@ class DockerSource:
         """One GET of the Engine API, the body read within `cap` decoded bytes and the deadline of
         one request; None for a 404 (the container went away). The SDK's own calls read and decode
         a body whole, so they are not used for anything that answers with a body."""
-        deadline = time.monotonic() + self.timeout
+        now = time.monotonic()
+        deadline = now + self.timeout
+        if self.run_budget is not None:
+            with self._lock:
+                if self._run_ends is None:
+                    self._run_ends = now + self.run_budget
+            if now >= self._run_ends:
+                raise SourceError(f"{self.name}: the checks' deadline of {self.run_budget:g}s (30 x --timeout) "
+                                  f"passed before {what}", backend=self.backend)
+            deadline = min(deadline, self._run_ends)
         try:
             response = api._get(api._url(path, *args, versioned_api=versioned), params=dict(params or {}),
                                 stream=True)

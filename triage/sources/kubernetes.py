@@ -246,6 +246,10 @@ class _root_logging_kept_off_stderr:
         logging.getLogger().removeHandler(self._handler)
 
 
+class _RunOver(Exception):
+    """The run's deadline passed: no further request is sent."""
+
+
 class _ListError(Exception):
     """One list call failed. `fatal` ones (unreachable, timeout, 401) stop the whole source."""
 
@@ -395,7 +399,7 @@ class KubernetesSource:
     def __init__(self, *, context: str | None = None, kubeconfig: str | None = None,
                  timeout: float = DEFAULT_TIMEOUT, max_concurrency: int = 8, page_size: int = PAGE_SIZE,
                  environment: Mapping[str, str] | None = None,
-                 service_account_dir: str = SERVICE_ACCOUNT_DIR) -> None:
+                 service_account_dir: str = SERVICE_ACCOUNT_DIR, run_budget: float | None = None) -> None:
         import kubernetes.client  # the SDK is imported only when the cluster is actually asked
         import kubernetes.client.exceptions
         import kubernetes.config
@@ -414,6 +418,10 @@ class KubernetesSource:
         self._lock = threading.Lock()
         self._unreadable: dict[str, list[str]] = {}
         self.requests = 0
+        # All of a run's requests end within `run_budget` seconds of the first: each request has its
+        # own deadline, and no request starts past the run's (paginated lists of a slow API server).
+        self.run_budget = run_budget
+        self._run_ends: float | None = None
 
     # ---- configuration ------------------------------------------------------------------
 
@@ -517,8 +525,15 @@ class KubernetesSource:
         classes (most of a second), and their typed results would be thrown away here anyway.
         """
         api = self._connect()
-        timeout = (min(3.0, self.timeout), self.timeout)
-        deadline = time.monotonic() + self.timeout
+        now = time.monotonic()
+        if self.run_budget is not None:
+            with self._lock:
+                if self._run_ends is None:
+                    self._run_ends = now + self.run_budget
+            if now >= self._run_ends:
+                raise _RunOver
+        deadline = now + self.timeout if self._run_ends is None else min(now + self.timeout, self._run_ends)
+        timeout = (min(3.0, self.timeout), max(0.1, min(self.timeout, deadline - now)))
         self._count()
         if hasattr(api, "param_serialize"):  # kubernetes >= 33 (pydantic generator)
             request = api.param_serialize(method="GET", resource_path=path, query_params=query,
@@ -580,12 +595,18 @@ class KubernetesSource:
                 raise _ListError(f"list {resource} {scope}: the answer is larger than {mib(exc.cap)} (the cap on "
                                  f"one answer of {self.where}); not read", fatal=False) from None
             except AnswerTooSlow:
+                if self._run_ends is not None and time.monotonic() >= self._run_ends:
+                    raise _ListError(self._over(f"list {resource} {scope}", pages), fatal=True) from None
                 raise _ListError(f"{self.where} did not answer within {self.timeout:g}s (list {resource} {scope} "
                                  "was still coming)", fatal=True) from None
+            except _RunOver:
+                raise _ListError(self._over(f"list {resource} {scope}", pages), fatal=True) from None
             except ValueError:
                 raise _ListError(f"{self.where} answered the {resource} list with something that is not JSON",
                                  fatal=False) from None
             except Exception as exc:
+                if self._run_ends is not None and time.monotonic() >= self._run_ends - 0.05:
+                    raise _ListError(self._over(f"list {resource} {scope}", pages), fatal=True) from None
                 raise self._network_error(exc) from None
             if not isinstance(body, dict):
                 raise _ListError(f"{self.where} answered the {resource} list with something that is not a list",
@@ -607,6 +628,11 @@ class KubernetesSource:
         if reason == "timed out":
             return _ListError(f"{self.where} did not answer within {self.timeout:g}s", fatal=True)
         return _ListError(f"{self.where} is unreachable: {reason}", fatal=True)
+
+    def _over(self, what: str, pages: int) -> str:
+        at = f" (at page {pages})" if pages > 1 else ""
+        return (f"{self.where}: the checks' deadline of {self.run_budget:g}s (30 x --timeout) passed before "
+                f"{what} was read{at}")
 
     @staticmethod
     def _scope(resource: str, namespace: str | None) -> str:
@@ -728,6 +754,8 @@ class KubernetesSource:
                                too_large=True)
             except AnswerTooSlow:
                 return LogText(req, error=f"did not answer within {self.timeout:g}s")
+            except _RunOver:
+                return LogText(req, error=self._over(f"the log of {req.namespace}/{req.owner}", 1))
             except self._k8s.client.exceptions.ApiException as exc:
                 return LogText(req, error=self._api_error(exc, "get", "pods/log", req.namespace).message)
             except ExecPluginError as exc:
