@@ -212,7 +212,7 @@ def _incident(service, all_services, namespace, at, window, baseline, config, pr
     health = None
     if health_from:
         path = Path(health_from)
-        health = check_health(read_json(path, "health document"), str(path))
+        health = check_health(read_json(path, "export of triage health -o json"), str(path))
     if from_record:
         if all_services:
             raise UsageError("--from plans from the record's services; use --service NAME to pick one")
