@@ -189,7 +189,8 @@ def write_files(files: Sequence[tuple[Path, str]], *, force: bool = False) -> No
     (os.link, else O_EXCL), so of two writers racing for a name exactly one wins and the other
     is refused; nothing it wrote is left behind. With `force` a file is replaced atomically.
     A failure (full or read-only disk, a directory in the way, Ctrl-C) leaves no temp file, no
-    half of a pair and no directory this call created.
+    half of a pair and no directory this call created. (With `force`, staging is where a disk
+    fails; should a rename fail after another succeeded, the message names what was replaced.)
     """
     items = [(Path(p), t) for p, t in files]
     for path, _ in items:
@@ -197,6 +198,7 @@ def write_files(files: Sequence[tuple[Path, str]], *, force: bool = False) -> No
     made: list[Path] = []
     staged: list[tuple[str, Path]] = []
     named: list[Path] = []
+    replaced: list[Path] = []  # with --force, a rename cannot be taken back
     current = items[0][0] if items else Path()
     try:
         for path, _ in items:
@@ -208,6 +210,7 @@ def write_files(files: Sequence[tuple[Path, str]], *, force: bool = False) -> No
             current = path
             if force:
                 os.replace(tmp, path)
+                replaced.append(path)
             else:
                 _create_exclusive(tmp, path, text)
                 named.append(path)
@@ -225,7 +228,8 @@ def write_files(files: Sequence[tuple[Path, str]], *, force: bool = False) -> No
         if isinstance(exc, IsADirectoryError):
             raise WriteError(f"{current} is a directory; name the file to write") from None
         if isinstance(exc, OSError):
-            left = "; nothing was written" if len(items) > 1 or not force else ""
+            left = (f"; {', '.join(str(p) for p in replaced)} already replaced" if replaced
+                    else "; nothing was written")
             raise WriteError(f"cannot write {current}: {exc.strerror or exc}{left}") from None
         raise
     finally:
