@@ -11,9 +11,15 @@ import json
 import math
 import os
 import tempfile
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: appends are not locked
+    fcntl = None  # type: ignore[assignment]
 
 from triage import __version__
 from triage.config import ServiceConfig
@@ -430,10 +436,35 @@ def _check_rca(rca: dict[str, Any], where: str, path: Path) -> None:
 
 def append_actions(path: Path, actions: Sequence[Mapping[str, Any]]) -> None:
     """Add actions taken to a record, keeping everything else as it was (atomically: on a full
-    disk the record stays as it was and the failure is one line)."""
-    record = load(path)
-    record.setdefault("actions", []).extend(dict(a) for a in actions)
-    save(record, path, force=True)
+    disk the record stays as it was and the failure is one line). Read, append and replace
+    happen under a lock on the record's directory, so of two `mitigate --apply` recording into
+    one record at once neither loses the other's actions."""
+    path = Path(path)
+    with _directory_lock(path.parent):
+        record = load(path)
+        record.setdefault("actions", []).extend(dict(a) for a in actions)
+        save(record, path, force=True)
+
+
+@contextmanager
+def _directory_lock(directory: Path) -> Iterator[None]:
+    """flock on the directory itself: no lock file is left beside the record. Where the file
+    system cannot lock (ENOLCK on some NFS), the append goes on unlocked, as before."""
+    try:
+        fd = os.open(directory, os.O_RDONLY) if fcntl is not None else -1
+    except OSError:
+        fd = -1
+    if fd < 0:
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:
+            pass
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
 
 
 def new_record(*, services: Sequence[ServiceConfig], window: Mapping[str, str], baseline: Mapping[str, str],

@@ -176,3 +176,61 @@ def test_commands_racing_for_one_out_one_wins(tmp_path, demo_record, command):
         assert _leftovers(tmp_path, {target.name}) == []
     else:
         assert sorted(p.name for p in target.iterdir()) == ["incident.json", "postmortem.md"]
+
+
+# ---- appends to one record (two `mitigate --apply` recording at once) ------------------------------
+
+_APPENDER = """
+import sys, time
+from pathlib import Path
+from triage.incident import append_actions
+path, go, i = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+while not go.exists():
+    time.sleep(0.002)
+for k in range(3):
+    append_actions(path, [{"time": "2026-11-10T20:01:00Z", "phase": "mitigate", "step": f"w{i}/{k}",
+                           "what": "scale", "target": "shop/orders", "result": "ok", "by": "triage --apply"}])
+print("done")
+"""
+
+
+def test_processes_appending_to_one_record_lose_no_action(tmp_path, demo_record):
+    """Read, append, replace under a lock: every action of every writer is in the record afterwards."""
+    import json
+    import shutil
+
+    path, go = tmp_path / "incident.json", tmp_path / "go"
+    shutil.copy(demo_record, path)
+    before = json.loads(path.read_text())["actions"]
+    procs = [subprocess.Popen([sys.executable, "-c", _APPENDER, str(path), str(go), str(i)], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=_env()) for i in range(WRITERS)]
+    try:
+        time.sleep(1.0)
+        go.touch()
+        outs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    assert [p.returncode for p in procs] == [0] * WRITERS, outs
+    steps = [a["step"] for a in json.loads(path.read_text())["actions"][len(before):]]
+    assert sorted(steps) == sorted(f"w{i}/{k}" for i in range(WRITERS) for k in range(3)), \
+        f"{WRITERS * 3 - len(steps)} actions lost: {sorted(steps)}"
+    assert _leftovers(tmp_path, {path.name, go.name}) == []
+
+
+def test_threads_appending_to_one_record_lose_no_action(tmp_path, demo_record):
+    import json
+    import shutil
+
+    from triage.incident import append_actions
+
+    path = tmp_path / "incident.json"
+    shutil.copy(demo_record, path)
+    before = len(json.loads(path.read_text())["actions"])
+    results = _race_threads(lambda i: append_actions(path, [{"time": "2026-11-10T20:01:00Z", "step": f"t{i}",
+                                                             "what": "scale", "result": "ok"}]))
+    assert results == ["won"] * WRITERS, results
+    steps = [a["step"] for a in json.loads(path.read_text())["actions"][before:]]
+    assert sorted(steps) == sorted(f"t{i}" for i in range(WRITERS)), steps
