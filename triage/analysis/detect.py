@@ -3,17 +3,23 @@ firing alerts, a severity from the service's tier, and who is affected."""
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
-
 import math
 from statistics import median
+from typing import Mapping, Sequence
 
 from triage.analysis import stats
 from triage.analysis.classify.levels import sustain_for
 from triage.analysis.units import fmt
 from triage.config import ServiceConfig
 from triage.models import (
-    Alert, DetectReport, ServiceDetection, SignalSeries, SignalSet, SignalSpec, SignalVerdict, Status,
+    Alert,
+    DetectReport,
+    ServiceDetection,
+    SignalSeries,
+    SignalSet,
+    SignalSpec,
+    SignalVerdict,
+    Status,
 )
 
 DETECT_SIGNALS = (

@@ -7,11 +7,10 @@ from typing import Any, Mapping, Sequence
 
 from triage.analysis.capacity import capacity
 from triage.analysis.classify import Verdict, classify, status_of
-from triage.models import INCIDENT_CLASSES as CLASSES
 from triage.analysis.detect import detect_service
 from triage.config import SIGNAL_NAMES, ServiceConfig
+from triage.models import INCIDENT_CLASSES as CLASSES
 from triage.models import Alert, SignalSet, SignalSpec, Status, TimeRange
-
 
 
 @dataclass(frozen=True)

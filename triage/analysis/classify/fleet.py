@@ -50,17 +50,21 @@ EXPLAINED_SHARE = 0.5
 
 
 class _Verdict(Protocol):
-    bottleneck: str
-    confidence: float
-    candidates: Sequence[Any]
-    levels: Mapping[str, Any]
-    anomaly: bool
+    @property
+    def bottleneck(self) -> str: ...
+    @property
+    def confidence(self) -> float: ...
+    @property
+    def candidates(self) -> Sequence[Any]: ...
+    @property
+    def levels(self) -> Mapping[str, Any]: ...
 
 
 class _Result(Protocol):
-    verdict: _Verdict
-    severity: str | None
-
+    @property
+    def verdict(self) -> _Verdict: ...
+    @property
+    def severity(self) -> str | None: ...
     @property
     def service(self) -> Any: ...
 

@@ -3,9 +3,9 @@ high latency → scale out). A CPU far out of its own baseline is an incident on
 
 from __future__ import annotations
 
-from triage.analysis.classify.evidence import against_baseline, clock, num, times
+from triage.analysis.classify.evidence import Candidate, against_baseline, clock, num, times
 from triage.analysis.classify.facts import Facts
-from triage.analysis.classify.levels import corr
+from triage.analysis.classify.levels import Level, corr
 from triage.analysis.classify.rules.base import Adjustment, Rule
 
 AT_CRITICAL, AT_WARNING = 0.85, 0.6
@@ -73,7 +73,8 @@ def score(f: Facts) -> None:
         t_w, t_c = f.th("cpu_throttle_ratio")
         if t_c is not None and thr.window >= t_c:
             c.raise_to(max(c.score + 0.1, THROTTLED_CRITICAL))
-            c.add(thr, f"throttled in {num(thr.window, 'ratio')} of CFS periods (baseline {num(thr.baseline, 'ratio')})")
+            c.add(thr, f"throttled in {num(thr.window, 'ratio')} of CFS periods "
+                       f"(baseline {num(thr.baseline, 'ratio')})")
         elif t_w is not None and thr.window >= t_w and thr.rose(THROTTLE_RISE):
             c.raise_to(max(c.score + 0.1, THROTTLED_WARNING))
             c.add(thr, f"throttled in {num(thr.window, 'ratio')} of CFS periods")
@@ -107,19 +108,20 @@ def timers_together(f: Facts) -> None:
     c = f.cands["cpu_saturation"]
     if not (c.score and cpu is not None and cpu.rose(ALONE_RISE, ALONE_Z)):
         return
-    timers = [(key, f.cands[key], f.cands[key].leader(f.levels)) for key in STRETCHED_TIMERS]
-    timers = [(k, cand, lead) for k, cand, lead in timers if cand.score >= TIMER_MIN and lead is not None]
-    if len(timers) < 2:
+    timers: list[tuple[Candidate, Level]] = []
+    for key in STRETCHED_TIMERS:
+        cand, lead = f.cands[key], f.cands[key].leader(f.levels)
+        if cand.score >= TIMER_MIN and lead is not None:
+            timers.append((cand, lead))
+    onsets = [lead.onset for _, lead in timers if lead.onset is not None]
+    if len(timers) < 2 or len(onsets) < 2 or max(onsets) - min(onsets) > TOGETHER:
         return
-    onsets = [lead.onset for _, _, lead in timers if lead.onset is not None]
-    if len(onsets) < 2 or max(onsets) - min(onsets) > TOGETHER:
-        return
-    names = " and ".join(lead.name for _, _, lead in timers)
-    for _, cand, lead in timers:
+    names = " and ".join(lead.name for _, lead in timers)
+    for cand, lead in timers:
         cand.scale(TOGETHER_FACTOR)
         cand.add(lead, f"rose in the same minute as {names} while CPU went {times(cpu.ratio)}: "
                        "the process timing them is the common factor")
-    c.raise_to(max(c.score + TOGETHER_BONUS, max(cand.score for _, cand, _ in timers) + TOGETHER_BONUS))
+    c.raise_to(max(c.score + TOGETHER_BONUS, max(cand.score for cand, _ in timers) + TOGETHER_BONUS))
     c.add(cpu, f"the database and the outbound calls slowed together ({names}) as CPU rose to "
                f"{num(cpu.window, 'ratio')} of its limit: timers inside a CPU-starved process stretch")
 
