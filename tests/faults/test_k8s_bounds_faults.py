@@ -274,3 +274,28 @@ def test_a_slow_endless_list_ends_at_the_checks_deadline(tmp_path):
     reasons = [s["reason"] for s in json.loads(result.stdout)["skipped"] if s["source"] == "kubernetes"]
     assert any("deadline of 15s" in r and "list pods" in r for r in reasons), reasons
     assert pages < 1000, pages
+
+
+@pytest.mark.parametrize("case", ["version: gzip bomb", "inspect: 3 GiB plain body", "no fault (restarted)"])
+def test_apply_docker_answer_is_bounded(tmp_path, engine, case):
+    """`mitigate --apply` restarting a container of a configured service through the socket proxy."""
+    from tests.test_playbooks import finding, health_doc
+
+    answer = {"version: gzip bomb": _bombed(_is("version"), b"{", b"}"),
+              "inspect: 3 GiB plain body": _bombed(lambda p: p.split("?")[0].endswith("/containers/web-2/json"),
+                                                   b'{"Id":"x"', b"}", gz=False)}.get(case, lambda path: None)
+    (tmp_path / "triage.yaml").write_text("services:\n  web:\n    namespace: shop\n")
+    health = tmp_path / "health.json"
+    health.write_text(json.dumps(health_doc(finding("Unhealthy", kind="container", name="web-2"))))
+    started = engine.state("web-2")["State"]["StartedAt"]
+    with DockerFaultProxy(engine.sock, str(tmp_path / "p.sock"), lambda path: None, answer=answer) as proxy:
+        result = run_process(["mitigate", "--health-from", str(health), "--apply", "--yes", "-o", "json"],
+                             {"DOCKER_HOST": proxy.host, "HOME": str(tmp_path)}, tmp_path, limit=60)
+    check(result, {2})
+    [action] = json.loads(result.stdout)["actions"]
+    if case.startswith("no fault"):
+        assert action["result"] == "ok", action
+        assert engine.state("web-2")["State"]["StartedAt"] != started
+    else:
+        assert action["result"].startswith(f"failed: Docker at {proxy.host}") and "MiB" in action["result"], action
+        assert engine.state("web-2")["State"]["StartedAt"] == started, "restarted after an unreadable answer"

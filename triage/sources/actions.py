@@ -302,30 +302,37 @@ class ActionRunner:
     # ---- Docker -------------------------------------------------------------------------------
 
     def _restart_container(self, action: Mapping[str, Any]) -> tuple[Any, Any, str]:
+        """`docker restart NAME`, every answer read bounded (the SDK reads /version and the inspect whole)."""
         name = str(action.get("name") or "")
         if not _CONTAINER.match(name):
             raise _Failed(f"refused: {name!r} is not a Docker container name")
-        try:
-            import docker
-        except ImportError:  # pragma: no cover - a dependency of triage
-            raise _Failed("failed: the docker package is not installed") from None
+        from triage.errors import SourceError
+        from triage.sources.docker import DockerSource
+
         host = redact(self._env.get("DOCKER_HOST") or "unix:///var/run/docker.sock")
+
+        def failed(message: str, before: Any = None) -> _Failed:
+            text = message if message.startswith(f"Docker at {host}") else f"Docker at {host}: {message}"
+            return _Failed(f"failed: {text}", before)
+
         try:
             if self._docker is None:
-                self._docker = docker.from_env(timeout=int(self.timeout), environment=self._env)
-            container = self._docker.containers.get(name)
-        except docker.errors.NotFound:
-            raise _Failed(f"failed: Docker at {host} has no container named {name}") from None
-        except docker.errors.DockerException as exc:
-            raise _Failed(f"failed: Docker at {host}: {redact(' '.join(str(exc).split()))[:200]}") from None
-        before = _container_state(container)
+                self._docker = DockerSource(timeout=self.timeout, environment=self._env)
+            info = self._docker.inspect(name)
+        except SourceError as exc:
+            raise failed(exc.message) from None
+        if info is None:
+            raise _Failed(f"failed: Docker at {host} has no container named {name}")
+        before = _container_state(info)
         try:
-            container.restart(timeout=self.stop_timeout)
-            container.reload()
-        except docker.errors.DockerException as exc:
-            raise _Failed(f"failed: docker restart {name}: {redact(' '.join(str(exc).split()))[:200]}",
-                          before) from None
-        after = _container_state(container)
+            # the engine answers once the container stopped (up to stop_timeout) and started again
+            if not self._docker.post("/containers/{0}/restart", name, params={"t": self.stop_timeout},
+                                     seconds=self.timeout + self.stop_timeout, what=f"docker restart {name}"):
+                raise _Failed(f"failed: Docker at {host} has no container named {name}", before)
+            info = self._docker.inspect(name) or {}
+        except SourceError as exc:
+            raise failed(exc.message, before) from None
+        after = _container_state(info)
         if after["status"] != "running":
             return before, after, f"failed: the container is {after['status']} after the restart"
         if after["started_at"] == before["started_at"]:
@@ -359,8 +366,7 @@ def _http_failure(verb: str, status: Any, reason: Any, body: Any) -> str:
     return f"failed: {verb}: HTTP {status} {reason or ''}".rstrip() + detail
 
 
-def _container_state(container: Any) -> dict[str, Any]:
-    attrs = getattr(container, "attrs", {}) or {}
-    state = attrs.get("State") or {}
-    return {"status": state.get("Status") or getattr(container, "status", None),
-            "started_at": state.get("StartedAt"), "restart_count": attrs.get("RestartCount")}
+def _container_state(info: Mapping[str, Any]) -> dict[str, Any]:
+    state = info.get("State") if isinstance(info.get("State"), dict) else {}
+    return {"status": state.get("Status"), "started_at": state.get("StartedAt"),
+            "restart_count": info.get("RestartCount")}

@@ -174,6 +174,44 @@ class DockerSource:
                 response.raw.close()
             response.close()
 
+    def post(self, path: str, *args: str, params: Mapping[str, Any] | None = None, seconds: float,
+             what: str) -> bool:
+        """A POST that answers with no body (restart): False for a 404; an error's body read bounded."""
+        api = self._client()
+        try:
+            response = api._post(api._url(path, *args), params=dict(params or {}), stream=True, timeout=seconds)
+        except Exception as exc:
+            raise self._error(exc, what) from None
+        self._count()
+        try:
+            body = read_bounded(response.raw, cap=ERROR_ANSWER_BYTES, deadline=time.monotonic() + self.timeout,
+                                truncate=True)
+        except Exception:
+            body = b""
+        finally:
+            response.raw.close()
+            response.close()
+        if response.status_code == 404:
+            return False
+        if response.status_code >= 400:
+            try:
+                message = str(json.loads(body).get("message") or "")
+            except (ValueError, AttributeError):
+                message = body.decode("utf-8", "replace")
+            raise SourceError(f"{self.name}: {what} failed with HTTP {response.status_code}: "
+                              f"{redact(' '.join(message.split()))[:200]}", backend=self.backend)
+        return True
+
+    def inspect(self, name: str) -> dict | None:
+        """One container's inspect, bounded (None: no such container)."""
+        api = self._client()
+        try:
+            info = self._json(api, "/containers/{0}/json", name, cap=INSPECT_ANSWER_BYTES,
+                              what=f"inspecting container {name}")
+        except _TooLarge as exc:
+            raise SourceError(exc.message, backend=self.backend) from None
+        return info if isinstance(info, dict) else None
+
     def _json(self, api: Any, path: str, *args: str, params: Mapping[str, Any] | None = None, cap: int,
               what: str, versioned: bool = True) -> Any:
         data = self._fetch(api, path, *args, params=params, cap=cap, what=what, versioned=versioned)
