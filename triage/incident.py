@@ -80,6 +80,14 @@ def _exists(path: Path) -> bool:
     return True
 
 
+def refuse_existing(paths: Sequence[Path], force: bool) -> None:
+    """The check write_files makes first, for a command to make before its work (a `run` that
+    would be refused at the end should not query for a minute first). Not a guarantee: the
+    exclusive naming at write time is."""
+    for path in paths:
+        _refuse(Path(path), force)
+
+
 def _refuse(path: Path, force: bool) -> None:
     """Before anything is written: a directory in the way, or a file that is not ours to replace."""
     if os.path.isdir(path):

@@ -191,9 +191,14 @@ def test_run_never_overwrites_without_force(proxied, tmp_path):
     check(run_bounded(args, proxy=proxied), {2})
     (out / "postmortem.md").write_text("my edits\n")
     before = {p.name: p.read_bytes() for p in out.iterdir()}
+    asked = len(proxied.seen)
     again = run_bounded(args, proxy=proxied)
     check(again, {3})
     assert "already exists" in again.stderr
+    # refused before the phases ran: at most the one query that finds the service's namespace
+    first_run = sum(r.path.endswith("/query_range") for r in proxied.seen[:asked])
+    refused_run = sum(r.path.endswith("/query_range") for r in proxied.seen[asked:])
+    assert refused_run <= 1 < first_run, f"{refused_run} range queries before refusing (a full run: {first_run})"
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     forced = run_bounded([*args, "--force"], proxy=proxied)
     check(forced, {2})

@@ -45,12 +45,25 @@ def _write_outputs(record: dict, out: Optional[str], force: bool, settings) -> t
     from triage.incident import record_text, write_files
     from triage.postmortem import find_template, render
 
-    directory = Path(out) if out else Path("incidents") / record["id"]
+    directory = _out_dir(out, record["id"])
     record_path = directory / "incident.json"
     pm_path = directory / "postmortem.md"
     text = render(record, find_template("postmortem", settings.templates_dirs))
     write_files([(record_path, record_text(record, record_path)), (pm_path, text)], force=force)
     return record_path, pm_path
+
+
+def _out_dir(out: Optional[str], incident: str) -> Path:
+    return Path(out) if out else Path("incidents") / incident
+
+
+def _refuse_early(out: Optional[str], force: bool, names: list[str], windows) -> None:
+    """Files that would be refused at the end are refused before the phases run."""
+    from triage.incident import incident_id, refuse_existing
+    from triage.models import iso
+
+    directory = _out_dir(out, incident_id(names, iso(windows.window.end)))
+    refuse_existing([directory / "incident.json", directory / "postmortem.md"], force)
 
 
 def _status_of(record: dict):
@@ -116,6 +129,7 @@ def run(
     with console.progress(True) as progress:
         target = resolve_target(settings, source, catalog, windows, service=service, all_services=all_services,
                                 namespace=namespace)
+        _refuse_early(out, force, [s.name for s in target.services], windows)
         record, _ = run_phases(
             settings, catalog, source, windows, target, alert_sources=clients.alert_sources(settings, source),
             health=_health_runner(settings, windows, no_kubernetes=no_kubernetes, no_docker=no_docker,
