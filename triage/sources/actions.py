@@ -149,6 +149,10 @@ class ActionRunner:
         except _Failed as exc:
             record["before"] = exc.before
             record["result"] = exc.result
+        except Exception as exc:  # nothing foreseen: still an outcome for the record, never a lost action
+            text = redact(" ".join(str(exc).split()))[:200]
+            record["result"] = (f"failed: {type(exc).__name__}{': ' + text if text else ''}; "
+                                "the request may have reached the target: check it")
         else:
             record.update(before=before, after=after, result=result)
         record["seconds"] = round(time.monotonic() - started, 3)
