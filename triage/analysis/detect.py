@@ -128,9 +128,10 @@ def severity(status: Status, tier: int, extreme: bool) -> str | None:
 
 
 def detect_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, SignalSpec],
-                   alerts: Sequence[Alert], callers: Sequence[str]) -> ServiceDetection:
+                   alerts: Sequence[Alert], callers: Sequence[str], sustain: float | None = None) -> ServiceDetection:
     verdicts = []
-    sustain = sustain_for(sets)
+    if sustain is None:
+        sustain = sustain_for(sets)
     for name in DETECT_SIGNALS:
         if name not in specs:
             continue

@@ -7,6 +7,7 @@ from typing import Any, Mapping, Sequence
 
 from triage.analysis.capacity import capacity
 from triage.analysis.classify import Verdict, classify, status_of
+from triage.analysis.classify.levels import sustain_for
 from triage.analysis.detect import detect_service
 from triage.config import SIGNAL_NAMES, ServiceConfig
 from triage.models import INCIDENT_CLASSES as CLASSES
@@ -82,8 +83,9 @@ def _num(value: float | None) -> float | None:
 def rca_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, SignalSpec],
                 alerts: Sequence[Alert], callers: Sequence[str],
                 invariants: Sequence[InvariantResult] = ()) -> RcaResult:
-    verdict = classify(sets, specs, service.name)
-    detection = detect_service(service, sets, specs, alerts, callers)
+    sustain = sustain_for(sets)
+    verdict = classify(sets, specs, service.name, sustain)
+    detection = detect_service(service, sets, specs, alerts, callers, sustain)
     status = status_of(verdict, detection.status)
     severity = detection.severity if status in (Status.WARNING, Status.CRITICAL) else None
     if verdict.bottleneck in CLASSES and severity is None:

@@ -12,7 +12,7 @@ from typing import Mapping, Sequence
 
 from triage.analysis.classify.evidence import Candidate, clock, num, times
 from triage.analysis.classify.facts import Facts
-from triage.analysis.classify.levels import Level, corr, edge_levels, levels_of
+from triage.analysis.classify.levels import Level, corr, edge_levels, levels_of, sustain_for
 from triage.analysis.classify.rules import ADJUSTMENTS, DECIDING, RULES, SAY
 from triage.models import INCIDENT_CLASSES, NO_INCIDENT, UNDECIDED, SignalSet, SignalSpec, Status
 
@@ -48,8 +48,11 @@ class Verdict:
     edges: Mapping[str, Level] | None = None
 
 
-def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str) -> Verdict:
-    f = Facts(sets, specs, levels_of(sets, specs))
+def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str,
+             sustain: float | None = None) -> Verdict:
+    if sustain is None:
+        sustain = sustain_for(sets)
+    f = Facts(sets, specs, levels_of(sets, specs, sustain))
     for rule in RULES:
         rule.score(f)
     for adjustment in ADJUSTMENTS:
@@ -68,7 +71,7 @@ def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str
     return Verdict(bottleneck=bottleneck, confidence=confidence, trigger=trigger, candidates=tuple(ranked),
                    levels=f.levels, missing=dict(sets.missing), anomaly=f.anomaly, sentence=sentence,
                    notes=tuple(f.notes), user_facing=f.user_facing, alone=dict(f.alone),
-                   edges=edge_levels(sets, specs))
+                   edges=edge_levels(sets, specs, sustain=sustain))
 
 
 def _cause_precedes_effect(f: Facts) -> None:

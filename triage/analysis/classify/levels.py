@@ -37,6 +37,8 @@ SUSTAIN_SAMPLES = 2
 SUSTAIN_MAX = stats.SUSTAIN_SECONDS
 # Baseline points this many spreads from its median are earlier incidents, not its normal.
 CLIP, CLIP_ROUNDS = 3.5, 3
+# The resolution is read from this many series that change (they share one scrape interval).
+RESOLUTION_SERIES = 5
 # An onset is looked for in the last half hour of the baseline and in the window.
 ONSET_LOOKBACK = 1800.0
 EVENT_AGGREGATES = ("increase", "last", "peak")
@@ -111,6 +113,8 @@ def resolution(sets: SignalSet) -> float:
         gaps = [b - a for a, b in zip(changes, changes[1:]) if b > a]
         if len(gaps) >= 3:
             per_series.append(median(gaps))
+            if len(per_series) >= RESOLUTION_SERIES:
+                break
     return min(per_series) if per_series else 0.0
 
 
@@ -194,16 +198,19 @@ def corr(a: SignalSeries, b: SignalSeries, start: float, end: float) -> float | 
     return sum((x - mx) * (y - my) for x, y in pairs) / math.sqrt(vx * vy)
 
 
-def edge_levels(sets: SignalSet, specs: Mapping[str, SignalSpec], name: str = EDGE_SIGNAL) -> dict[str, Level]:
+def edge_levels(sets: SignalSet, specs: Mapping[str, SignalSpec], name: str = EDGE_SIGNAL,
+                sustain: float | None = None) -> dict[str, Level]:
     """Each call of an edge-labelled signal (one series per callee) judged on its own."""
     series = sets.signals.get(name)
     if series is None or not series.edges or name not in specs:
         return {}
-    sustain = sustain_for(sets)
+    if sustain is None:
+        sustain = sustain_for(sets)
     return {edge: level(replace(series, points=points, edges={}), specs[name], sets, sustain)
             for edge, points in series.edges.items()}
 
 
-def levels_of(sets: SignalSet, specs: Mapping[str, SignalSpec]) -> dict[str, Level]:
-    sustain = sustain_for(sets)
+def levels_of(sets: SignalSet, specs: Mapping[str, SignalSpec], sustain: float | None = None) -> dict[str, Level]:
+    if sustain is None:
+        sustain = sustain_for(sets)
     return {name: level(series, specs[name], sets, sustain) for name, series in sets.signals.items() if name in specs}
