@@ -7,6 +7,7 @@ environment only, and are wrapped so that printing a Settings never shows them.
 from __future__ import annotations
 
 import base64
+import math
 import os
 import re
 from dataclasses import dataclass, field
@@ -36,6 +37,18 @@ DEFAULT_RATE = "1m"
 # each query when asked for more at once (bench/load.py: 8 in flight made the slowest fleet
 # query 73 s instead of 17 s for a 1.2-1.6x shorter pass).
 DEFAULT_MAX_CONCURRENCY = 4
+# A command's overall deadline against one backend, when prometheus.deadline is not given: this
+# many request timeouts (300 s at the default 10 s).
+DEADLINE_TIMEOUTS = 30
+# The largest decoded answer read from Prometheus or Alertmanager. The biggest answer of the
+# stress bench (bench/stress.py: 10,000 services, one fleet query a request) is 32 MB: 8x room.
+DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+MAX_TIMEOUT = 600.0
+# Sensible ranges for values that parse but may make no sense: (low, high) seconds.
+STEP_RANGE = (1.0, 86400.0)
+RATE_RANGE = (1.0, 30 * 86400.0)
+DEADLINE_RANGE = (1.0, 7 * 86400.0)
+RESPONSE_BYTES_RANGE = (1024, 64 * 1024 ** 3)
 
 
 class Secret:
@@ -103,10 +116,18 @@ class BackendSettings:
     ca_file: str | None = None
     insecure_skip_verify: bool = False
     timeout: float = DEFAULT_TIMEOUT
+    deadline: float | None = None
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
 
     @property
     def display_url(self) -> str:
         return display_url(self.url)
+
+    @property
+    def run_deadline(self) -> float:
+        """Seconds a whole command may spend on this backend: the configured deadline, else
+        DEADLINE_TIMEOUTS request timeouts."""
+        return self.deadline if self.deadline is not None else DEADLINE_TIMEOUTS * self.timeout
 
 
 @dataclass(frozen=True)
@@ -191,6 +212,8 @@ _AUTH = {
     "ca_file": Field(str),
     "insecure_skip_verify": Field(bool),
     "timeout": Field(OneOf(float, str)),
+    "deadline": Field(OneOf(float, str)),
+    "max_response_bytes": Field(OneOf(int, str)),
 }
 
 _SIGNAL_OVERRIDES = AnyMapOf(OneOf(str, ListOf(str)), key_check=_check_signal_name)
@@ -262,16 +285,61 @@ def _read_secret_file(path: str, base: Path, what: str) -> Secret:
 def _timeout(value: Any, where: str) -> float:
     if value is None:
         return DEFAULT_TIMEOUT
+    seconds = _seconds(value, where)
+    if not 0 < seconds <= MAX_TIMEOUT:
+        raise ConfigError(f"{where}: timeout must be between 0 and {MAX_TIMEOUT:g} seconds, not {_shown(value)}")
+    return seconds
+
+
+def _shown(value: Any) -> str:
+    return repr(value) if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _seconds(value: Any, where: str) -> float:
+    """A number of seconds or a duration string, finite; `where` names file:line and key."""
+    if isinstance(value, bool):
+        raise ConfigError(f"{where}: must be a duration like 30s or a number of seconds, not {value!r}")
     if isinstance(value, (int, float)):
         seconds = float(value)
-    else:
-        try:
-            seconds = parse_duration(value, what=where).total_seconds()
-        except UsageError as exc:
-            raise ConfigError(str(exc)) from None
-    if not 0 < seconds <= 600:
-        raise ConfigError(f"{where}: timeout must be between 0 and 600 seconds, not {value!r}")
+        if not math.isfinite(seconds):
+            raise ConfigError(f"{where}: must be a finite number of seconds, not {_shown(value)}")
+        return seconds
+    try:
+        return parse_duration(value, what=where).total_seconds()
+    except UsageError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def _in_range(value: Any, where: str, bounds: tuple[float, float]) -> float:
+    from triage.timeutil import format_duration
+
+    seconds = _seconds(value, where)
+    lo, hi = bounds
+    if not lo <= seconds <= hi:
+        raise ConfigError(f"{where}: must be from {format_duration(lo)} to {format_duration(hi)}, not {_shown(value)}")
     return seconds
+
+
+_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?", re.ASCII)
+_SIZE_UNITS = {None: 1, "B": 1, "KB": 1000, "KiB": 1 << 10, "MB": 1000 ** 2, "MiB": 1 << 20,
+               "GB": 1000 ** 3, "GiB": 1 << 30, "TB": 1000 ** 4, "TiB": 1 << 40}
+
+
+def parse_size(value: Any, where: str) -> int:
+    """Bytes: a whole number, or a size like 256MiB / 64MB."""
+    lo, hi = RESPONSE_BYTES_RANGE
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise ConfigError(f"{where}: must be a size like 256MiB or a number of bytes, not {value!r}")
+    if isinstance(value, int):
+        size = value
+    else:
+        match = _SIZE.fullmatch(value.strip())
+        if not match or len(match.group(1)) > 30:
+            raise ConfigError(f"{where}: {value[:40]!r} is not a size (use e.g. 256MiB, 64MB or bytes)")
+        size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
+    if not lo <= size <= hi:
+        raise ConfigError(f"{where}: must be from 1 KiB to 64 GiB, not {value!r}")
+    return size
 
 
 def _backend(raw: Mapping[str, Any] | None, *, name: str, env: Mapping[str, str], url_override: str | None,
@@ -320,6 +388,18 @@ def _backend(raw: Mapping[str, Any] | None, *, name: str, env: Mapping[str, str]
         if not ca_path.is_file():
             raise ConfigError(f"{source}: {name}.ca_file {ca_path} not found")
         ca_file = str(ca_path)
+    def at(key: str) -> str:
+        return f"{source}:{line_of(node, name, key) or '?'}: {name}.{key}"
+
+    timeout_env = env.get(f"TRIAGE_{upper}_TIMEOUT")
+    timeout = _timeout(timeout_env, f"TRIAGE_{upper}_TIMEOUT") if timeout_env else \
+        _timeout(raw.get("timeout"), at("timeout"))
+    deadline = None
+    if raw.get("deadline") is not None:
+        deadline = _in_range(raw["deadline"], at("deadline"), DEADLINE_RANGE)
+    max_bytes = DEFAULT_MAX_RESPONSE_BYTES
+    if raw.get("max_response_bytes") is not None:
+        max_bytes = parse_size(raw["max_response_bytes"], at("max_response_bytes"))
     return BackendSettings(
         url=url.rstrip("/"),
         bearer_token=token,
@@ -327,10 +407,9 @@ def _backend(raw: Mapping[str, Any] | None, *, name: str, env: Mapping[str, str]
         password=password,
         ca_file=ca_file,
         insecure_skip_verify=bool(raw.get("insecure_skip_verify", False)),
-        timeout=_timeout(env.get(f"TRIAGE_{upper}_TIMEOUT") or raw.get("timeout"),
-                         f"{source}:{line_of(node, name, 'timeout') or '?'}: {name}.timeout"
-                         if raw.get("timeout") is not None and not env.get(f"TRIAGE_{upper}_TIMEOUT")
-                         else f"{name}.timeout"),
+        timeout=timeout,
+        deadline=deadline,
+        max_response_bytes=max_bytes,
     )
 
 
@@ -387,15 +466,15 @@ def load_settings(*, config: str | None = None, prometheus_url: str | None = Non
             if dep == name:
                 line = line_of(node, "services", name, "depends_on")
                 raise ConfigError(f"{source}:{line}: service '{name}' depends on itself")
+    def at(key: str) -> str:
+        return f"{source}:{line_of(node, 'prometheus', key) or '?'}: prometheus.{key}"
+
     rate = prom_raw.get("rate_interval") or DEFAULT_RATE
-    try:
-        parse_duration(rate, what="prometheus.rate_interval")
-    except UsageError as exc:
-        raise ConfigError(f"{source}: {exc}") from None
+    _in_range(rate, at("rate_interval"), RATE_RANGE)
     step = prom_raw.get("step")
     step_seconds = None
     if step is not None:
-        step_seconds = step if isinstance(step, float) else parse_duration(step, what="prometheus.step").total_seconds()
+        step_seconds = _in_range(step, at("step"), STEP_RANGE)
     return Settings(
         config_path=path,
         prometheus=_backend(prom_raw if prom_raw else None, name="prometheus", env=env,
@@ -416,7 +495,8 @@ def load_settings(*, config: str | None = None, prometheus_url: str | None = Non
 
 def _concurrency(from_env: str | None, from_file: int | None) -> int:
     if from_env:
-        if not from_env.isdigit() or not 1 <= int(from_env) <= 64:
+        # ASCII digits only: str.isdigit() also says yes to '٤' and '²', and int('²') raises
+        if not (from_env.isascii() and from_env.isdigit() and len(from_env) <= 2) or not 1 <= int(from_env) <= 64:
             raise UsageError(f"TRIAGE_MAX_CONCURRENCY must be a whole number from 1 to 64, not {from_env!r}")
         return int(from_env)
     return from_file or DEFAULT_MAX_CONCURRENCY

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from datetime import datetime, timedelta, timezone
@@ -9,7 +10,12 @@ from datetime import datetime, timedelta, timezone
 from triage.errors import UsageError
 
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)")
+# ASCII digits only: `\d` alone also matches '٤' or '４', which no one means in a duration
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w|y)", re.ASCII)
+_NUMBER = re.compile(r"\d+(\.\d+)?", re.ASCII)
+# Longer than any window, step, timeout or interval that can mean something (and timedelta's
+# limit is ~2.7 million years): 1,000 years.
+MAX_DURATION_SECONDS = 1000 * 31536000
 
 # An --at further ahead than this is a typo, not clock skew.
 FUTURE_SLACK_SECONDS = 120
@@ -20,7 +26,7 @@ def parse_duration(text: str, *, what: str = "duration") -> timedelta:
     raw = str(text).strip()
     if not raw:
         raise UsageError(f"{what}: empty duration (use e.g. 15m, 1h, 90s)")
-    if re.fullmatch(r"\d+(\.\d+)?", raw):
+    if _NUMBER.fullmatch(raw):
         seconds = float(raw)
     else:
         pos = 0
@@ -34,6 +40,8 @@ def parse_duration(text: str, *, what: str = "duration") -> timedelta:
             raise UsageError(f"{what}: {raw!r} is not a duration (use e.g. 15m, 1h, 1h30m, 90s)")
     if seconds <= 0:
         raise UsageError(f"{what}: {raw!r} must be longer than zero")
+    if not math.isfinite(seconds) or seconds > MAX_DURATION_SECONDS:
+        raise UsageError(f"{what}: {raw[:40]!r} is too long (at most {MAX_DURATION_SECONDS // 31536000}y)")
     return timedelta(seconds=seconds)
 
 
@@ -56,7 +64,7 @@ def parse_instant(text: str | None, *, now: float | None = None, what: str = "--
     if text is None or str(text).strip() == "" or str(text).strip().lower() == "now":
         return datetime.fromtimestamp(int(current), tz=timezone.utc)
     raw = str(text).strip()
-    if re.fullmatch(r"-?\d+(\.\d+)?", raw):
+    if re.fullmatch(r"-?\d+(\.\d+)?", raw, re.ASCII):
         try:
             moment = datetime.fromtimestamp(float(raw), tz=timezone.utc)
         except (OverflowError, OSError, ValueError):

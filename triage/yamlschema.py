@@ -15,6 +15,9 @@ import yaml
 from triage.errors import ConfigError
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+# No triage file nests deeper than a handful of levels; PyYAML's composer recurses per level and
+# ends in a RecursionError a few hundred levels down.
+MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -78,9 +81,30 @@ def read_text(path: Path, what: str = "config file") -> str:
         raise ConfigError(f"{path}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x})") from None
 
 
+def _too_deep(text: str) -> int | None:
+    """The line where the nesting first goes past MAX_DEPTH (the parser's events are flat, so
+    counting them needs no recursion), or None."""
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return event.start_mark.line + 1
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        return None
+    return None
+
+
 def compose(text: str, source: str) -> yaml.Node | None:
     try:
         return yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        line = _too_deep(text)
+        where = f"{source}:{line}" if line else source
+        raise ConfigError(f"{where}: nested more than {MAX_DEPTH} levels deep; no triage file needs that") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{source}:{mark.line + 1}" if mark else source

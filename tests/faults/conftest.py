@@ -49,6 +49,28 @@ def run_bounded(args: Sequence[str], *, limit: float = LIMIT, proxy: FaultProxy 
     return box["result"]
 
 
+def call_bounded(fn, *, limit: float = LIMIT, proxy: FaultProxy | None = None):
+    """fn() on a watchdog thread, for a source asked directly: (its value, or the exception it
+    raised); past `limit` the test fails (a hang bound, never a measure of speed)."""
+    box: dict = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - the caller judges it
+            box["raised"] = exc
+
+    thread = threading.Thread(target=target, daemon=True, name="source-under-test")
+    thread.start()
+    thread.join(limit)
+    if thread.is_alive():
+        if proxy is not None:
+            proxy.release()
+        thread.join(60)
+        raise Hung(f"the source did not return within {limit:g}s")
+    return box.get("value"), box.get("raised")
+
+
 def check(result: Result, codes: Iterable[int], *, secrets: Sequence[str] = (), debug: bool = False,
           one_line: bool = True) -> None:
     """What every cell asserts: the exit code, no traceback, no crash line, at most two lines on

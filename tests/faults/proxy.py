@@ -47,6 +47,24 @@ class Drop:
 
 
 @dataclass
+class Trickle:
+    """Send the headers (a large Content-Length), then one byte every `every` seconds until
+    released or the client goes away: a body that never finishes but is never idle long."""
+    every: float = 0.5
+    length: int = 1_000_000
+
+
+@dataclass
+class Stream:
+    """Send `status` and `headers`, then the chunks of `body()` (an iterator: a huge body
+    without holding it), with Content-Length when given."""
+    body: Callable[[], Any]
+    status: int = 200
+    headers: dict = field(default_factory=dict)
+    length: int | None = None
+
+
+@dataclass
 class Rewrite:
     fn: Callable[[dict], dict]  # forward, then rewrite the JSON answer
 
@@ -56,7 +74,8 @@ Fault = Callable[[Request], Action]
 
 
 class FaultProxy:
-    def __init__(self, upstream: str, fault: Fault | None = None) -> None:
+    def __init__(self, upstream: str, fault: Fault | None = None, *,
+                 tls: tuple[str, str] | None = None) -> None:
         self.upstream = upstream.rstrip("/")
         self.fault = fault
         self.seen: list[Request] = []
@@ -78,7 +97,19 @@ class FaultProxy:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        # A client that hangs up mid-answer (triage at a cap or deadline) is expected here: the
+        # default handler would print a traceback into the stderr the cell is judging.
+        self.server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]
+        scheme = "http"
+        if tls is not None:
+            # HTTPS with the given (certificate, key): the TLS cells' server on 127.0.0.1
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
+        self.url = f"{scheme}://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True, name="fault-proxy")
 
     def __enter__(self) -> "FaultProxy":
@@ -122,6 +153,12 @@ class FaultProxy:
         if isinstance(action, Reply):
             self._send(h, action.status, action.body, action.headers)
             return
+        if isinstance(action, Trickle):
+            self._trickle(h, action)
+            return
+        if isinstance(action, Stream):
+            self._stream(h, action)
+            return
         if isinstance(action, Delay):
             if self._released.wait(action.seconds):
                 self._drop(h)
@@ -151,6 +188,42 @@ class FaultProxy:
             return
         self._send(h, upstream.status_code, content,
                    {"Content-Type": upstream.headers.get("Content-Type", "application/json")})
+
+    def _trickle(self, h: BaseHTTPRequestHandler, action: Trickle) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(action.length))
+        h.end_headers()
+        try:
+            h.wfile.write(b"{")
+            h.wfile.flush()
+            for _ in range(action.length - 1):
+                if self._released.wait(action.every):
+                    break
+                h.wfile.write(b" ")
+                h.wfile.flush()
+        except OSError:
+            pass
+        self._drop(h)
+
+    def _stream(self, h: BaseHTTPRequestHandler, action: Stream) -> None:
+        h.send_response(action.status)
+        headers = {"Content-Type": "application/json", **action.headers}
+        for key, value in headers.items():
+            h.send_header(key, value)
+        if action.length is not None:
+            h.send_header("Content-Length", str(action.length))
+        else:
+            h.close_connection = True
+        h.end_headers()
+        try:
+            for chunk in action.body():
+                if self._released.is_set():
+                    break
+                h.wfile.write(chunk)
+        except OSError:
+            pass
+        self._drop(h)
 
     @staticmethod
     def _drop(h: BaseHTTPRequestHandler) -> None:
@@ -192,6 +265,34 @@ def map_values(fn: Callable[[str], str]) -> Callable[[dict], dict]:
                 item["value"] = [t, fn(v)]
         return doc
     return rewrite
+
+
+def gzip_bomb(decoded: int, prefix: bytes = b'{"status":"success","data":{"resultType":"matrix","result":[') -> bytes:
+    """A gzip body of `decoded` bytes (a JSON prefix, then spaces) that is ~1/1000 of it on the wire."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    block = b" " * (1 << 20)
+    parts = [packer.compress(prefix)]
+    left = decoded - len(prefix)
+    while left > 0:
+        parts.append(packer.compress(block[: min(left, len(block))]))
+        left -= len(block)
+    parts.append(packer.flush())
+    return b"".join(parts)
+
+
+def plain_body(size: int, prefix: bytes = b'{"status":"success","data":{"resultType":"matrix","result":[') \
+        -> Callable[[], Any]:
+    """A body of `size` bytes (a JSON prefix, then spaces), generated while it is sent."""
+    def chunks():
+        yield prefix
+        block = b" " * (1 << 20)
+        left = size - len(prefix)
+        while left > 0:
+            yield block[: min(left, len(block))]
+            left -= len(block)
+    return chunks
 
 
 def empty_result(doc: dict) -> dict:

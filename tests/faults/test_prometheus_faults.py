@@ -11,7 +11,7 @@ import pytest
 
 from tests.faults.conftest import AT, LIMIT, cell, check, free_port, run_bounded, write_config
 from tests.faults.proxy import (
-    Delay, Drop, Reply, Rewrite, Truncate, empty_result, huge_result, map_values,
+    Delay, Drop, Reply, Rewrite, Stream, Truncate, empty_result, gzip_bomb, huge_result, map_values, plain_body,
 )
 
 pytestmark = pytest.mark.backend
@@ -127,9 +127,12 @@ def test_huge_response_is_bounded(proxied, tmp_path, command):
         return None
 
     proxied.fault = fault
-    config = write_config(tmp_path / "triage.yaml", proxied.url)
+    # The proxy rewrites a 100,000-series answer in this process: on a loaded machine that alone
+    # can take longer than the suite's 2 s timeout, and this cell is about size, not time.
+    config = tmp_path / "triage.yaml"
+    config.write_text(f"prometheus:\n  url: {proxied.url}\n  timeout: 30s\n")
     result = run_bounded([*commands(tmp_path)[command], "--config", str(config)], proxy=proxied, cwd=tmp_path,
-                         limit=LIMIT + 20)
+                         limit=120)
     check(result, {0, 2, 3})
     if command == "rca":
         assert json.loads(result.stdout)["bottleneck"] in ("db_pool_exhaustion", "unknown")
@@ -195,3 +198,84 @@ def test_failed_db_latency_query_is_never_a_confident_pool_verdict(proxied, tmp_
     payload = json.loads(result.stdout)
     assert "db_latency_p95" in payload["missing_signals"]
     assert not (payload["bottleneck"] == "db_pool_exhaustion" and payload["confidence"] >= 0.5), payload
+
+
+# ---- bounded answers (issue 13, item 4) --------------------------------------------------------
+
+_BOMBS: dict = {}
+
+
+def _bomb(decoded: int) -> bytes:
+    if decoded not in _BOMBS:
+        _BOMBS[decoded] = gzip_bomb(decoded)
+    return _BOMBS[decoded]
+
+
+MiB = 1024 * 1024
+# (what the proxy sends for every range query, the cap configured or None for the default)
+BIG_ANSWERS = {
+    "gzip bomb, 300 MiB decoded, default cap": (lambda: Reply(200, _bomb(300 * MiB), {"Content-Encoding": "gzip"}),
+                                                None),
+    "gzip bomb, 64 MiB decoded, 8MiB cap": (lambda: Reply(200, _bomb(64 * MiB), {"Content-Encoding": "gzip"}),
+                                            "8MiB"),
+    "plain body 300 MiB, Content-Length, default cap": (lambda: Stream(plain_body(300 * MiB), length=300 * MiB),
+                                                        None),
+    "plain body 48 MiB, no Content-Length, 4MiB cap": (lambda: Stream(plain_body(48 * MiB)), "4MiB"),
+    "gzip bomb, 48 MiB decoded, cap in bytes": (lambda: Reply(200, _bomb(48 * MiB), {"Content-Encoding": "gzip"}),
+                                                   "4194304"),
+}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("answer", list(BIG_ANSWERS))
+def test_an_answer_past_the_cap_is_one_line(proxied, tmp_path, answer, command):
+    make, cap = BIG_ANSWERS[answer]
+    proxied.fault = lambda r: make() if r.path.endswith(("/query_range", "/query")) else None
+    extra = f"  max_response_bytes: {cap}\n" if cap else ""
+    # A timeout long enough for inflating 256 MiB on a loaded machine: the cap ends these, not time.
+    config = tmp_path / "triage.yaml"
+    config.write_text(f"prometheus:\n  url: {proxied.url}\n  timeout: 30s\n{extra}")
+    result = run_bounded([*commands(tmp_path)[command], "--config", str(config)], proxy=proxied, cwd=tmp_path,
+                         limit=120)
+    check(result, {3})
+    [line] = result.stderr.strip().splitlines()
+    shown = {"8MiB": "8 MiB", "4MiB": "4 MiB", "4194304": "4 MiB"}.get(cap, "256 MiB")
+    assert "prometheus at" in line and "max_response_bytes" in line and shown in line, line
+    assert "query" in line, line
+    assert not (tmp_path / "out" / "incident.json").exists()
+
+
+def test_a_cap_that_fits_the_answers_changes_nothing(proxied, tmp_path):
+    """A cap of 64 MiB holds every real answer of the fleet pass: same report as without one."""
+    config = tmp_path / "triage.yaml"
+    config.write_text(f"prometheus:\n  url: {proxied.url}\n  timeout: 30s\n  max_response_bytes: 64MiB\n")
+    with_cap = run_bounded(["rca", "--all-services", "--at", AT, "-o", "json", "--config", str(config)],
+                           proxy=proxied, cwd=tmp_path, limit=120)
+    config.write_text(f"prometheus:\n  url: {proxied.url}\n  timeout: 30s\n")
+    without = run_bounded(["rca", "--all-services", "--at", AT, "-o", "json", "--config", str(config)],
+                          proxy=proxied, cwd=tmp_path, limit=120)
+    check(with_cap, {0, 1, 2})
+    assert json.loads(with_cap.stdout)["ranking"] == json.loads(without.stdout)["ranking"]
+
+
+@pytest.mark.parametrize("answer", ["gzip bomb", "plain body", "no Content-Length"])
+def test_alertmanager_answer_past_the_cap(answer):
+    """Alertmanager's live alerts (the source asked directly: they are only read for a window
+    ending now) answered with 64 MiB: a SourceError naming the cap, never the whole body read."""
+    from tests.faults.conftest import call_bounded
+    from tests.faults.proxy import FaultProxy
+    from triage.config import BackendSettings
+    from triage.errors import SourceError
+    from triage.sources.alertmanager import AlertmanagerSource
+
+    with FaultProxy("http://127.0.0.1:9") as am:
+        am.fault = {
+            "gzip bomb": lambda r: Reply(200, _bomb(64 * MiB), {"Content-Encoding": "gzip"}),
+            "plain body": lambda r: Stream(plain_body(64 * MiB, b"["), length=64 * MiB),
+            "no Content-Length": lambda r: Stream(plain_body(64 * MiB, b"[")),
+        }[answer]
+        source = AlertmanagerSource(BackendSettings(url=am.url, timeout=10.0, max_response_bytes=MiB))
+        _, raised = call_bounded(source.alerts, proxy=am, limit=LIMIT + 20)
+    assert isinstance(raised, SourceError), raised
+    assert "alertmanager at" in raised.message and "1 MiB" in raised.message, raised.message
+    assert "max_response_bytes" in raised.message

@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from triage.config import Settings, load_settings
+from triage.errors import UsageError
 from triage.signals import FLEET_POINTS, TARGET_POINTS, Windows, make_windows
 from triage.timeutil import parse_duration, parse_instant
 
@@ -16,13 +17,17 @@ def settings_from(config: str | None, prometheus_url: str | None, alertmanager_u
 
 
 def windows_from(settings: Settings, at: str | None, window: str, baseline: str, *, fleet: bool = False) -> Windows:
-    return make_windows(
-        parse_instant(at, what="--at"),
-        parse_duration(window, what="--window"),
-        parse_duration(baseline, what="--baseline"),
-        settings.step,
-        points=FLEET_POINTS if fleet else TARGET_POINTS,
-    )
+    end = parse_instant(at, what="--at")
+    win = parse_duration(window, what="--window")
+    base = parse_duration(baseline, what="--baseline")
+    # A window (or window + baseline) that starts before 1970 has no data and no date to ask for
+    # (3000y is an OverflowError in datetime arithmetic).
+    since_epoch = end.timestamp()
+    if win.total_seconds() >= since_epoch:
+        raise UsageError(f"--window: {window!r} before --at {end:%Y-%m-%dT%H:%M:%SZ} starts before 1970")
+    if (win + base).total_seconds() >= since_epoch:
+        raise UsageError(f"--baseline: {baseline!r} before the window starts before 1970")
+    return make_windows(end, win, base, settings.step, points=FLEET_POINTS if fleet else TARGET_POINTS)
 
 
 def print_json(payload: Any) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 import traceback
 from typing import Any, Callable
 
@@ -12,6 +14,9 @@ from triage.errors import TriageError
 from triage.models import ExitCode
 
 DEBUG = False
+# What ended the command when a signal did: "interrupted" (SIGINT) or "terminated" (SIGTERM).
+INTERRUPTED_BY = "interrupted"
+_said = threading.Lock()
 
 
 def _say(message: str) -> None:
@@ -20,6 +25,26 @@ def _say(message: str) -> None:
     text = redact(" ".join(str(message).split()))
     sys.stderr.write(f"triage: {text}\n")
     sys.stderr.flush()
+
+
+def say_interrupted_once(*, raw: bool = False) -> None:
+    """`triage: interrupted` (or `terminated`) once per process, whoever gets there first: the
+    boundary, or the signal timer ending a command that did not unwind in time (raw: a plain
+    write(2), no stream lock that a stuck main thread might hold)."""
+    if not _said.acquire(blocking=False):
+        return
+    line = f"triage: {INTERRUPTED_BY}\n"
+    if raw:
+        try:
+            os.write(2, line.encode())
+        except OSError:
+            pass
+        return
+    try:
+        sys.stderr.write(line)
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
 
 
 def _debug_trace() -> None:
@@ -41,6 +66,8 @@ def _kind(exc: BaseException) -> str:
 
 def run(fn: Callable[[], Any]) -> int:
     """Call the app and turn every way it can end into an exit code."""
+    global _said
+    _said = threading.Lock()
     try:
         result = fn()
     except TriageError as exc:
@@ -54,7 +81,7 @@ def run(fn: Callable[[], Any]) -> int:
     except typer.Exit as exc:
         return int(exc.exit_code)
     except KeyboardInterrupt:
-        _say("interrupted")
+        say_interrupted_once()
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitCode.OK)
@@ -68,7 +95,7 @@ def run(fn: Callable[[], Any]) -> int:
         if kind == "Exit":
             return int(getattr(exc, "exit_code", 0))
         if kind == "Abort":
-            _say("interrupted")
+            say_interrupted_once()
             return int(ExitCode.INTERRUPTED)
         if kind == "UsageError":
             ctx = getattr(exc, "ctx", None)

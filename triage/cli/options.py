@@ -17,7 +17,11 @@ class Output(str, Enum):
 Config = typer.Option(None, "--config", envvar="TRIAGE_CONFIG", metavar="PATH",
                       help="Config file (default ./triage.yaml, then $XDG_CONFIG_HOME/triage/config.yaml).")
 PrometheusUrl = typer.Option(None, "--prometheus-url", envvar="TRIAGE_PROMETHEUS_URL", metavar="URL",
-                             help="Prometheus or VictoriaMetrics base URL (default: the config's prometheus.url).")
+                             help="Prometheus or VictoriaMetrics base URL (default: the config's prometheus.url). "
+                                  "Deadlines: each request ends within prometheus.timeout (default 10s, the "
+                                  "answer's body included), all of the command's requests within "
+                                  "prometheus.deadline of its start (default 30 x the timeout); past either: one "
+                                  "line naming the backend, exit 3.")
 AlertmanagerUrl = typer.Option(None, "--alertmanager-url", envvar="TRIAGE_ALERTMANAGER_URL", metavar="URL",
                                help="Alertmanager base URL (default: the config's alertmanager.url).")
 Service = typer.Option(None, "--service", "-s", metavar="NAME", help="The service to triage.")

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import time
 from typing import Any
 
 import requests
 
-from triage.config import BackendSettings, redact
+from triage.config import BackendSettings
 from triage.errors import SourceError
 from triage.models import Alert
+from triage.sources.http import (
+    BodyDeadline, BodyTooLarge, format_size, network_reason, read_bounded, tls_reason, verify_for, warn_insecure,
+)
 from triage.sources.prometheus import parse_json_time
 
 
@@ -18,8 +23,13 @@ class AlertmanagerSource:
     def __init__(self, settings: BackendSettings) -> None:
         self.settings = settings
         self._session = requests.Session()
-        self._session.verify = settings.ca_file or not settings.insecure_skip_verify
+        # Per request too: REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE would replace a session's `verify`.
+        self._verify = verify_for(settings.ca_file, settings.insecure_skip_verify)
+        self._session.verify = self._verify
         self._session.headers["User-Agent"] = "triage"
+        self._run_deadline = time.monotonic() + settings.run_deadline
+        if settings.insecure_skip_verify:
+            warn_insecure(self.name, self.backend)
         if settings.bearer_token is not None:
             self._session.headers["Authorization"] = f"Bearer {settings.bearer_token.reveal()}"
         if settings.username is not None and settings.password is not None:
@@ -34,25 +44,41 @@ class AlertmanagerSource:
 
     def alerts(self) -> list[Alert]:
         url = f"{self.settings.url}/api/v2/alerts"
+        now = time.monotonic()
+        deadline = min(now + self.settings.timeout, self._run_deadline)
+        left = deadline - now
+        if left <= 0:
+            raise SourceError(f"{self.name}: the command ran past its deadline of {self.settings.run_deadline:g}s "
+                              f"({self.backend}.deadline)", backend=self.backend)
         try:
-            response = self._session.get(
+            with self._session.get(
                 url, params={"active": "true", "silenced": "false", "inhibited": "false"},
-                timeout=(min(3.0, self.settings.timeout), self.settings.timeout),
-            )
-        except requests.exceptions.Timeout:
+                timeout=(min(3.0, left), left), stream=True, verify=self._verify,
+            ) as response:
+                status = response.status_code
+                body = read_bounded(response, deadline=deadline,
+                                    cap=self.settings.max_response_bytes if status == 200 else 64 * 1024)
+        except (requests.exceptions.Timeout, BodyDeadline):
             raise SourceError(f"{self.name} did not answer within {self.settings.timeout:g}s",
                               backend=self.backend) from None
+        except BodyTooLarge as exc:
+            raise SourceError(f"{self.name}: the answer to /api/v2/alerts is larger than the "
+                              f"{format_size(exc.cap)} cap ({self.backend}.max_response_bytes)",
+                              backend=self.backend) from None
+        except requests.exceptions.SSLError as exc:
+            raise SourceError(f"{self.name}: TLS error: {tls_reason(exc)}", backend=self.backend) from None
         except requests.exceptions.RequestException as exc:
-            reason = "connection refused" if "Connection refused" in str(exc) else redact(str(exc).splitlines()[0])[:200]
-            raise SourceError(f"{self.name} is unreachable: {reason}", backend=self.backend) from None
-        if response.status_code in (401, 403):
-            raise SourceError(f"{self.name} rejected the credentials (HTTP {response.status_code})",
-                              backend=self.backend)
-        if response.status_code != 200:
-            raise SourceError(f"{self.name} answered HTTP {response.status_code}", backend=self.backend)
+            if "timed out" in str(exc):
+                raise SourceError(f"{self.name} did not answer within {self.settings.timeout:g}s",
+                                  backend=self.backend) from None
+            raise SourceError(f"{self.name} is unreachable: {network_reason(exc)}", backend=self.backend) from None
+        if status in (401, 403):
+            raise SourceError(f"{self.name} rejected the credentials (HTTP {status})", backend=self.backend)
+        if status != 200:
+            raise SourceError(f"{self.name} answered HTTP {status}", backend=self.backend)
         try:
-            data: Any = response.json()
-        except ValueError:
+            data: Any = json.loads(body)
+        except (ValueError, RecursionError):
             raise SourceError(f"{self.name} sent an answer that is not JSON", backend=self.backend) from None
         out = []
         for raw in data if isinstance(data, list) else []:

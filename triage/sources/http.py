@@ -6,9 +6,14 @@ sources share."""
 from __future__ import annotations
 
 import json
+import re
+import socket
+import ssl
+import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Sequence
+from typing import Any, Sequence
 
 import requests
 
@@ -17,6 +22,147 @@ from triage.health.facts import EndpointProbe
 
 MAX_BODY = 64 * 1024
 DEFAULT_TIMEOUT = 5.0
+READ_CHUNK = 256 * 1024
+
+
+class BodyDeadline(Exception):
+    """The request's deadline passed while its answer was still arriving."""
+
+
+class BodyTooLarge(Exception):
+    """The decoded answer is larger than the cap."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(cap)
+        self.cap = cap
+
+
+def verify_for(ca_file: str | None, insecure_skip_verify: bool) -> bool | str:
+    """The `verify` to pass with every request. requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE
+    replace a `verify` that is True (also a session's), so the config's CA file or its
+    insecure_skip_verify only win when given per request; with neither, the environment's
+    bundle is the trust store, as for any requests-based tool."""
+    if insecure_skip_verify:
+        return False
+    return ca_file or True
+
+
+_WARNED: set[str] = set()
+_WARN_LOCK = threading.Lock()
+
+
+def warn_insecure(name: str, key: str) -> None:
+    """One warning line per backend and process (not urllib3's warning per request)."""
+    import urllib3
+
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    with _WARN_LOCK:
+        if name in _WARNED:
+            return
+        _WARNED.add(name)
+    sys.stderr.write(f"triage: warning: {redact(name)}: {key}.insecure_skip_verify is set: "
+                     "its TLS certificate is not verified\n")
+    sys.stderr.flush()
+
+
+def tls_reason(exc: BaseException) -> str:
+    """Why a TLS handshake failed, in OpenSSL's words ("self-signed certificate", "certificate has
+    expired", "Hostname mismatch, …"), found in the chain of wrapped exceptions."""
+    seen: set[int] = set()
+    stack: list[Any] = [exc]
+    fallback = ""
+    while stack:
+        current = stack.pop()
+        if not isinstance(current, BaseException) or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            message = getattr(current, "verify_message", None) or getattr(current, "reason", None)
+            if message:
+                return str(message).rstrip(".")
+        if isinstance(current, ssl.SSLError) and not fallback and getattr(current, "reason", None):
+            fallback = str(current.reason).replace("_", " ").lower()
+        stack.extend(getattr(current, "args", ()))
+        stack.extend((getattr(current, "reason", None), current.__cause__, current.__context__))
+    text = str(exc)
+    match = re.search(r"certificate verify failed: (.+?)(?: \(_ssl\.c:\d+\))?['\")]", text)
+    if match:
+        return match.group(1).rstrip(".")
+    match = re.search(r"\[SSL: ([A-Z0-9_]+)\]", text)
+    if match:
+        return match.group(1).replace("_", " ").lower()
+    return fallback or "handshake failed"
+
+
+def _socket_of(response: Any) -> Any:
+    raw = getattr(response, "raw", None)
+    sock = getattr(getattr(raw, "_connection", None), "sock", None)
+    if sock is None:
+        fp = getattr(getattr(getattr(raw, "_fp", None), "fp", None), "raw", None)
+        sock = getattr(fp, "_sock", None)
+    return sock if hasattr(sock, "settimeout") else None
+
+
+def _shutdown(sock: Any, fired: threading.Event) -> None:
+    fired.set()
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def read_bounded(response: requests.Response, *, deadline: float, cap: int, clock: Any = time.monotonic,
+                 truncate: bool = False) -> bytes:
+    """The decoded body, read as it streams in, within the request's deadline and `cap`.
+
+    A socket timeout only bounds one read, and a buffered read of a chunk waits for the whole
+    chunk: a body trickling in a byte at a time would never time out. So at the deadline a timer
+    shuts the connection down, which ends any read at once. Past `cap` decoded bytes the read
+    stops (urllib3 inflates a chunk at a time: a gzip bomb never grows past the cap).
+    Raises BodyDeadline / BodyTooLarge (or, with `truncate`, returns the first `cap` bytes)."""
+    declared = response.headers.get("Content-Length", "")
+    encoded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
+    if declared.isascii() and declared.isdigit() and len(declared) < 20 and not encoded and int(declared) > cap \
+            and not truncate:
+        raise BodyTooLarge(cap)
+    left = deadline - clock()
+    if left <= 0:
+        raise BodyDeadline()
+    sock = _socket_of(response)
+    fired = threading.Event()
+    timer = None
+    if sock is not None:
+        timer = threading.Timer(left, _shutdown, (sock, fired))
+        timer.daemon = True
+        timer.start()
+    body = bytearray()
+    try:
+        for chunk in response.iter_content(chunk_size=READ_CHUNK):
+            body += chunk
+            if len(body) > cap:
+                if truncate:
+                    return bytes(body[:cap])
+                raise BodyTooLarge(cap)
+            if clock() > deadline:
+                raise BodyDeadline()
+    except requests.exceptions.RequestException as exc:
+        if fired.is_set() or "timed out" in str(exc):
+            raise BodyDeadline() from None
+        raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+    if fired.is_set():
+        raise BodyDeadline()
+    return bytes(body)
+
+
+def format_size(n: int) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            value = n / size
+            return f"{value:g} {unit}" if value.is_integer() else f"{value:.1f} {unit}"
+    return f"{n} bytes"
 
 
 def network_reason(exc: BaseException) -> str:
@@ -32,7 +178,7 @@ def network_reason(exc: BaseException) -> str:
     if "PermissionError" in text or "Permission denied" in text:
         return "permission denied"
     if "CERTIFICATE_VERIFY_FAILED" in text or "SSLError" in text or "SSL:" in text:
-        return "TLS error (certificate not trusted or handshake failed)"
+        return f"TLS error: {tls_reason(exc)}"
     if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:
         return "the connection was closed mid-answer"
     if "timed out" in text or "Timeout" in text:
@@ -97,13 +243,7 @@ class _Deadline(Exception):
 
 def _read_some(response: requests.Response, deadline: float) -> bytes:
     """At most MAX_BODY bytes, and not past the deadline (a body trickling in counts as a timeout)."""
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_content(chunk_size=8192):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= MAX_BODY:
-            break
-        if time.perf_counter() > deadline:
-            raise _Deadline()
-    return b"".join(chunks)[:MAX_BODY]
+    try:
+        return read_bounded(response, deadline=deadline, cap=MAX_BODY, clock=time.perf_counter, truncate=True)
+    except BodyDeadline:
+        raise _Deadline() from None

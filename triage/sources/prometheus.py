@@ -1,7 +1,9 @@
-"""The Prometheus (or VictoriaMetrics) HTTP API, over prometheus-api-client's PrometheusConnect.
+"""The Prometheus (or VictoriaMetrics) HTTP API, over one requests Session.
 
 Everything that leaves this module is triage's own models or a SourceError naming the
-backend and the query: raw dicts and requests exceptions stay here.
+backend and the query: raw dicts and requests exceptions stay here. Every request has a total
+deadline (prometheus.timeout, the body included), the whole command one more
+(prometheus.deadline), and every answer a cap on its decoded size (prometheus.max_response_bytes).
 """
 
 from __future__ import annotations
@@ -18,18 +20,37 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterator, Sequence
 
 import requests
-from prometheus_api_client import PrometheusApiClientException, PrometheusConnect
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from triage.config import BackendSettings, redact
 from triage.errors import SourceError
 from triage.models import Alert, RangeQuery, Series
+from triage.sources.http import (
+    BodyDeadline, BodyTooLarge, format_size, read_bounded, tls_reason, verify_for, warn_insecure,
+)
 
 TRANSIENT_STATUS = {429, 502, 503, 504}
 MAX_ATTEMPTS = 3
 MAX_RETRY_AFTER = 2.0
 MAX_ERROR_BODY = 300
+# An error answer is only read for its message.
+MAX_ERROR_READ = 64 * 1024
+SHOWN_QUERY = 120
+
+
+class _HttpStatus(Exception):
+    """A non-200 answer: its status, headers and (the start of) its body."""
+
+    def __init__(self, status: int, headers: Any, body: bytes) -> None:
+        super().__init__(f"HTTP Status Code {status}")
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+
+class _RunDeadline(Exception):
+    """The command's overall deadline against this backend has passed."""
 
 
 class QueryStats:
@@ -97,21 +118,18 @@ class PrometheusSource:
         self.max_concurrency = max(1, max_concurrency)
         self.stats = QueryStats()
         self._sleep = sleep
-        self._local = threading.local()
+        self._clock = time.monotonic
+        self._run_deadline = self._clock() + settings.run_deadline
         session = requests.Session()
-        session.verify = settings.ca_file or not settings.insecure_skip_verify
-        headers = {"User-Agent": "triage"}
+        self._verify = verify_for(settings.ca_file, settings.insecure_skip_verify)
+        session.verify = self._verify
+        headers = {"User-Agent": "triage", "Accept-Encoding": "gzip"}
         if settings.bearer_token is not None:
             headers["Authorization"] = f"Bearer {settings.bearer_token.reveal()}"
         auth = None
         if settings.username is not None and settings.password is not None:
             auth = (settings.username, settings.password.reveal())
-        session.hooks["response"].append(self._remember)
         no_retry = Retry(total=0, status_forcelist=(), raise_on_status=False, raise_on_redirect=False)
-        self._client = PrometheusConnect(
-            url=settings.url, headers=headers, disable_ssl=settings.insecure_skip_verify,
-            retry=no_retry, auth=auth, session=session, timeout=settings.timeout,
-        )
         adapter = HTTPAdapter(max_retries=no_retry, pool_connections=2, pool_maxsize=self.max_concurrency)
         session.mount(settings.url, adapter)
         self._session = session
@@ -123,9 +141,11 @@ class PrometheusSource:
         # holds the GIL anyway, so parallel decodes would multiply memory by the concurrency
         # for no gain in speed. The requests themselves still run `max_concurrency` at a time.
         self._decode = threading.Lock()
+        if settings.insecure_skip_verify:
+            warn_insecure(self.name, self.backend)
 
     def close(self) -> None:
-        self._client.close()
+        self._session.close()
 
     def __enter__(self) -> "PrometheusSource":
         return self
@@ -137,40 +157,51 @@ class PrometheusSource:
     def name(self) -> str:
         return f"{self.backend} at {self.settings.display_url}"
 
-    def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> requests.Response:
-        self._local.last = response
-        return response
-
-    def _timeouts(self) -> tuple[float, float]:
-        return (min(3.0, self.settings.timeout), self.settings.timeout)
+    def _get(self, path: str, params: dict | None, query: str, parse: Callable[[Any], Any]) -> Any:
+        """One GET within the request's deadline (and the run's); `parse` of the decoded JSON of
+        a 200 answer no larger than the cap. Raises _HttpStatus, BodyDeadline, BodyTooLarge, _RunDeadline
+        or what requests raises; _attempts turns each into a SourceError."""
+        now = self._clock()
+        deadline = min(now + self.settings.timeout, self._run_deadline)
+        if deadline - now <= 0:
+            raise _RunDeadline()
+        left = deadline - now
+        response = self._session.get(f"{self.settings.url}{path}", params=params, headers=self._headers,
+                                     auth=self._auth, timeout=(min(3.0, left), left), stream=True,
+                                     verify=self._verify)
+        try:
+            if response.status_code != 200:
+                try:
+                    body = read_bounded(response, deadline=deadline, cap=MAX_ERROR_READ)
+                except BodyTooLarge:
+                    body = b""
+                raise _HttpStatus(response.status_code, response.headers, body)
+            # Waiting for our own turn to decode is not the backend's time: it moves the request's
+            # deadline (never the run's), and is bounded by the answers ahead of it.
+            queued = self._clock()
+            if not self._decode.acquire(timeout=max(0.0, self._run_deadline - queued)):
+                raise _RunDeadline()
+            try:
+                waited = self._clock() - queued
+                body = read_bounded(response, deadline=min(deadline + waited, self._run_deadline),
+                                    cap=self.settings.max_response_bytes, clock=self._clock)
+                return parse(json.loads(body))
+            finally:
+                self._decode.release()
+        finally:
+            response.close()
 
     def query_range(self, query: str, start: float, end: float, step: float) -> list[Series]:
         """A range query at explicit times; the result is every series with its points."""
-        url = f"{self.settings.url}/api/v1/query_range"
         params = {"query": query, "start": round(start), "end": round(end), "step": _step(step)}
-
-        def fetch() -> list[Series]:
-            response = self._session.get(url, params=params, headers=self._headers, auth=self._auth,
-                                         timeout=self._timeouts(), stream=True)
-            try:
-                with self._decode:
-                    body = response.content
-                    if response.status_code != 200:
-                        raise PrometheusApiClientException(
-                            "HTTP Status Code {} ({!r})".format(response.status_code, body))
-                    return _parse_matrix(json.loads(body)["data"]["result"], query, self.name)
-            finally:
-                response.close()
-
-        return self._call(query, fetch)
+        return self._call(query, lambda: self._get(
+            "/api/v1/query_range", params, query, lambda doc: _parse_matrix(doc["data"]["result"], query, self.name)))
 
     def query(self, query: str, at: float) -> list[Series]:
         """An instant query at an explicit time."""
-        data = self._call(
-            query,
-            lambda: self._client.custom_query(query, params={"time": f"{at:.3f}"}, timeout=self._timeouts()),
-        )
-        return _parse_vector(data, query, self.name)
+        params = {"query": query, "time": f"{at:.3f}"}
+        return self._call(query, lambda: self._get(
+            "/api/v1/query", params, query, lambda doc: _parse_vector(doc["data"]["result"], query, self.name)))
 
     def query_range_many(self, queries: Sequence[RangeQuery]) -> list[list[Series] | SourceError]:
         """Independent range queries in parallel; each answer is its series or its error."""
@@ -182,22 +213,21 @@ class PrometheusSource:
 
         if len(queries) <= 1:
             return [one(q) for q in queries]
-        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(queries))) as pool:
-            return list(pool.map(one, queries))
+        pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(queries)),
+                                  thread_name_prefix="triage-query")
+        try:
+            answers = list(pool.map(one, queries))
+        except BaseException:
+            # Ctrl-C (or anything else) while queries are in flight: do not wait for them.
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        return answers
 
     def alerts(self) -> list[Alert]:
         """Alerts Prometheus itself evaluates right now (`/api/v1/alerts`)."""
-        url = f"{self.settings.url}/api/v1/alerts"
-
-        def fetch() -> Any:
-            response = self._session.get(url, headers=self._headers, auth=self._auth, timeout=self._timeouts())
-            if response.status_code != 200:
-                raise PrometheusApiClientException(
-                    "HTTP Status Code {} ({!r})".format(response.status_code, response.content)
-                )
-            return response.json()["data"]["alerts"]
-
-        data = self._call("/api/v1/alerts", fetch)
+        data = self._call("/api/v1/alerts", lambda: self._get("/api/v1/alerts", None, "/api/v1/alerts",
+                                                              lambda doc: doc["data"]["alerts"]))
         out = []
         for raw in data if isinstance(data, list) else []:
             if not isinstance(raw, dict):
@@ -232,33 +262,35 @@ class PrometheusSource:
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 self.stats.add(retries=1)
-            self._local.last = None
             self.stats.add(requests_=1)
+            headers: Any = None
             try:
                 return fn()
-            except PrometheusApiClientException as exc:
-                status = _status_of(exc)
-                response = getattr(self._local, "last", None)
-                error = self._http_error(query, status, response, str(exc))
+            except _HttpStatus as exc:
+                headers = exc.headers
+                error = self._http_error(query, exc.status, exc.body)
+            except _RunDeadline:
+                raise self._run_deadline_error(query) from None
+            except (BodyDeadline, requests.exceptions.Timeout):
+                raise self._deadline_error(query) from None
+            except BodyTooLarge as exc:
+                raise SourceError(
+                    f"{self.name}: the answer to {_shown_query(query)} is larger than the {format_size(exc.cap)} cap "
+                    f"({self.backend}.max_response_bytes); raise it, or ask for fewer series",
+                    backend=self.backend, query=query, fatal=True,
+                ) from None
             except requests.exceptions.SSLError as exc:
-                raise SourceError(f"{self.name}: TLS error: {_first_line(exc)}", backend=self.backend,
-                                  query=query) from None
+                reason = tls_reason(exc)
+                raise SourceError(f"{self.name}: TLS error: {reason}{_tls_hint(self.backend, exc, reason)}",
+                                  backend=self.backend, query=query, fatal=True) from None
             except requests.exceptions.ConnectionError as exc:
                 if "timed out" in str(exc) and "connect timeout" not in str(exc).lower():
-                    raise SourceError(
-                        f"{self.name} did not answer within {self.settings.timeout:g}s",
-                        backend=self.backend, query=query, fatal=True,
-                    ) from None
+                    raise self._deadline_error(query) from None
                 error = SourceError(
                     f"{self.name} is unreachable: {_connection_reason(exc)}",
                     backend=self.backend, query=query, transient=True, fatal=True,
                 )
-            except requests.exceptions.Timeout:
-                raise SourceError(
-                    f"{self.name} did not answer within {self.settings.timeout:g}s",
-                    backend=self.backend, query=query, fatal=True,
-                ) from None
-            except (ValueError, KeyError, TypeError) as exc:
+            except (ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
                 raise SourceError(
                     f"{self.name} sent an answer that is not the Prometheus API's JSON ({type(exc).__name__})",
                     backend=self.backend, query=query,
@@ -273,13 +305,29 @@ class PrometheusSource:
                 error.fatal = True
                 raise error
             last_error = error
-            self._sleep(self._backoff(attempt, getattr(self._local, "last", None)))
+            pause = self._backoff(attempt, headers)
+            if self._clock() + pause >= self._run_deadline:
+                raise self._run_deadline_error(query)
+            self._sleep(pause)
         assert last_error is not None
         raise last_error
 
-    def _backoff(self, attempt: int, response: requests.Response | None) -> float:
-        if response is not None:
-            header = response.headers.get("Retry-After")
+    def _deadline_error(self, query: str) -> SourceError:
+        if self._clock() >= self._run_deadline - 0.05:
+            return self._run_deadline_error(query)
+        return SourceError(f"{self.name} did not answer within {self.settings.timeout:g}s",
+                           backend=self.backend, query=query, fatal=True)
+
+    def _run_deadline_error(self, query: str) -> SourceError:
+        given = self.settings.deadline is not None
+        how = f"{self.backend}.deadline" if given else f"{self.backend}.deadline, by default 30 x the timeout"
+        return SourceError(
+            f"{self.name}: the command ran past its deadline of {self.settings.run_deadline:g}s ({how})",
+            backend=self.backend, query=query, fatal=True)
+
+    def _backoff(self, attempt: int, headers: Any) -> float:
+        if headers is not None:
+            header = headers.get("Retry-After")
             if header:
                 try:
                     return min(MAX_RETRY_AFTER, max(0.0, float(header)))
@@ -287,15 +335,14 @@ class PrometheusSource:
                     return MAX_RETRY_AFTER
         return min(MAX_RETRY_AFTER, 0.2 * (2 ** attempt)) * (0.5 + random.random() / 2)
 
-    def _http_error(self, query: str, status: int | None, response: requests.Response | None,
-                    raw: str) -> SourceError:
+    def _http_error(self, query: str, status: int | None, raw: bytes) -> SourceError:
         body = ""
-        if response is not None:
+        if raw:
             try:
-                payload = response.json()
+                payload = json.loads(raw)
                 body = str(payload.get("error") or payload)[:MAX_ERROR_BODY]
-            except ValueError:
-                body = response.text[:MAX_ERROR_BODY].strip()
+            except (ValueError, AttributeError, RecursionError):
+                body = raw[:MAX_ERROR_BODY].decode("utf-8", "replace").strip()
         body = redact(" ".join(body.split()))
         if status in (401, 403):
             what = "rejected the credentials" if status == 401 else "denied access"
@@ -314,14 +361,20 @@ def _step(step: float) -> str:
     return f"{step:g}"
 
 
-def _status_of(exc: Exception) -> int | None:
-    text = str(exc)
-    marker = "HTTP Status Code "
-    if marker in text:
-        digits = text.split(marker, 1)[1][:3]
-        if digits.isdigit():
-            return int(digits)
-    return None
+def _shown_query(query: str) -> str:
+    """The query as a line can hold it: the start of a long (batched) query, its length said."""
+    flat = " ".join(query.split())
+    if len(flat) <= SHOWN_QUERY:
+        return f"query {flat!r}" if not flat.startswith("/") else flat
+    return f"query {flat[:SHOWN_QUERY]!r}… ({len(flat)} characters)"
+
+
+def _tls_hint(backend: str, exc: BaseException, reason: str) -> str:
+    if "mismatch" in reason:
+        return ""
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "certificate verify failed" in str(exc):
+        return f" (set {backend}.ca_file to the CA that signed it)"
+    return ""
 
 
 def _first_line(exc: BaseException) -> str:
