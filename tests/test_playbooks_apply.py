@@ -13,6 +13,14 @@ from tests.test_playbooks import finding, health_doc, rca_doc
 from tests.test_playbooks_cli import run_pb, write_record
 
 
+@pytest.fixture(autouse=True)
+def config(tmp_path, monkeypatch):
+    """What `--apply` may change is what the config names (issue 13): ./triage.yaml names the services."""
+    (tmp_path / "triage.yaml").write_text("services:\n  orders: {namespace: shop}\n  reviews: {namespace: shop}\n"
+                                          "  web: {namespace: shop}\n")
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def cluster(tmp_path, monkeypatch):
     with FakeKubeApply([deployment("orders", "shop", 2), deployment("reviews", "shop", 2)]) as fake:
@@ -56,7 +64,8 @@ def test_apply_asks_before_each_step_and_records_a_refusal(cluster, tmp_path):
     declined = run_pb(["mitigate", "--from", str(rec), "--apply", "-o", "json"], stdin="n\n", tty=True)
     assert declined.code == 2, declined.stderr
     assert cluster.writes() == []
-    assert "apply step cpu_saturation/scale-out: scale to 3 replicas of deployment shop/orders?" in declined.stderr
+    assert ("apply step cpu_saturation/scale-out: scale to 3 replicas of deployment shop/orders in context fake?"
+            in declined.stderr)
     [action] = json.loads(declined.stdout)["actions"]
     assert action["result"] == "declined"
     accepted = run_pb(["mitigate", "--from", str(rec), "--apply", "-o", "json"], stdin="y\n", tty=True)
