@@ -31,15 +31,12 @@ from triage.analysis.detect import fmt
 from triage.catalog import bundled_dir, search_dirs
 from triage.config import EXTRA_SIGNALS, SIGNAL_NAMES, ServiceConfig
 from triage.errors import ConfigError, UsageError
-from triage.models import HEALTH_KINDS, HEALTH_REASONS, Status
+from triage.models import BOTTLENECKS, HEALTH_KINDS, HEALTH_REASONS, TRIGGERS, Status
 from triage.yamlschema import AnyMapOf, Choice, Field, ListOf, compose, read_text, validate
 
 PLAN_SCHEMA = "triage.plan/v1"
 INCIDENT_SCHEMA = "triage.incident/v1"
 
-BOTTLENECKS = ("cpu_saturation", "memory_pressure", "db_pool_exhaustion", "db_latency", "lock_contention",
-               "connection_churn", "external_dependency", "application_errors", "none", "unknown")
-TRIGGERS = ("traffic_surge", "deploy", "dependency_failure", "none", "unknown")
 SEVERITIES = ("P0", "P1", "P2", "P3")
 STATUSES = ("ok", "warning", "critical", "unknown")
 ACTION_KINDS = ("scale_deployment", "rollout_restart", "restart_container")
