@@ -58,11 +58,15 @@ def primary_rca(record: Mapping[str, Any]) -> dict[str, Any] | None:
     return rca
 
 
+_YEAR_10000 = 253402300800  # a point's time past what a date can show is not a point of this incident
+
+
 def _points(record: Mapping[str, Any], service: str, signal: str) -> list[tuple[float, float]]:
     raw = ((record.get("series") or {}).get(service) or {}).get(signal) or {}
     out = []
     for p in raw.get("points") or []:
-        if isinstance(p, list) and len(p) == 2 and isinstance(p[1], (int, float)) and math.isfinite(p[1]):
+        if (isinstance(p, list) and len(p) == 2 and isinstance(p[0], (int, float)) and 0 <= p[0] < _YEAR_10000
+                and isinstance(p[1], (int, float)) and math.isfinite(p[1])):
             out.append((float(p[0]), float(p[1])))
     return out
 
@@ -220,11 +224,11 @@ def build_context(record: Mapping[str, Any]) -> dict[str, Any]:
         "window": {"start": md(window.get("start", "")), "end": md(window.get("end", ""))},
         "impact": {
             "duration_minutes": round(((w1 or 0) - (w0 or 0)) / 60) if w0 and w1 else None,
-            "failed_requests": round(failed) if failed is not None else None,
+            "failed_requests": round(failed) if failed is not None and math.isfinite(failed) else None,
             "peak_p95": _fmt(peak_p95, "s"),
             "peak_error_ratio": _fmt(peak_err, "ratio"),
             "peak_rps": _fmt(peak_rps, "req/s"),
-            "affected_users": round(users) if users else None,
+            "affected_users": round(users) if users and math.isfinite(users) else None,
             "actions_per_user_per_minute": ACTIONS_PER_USER_PER_MINUTE,
         },
         "detection": {

@@ -381,6 +381,11 @@ SHAPES = {
     "window without a time zone": _set("window", value={"start": "2026-11-30T14:41:33", "end": "2026-11-30T14:44:33"}),
     "services[0].invariants[0] is a string": _set("services", 0, "invariants", value=["x"]),
     "services[0].signals.rps is a number": _set("services", 0, "signals", value={"rps": 5}),
+    "series points at t=1e20": _set("series", "checkout", "rps", "points", value=[[1e20, 1.0], [1e20 + 1, 2.0]]),
+    "series points before year 1": _set("series", "checkout", "latency_p95", "points",
+                                        value=[[-1e15, 1.0], [-1e15 + 15, 2.0]]),
+    "series values of 1e308": _set("series", "checkout", "rps", "points",
+                                   value=[[1796049873.0, 1e308], [1796049888.0, 1e308]]),
 }
 SHAPE_READERS = {k: v for k, v in READERS.items() if k != "mitigate --health-from"}
 _PLAYBOOK_SHAPES = ("triage/playbooks.py incident_from_record reads the record without triage.incident.load's "
