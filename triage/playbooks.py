@@ -1105,12 +1105,10 @@ def read_json(path: Path, what: str) -> Any:
 
 def incident_from_record(path: Path, *, service: str | None = None) -> Incident:
     """`--from incident.json`: the record's rca and health, nothing from the network."""
-    from triage.incident import service_from_json
+    from triage.incident import load, service_from_json
 
-    record = read_json(path, "incident record")
-    schema = record.get("schema") if isinstance(record, dict) else None
-    if schema != INCIDENT_SCHEMA:
-        raise ConfigError(f"{path}: not an incident record (schema {schema!r}, expected {INCIDENT_SCHEMA})")
+    # The record's own reader: every section a reader walks is checked for its shape first.
+    record = load(path)
     rcas = rca_documents(record.get("rca"), service) if record.get("rca") else []
     health = check_health(record.get("health"), f"{path}: health")
     if not rcas and health is None:

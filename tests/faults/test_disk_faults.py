@@ -388,10 +388,7 @@ SHAPES = {
                                    value=[[1796049873.0, 1e308], [1796049888.0, 1e308]]),
 }
 SHAPE_READERS = {k: v for k, v in READERS.items() if k != "mitigate --health-from"}
-_PLAYBOOK_SHAPES = ("triage/playbooks.py incident_from_record reads the record without triage.incident.load's "
-                    "checks (AttributeError/TypeError on a section of the wrong shape)")
-SHAPE_BUGS = {(s, r): _PLAYBOOK_SHAPES for s in ("rca.capacity is a string", "rca.missing_signals is a number")
-              for r in ("mitigate --from", "fix --from")}
+SHAPE_BUGS: dict = {}   # fixed: incident_from_record reads through triage.incident.load
 
 
 @pytest.mark.parametrize("shape,reader", [cell(SHAPE_BUGS, s, r) for s in SHAPES for r in SHAPE_READERS])
