@@ -189,7 +189,7 @@ def fleet(services: int, latencies: list[float], work: Path) -> None:
         fake.close()
 
 
-def many(processes: int, latencies: list[float], work: Path) -> None:
+def many(processes: int, latencies: list[float], work: Path, timeout: float = 10.0) -> None:
     sys.path.insert(0, str(ROOT / "bench"))
     from load import CountingProxy  # noqa: E402 - the load bench's proxy: counts and forwards
 
@@ -210,7 +210,6 @@ def many(processes: int, latencies: list[float], work: Path) -> None:
             super()._handle(h)
 
     openmetrics, _ = export_dataset(default_fleet() + bottleneck_fleet())
-    timeout = 10.0
     deadline = DEADLINE_FACTOR * timeout
     mix = [["rca", "--service", "checkout"], ["detect", "--service", "checkout"], ["rca", "--all-services"],
            ["detect", "--all-services"], ["queries", "check", "--service", "checkout"]]
@@ -271,6 +270,8 @@ def main() -> None:
     parser.add_argument("--only", choices=["fleet", "many"])
     parser.add_argument("--services", type=int, default=10_000)
     parser.add_argument("--processes", type=int, default=50)
+    parser.add_argument("--timeout", type=float, default=10.0,
+                        help="prometheus.timeout of the 50 processes (default 10, triage's default)")
     parser.add_argument("--latency", type=float, action="append",
                         help="seconds per answer (repeatable; default 0 and 0.2)")
     args = parser.parse_args()
@@ -281,7 +282,7 @@ def main() -> None:
         if args.only in (None, "fleet"):
             fleet(args.services, latencies, work)
         if args.only in (None, "many"):
-            many(args.processes, latencies, work)
+            many(args.processes, latencies, work, args.timeout)
 
 
 if __name__ == "__main__":
