@@ -376,6 +376,10 @@ def ensure_data(collection: Collection, services: Sequence[ServiceConfig], requi
     """A service with none of the required signals has no data at all: say so instead of judging."""
     empty = [s.name for s in services if not any(n in collection.signals.get(s.name, {}) for n in required)]
     if empty and len(empty) == len(services):
+        # Nothing answered because the backend failed (timed out, refused): say that, not "no data".
+        fatal = next((e for e in collection.errors if e.fatal), None)
+        if fatal is not None:
+            raise fatal
         names = ", ".join(empty)
         raise NoDataError(
             f"no data for service {names} between {collection.windows.baseline.start:%Y-%m-%d %H:%M}Z and "

@@ -31,7 +31,10 @@ def windows_from(settings: Settings, at: str | None, window: str, baseline: str,
 
 
 def print_json(payload: Any) -> None:
-    sys.stdout.write(json.dumps(payload, indent=2, ensure_ascii=False, allow_nan=False) + "\n")
+    """JSON on stdout with every control character from outside \\u-escaped (C1, DEL, bidi)."""
+    from triage.report import inert_json
+
+    sys.stdout.write(inert_json(payload) + "\n")
     sys.stdout.flush()
 
 

@@ -21,8 +21,9 @@ _said = threading.Lock()
 
 def _say(message: str) -> None:
     from triage.config import redact
+    from triage.report import strip_control
 
-    text = redact(" ".join(str(message).split()))
+    text = redact(strip_control(" ".join(str(message).split())))
     sys.stderr.write(f"triage: {text}\n")
     sys.stderr.flush()
 
