@@ -181,7 +181,9 @@ def _sentence(service: str, bottleneck: str, top: Candidate | None, f: Facts, tr
         if bottleneck != "cpu_saturation" and cpu is not None and cpu.window is not None:
             text += f"; CPU {num(cpu.window, 'ratio')}"
         if not f.user_facing:
-            text += "; no latency or error impact seen"
+            seen = [n for n in GOLDEN if n in f.levels]
+            text += ("; no latency or error impact seen" if seen
+                     else "; no latency or error signal to tell the impact")
     if traffic_up and rps is not None and rps.window_median and rps.baseline:
         text += f"; traffic {times(rps.window_median / rps.baseline)} (trigger)"
     if bottleneck in (NO_INCIDENT, UNDECIDED) and f.notes:
