@@ -194,13 +194,16 @@ def _render_fleet(ranking: Sequence[dict], results: Sequence["RcaResult"], outpu
 
     by_name = {r.service.name: r for r in results}
     if output is options.Output.markdown:
-        lines = ["| rank | service | bottleneck | score | severity | summary |", "|---|---|---|---|---|---|"]
+        lines = ["| rank | service | bottleneck | ranking score | severity | why ranked here | summary |",
+                 "|---|---|---|---|---|---|---|"]
         for i, row in enumerate(ranking, 1):
             lines.append(f"| {i} | {md(row['service'])} | {row['bottleneck']} | {row['score']:.2f} | "
-                         f"{row['severity'] or ''} | {md(by_name[row['service']].verdict.sentence)} |")
+                         f"{row['severity'] or ''} | {md(row.get('why', ''))} | "
+                         f"{md(by_name[row['service']].verdict.sentence)} |")
         sys.stdout.write("\n".join(lines) + "\n")
         return
+    sys.stdout.write("rank. service: bottleneck, ranking score (not the verdict's confidence), severity — why\n")
     for i, row in enumerate(ranking, 1):
-        sym = f" (symptom of {strip_control(', '.join(row['symptom_of']))})" if row["symptom_of"] else ""
-        sys.stdout.write(f"{i:>3}. {strip_control(row['service'])}: {row['bottleneck']} {row['score']:.2f}"
-                         f"{' ' + row['severity'] if row['severity'] else ''}{sym}\n")
+        why = f" — {strip_control(row['why'])}" if row.get("why") else ""
+        sys.stdout.write(f"{i:>3}. {strip_control(row['service'])}: {row['bottleneck']}, ranking score "
+                         f"{row['score']:.2f}{', ' + row['severity'] if row['severity'] else ''}{why}\n")
