@@ -278,10 +278,14 @@ class DetectReport:
         }
 
 
-def _num(value: float | None) -> float | None:
+def json_number(value: float | None) -> float | None:
+    """A number as the JSON documents carry it: rounded, and null when missing or not finite."""
     if value is None or not math.isfinite(value):
         return None
     return round(value, 6)
+
+
+_num = json_number
 
 
 HEALTH_KINDS = ("pod", "container", "deployment", "hpa", "node", "endpoint")

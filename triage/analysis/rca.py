@@ -11,7 +11,7 @@ from triage.analysis.classify.levels import sustain_for
 from triage.analysis.detect import detect_service
 from triage.config import SIGNAL_NAMES, ServiceConfig
 from triage.models import INCIDENT_CLASSES as CLASSES
-from triage.models import Alert, SignalSet, SignalSpec, Status, TimeRange
+from triage.models import Alert, SignalSet, SignalSpec, Status, TimeRange, json_number
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class RcaResult:
         v = self.verdict
         signals = {}
         for name, lv in v.levels.items():
-            signals[name] = {"baseline": _num(lv.baseline), "window": _num(lv.window), "unit": lv.unit,
+            signals[name] = {"baseline": json_number(lv.baseline), "window": json_number(lv.window), "unit": lv.unit,
                              "query": lv.query}
         return {
             "schema": "triage.rca/v1",
@@ -72,12 +72,6 @@ class RcaResult:
             "invariants": [i.to_json() for i in self.invariants],
             "alerts": [a.to_json() for a in self.alerts],
         }
-
-
-def _num(value: float | None) -> float | None:
-    import math
-
-    return None if value is None or not math.isfinite(value) else round(value, 6)
 
 
 def rca_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, SignalSpec],

@@ -13,10 +13,7 @@ from typing import Any
 
 from triage.analysis.classify.levels import Level
 from triage.analysis.units import fmt
-
-
-def _num(v: float | None) -> float | None:
-    return None if v is None or not math.isfinite(v) else round(v, 6)
+from triage.models import json_number
 
 
 def num(value: float | None, unit: str) -> str:
@@ -64,8 +61,8 @@ class Candidate:
                                   "summary": summary})
             return
         self.evidence.append({
-            "signal": level.name, "query": level.query, "baseline": _num(level.baseline),
-            "window": _num(level.window), "summary": summary,
+            "signal": level.name, "query": level.query, "baseline": json_number(level.baseline),
+            "window": json_number(level.window), "summary": summary,
         })
 
     def raise_to(self, score: float) -> None:
