@@ -19,39 +19,27 @@ SLACK = 3.0
 LIMIT = TIMEOUT * ATTEMPTS + SLACK
 
 
+TARGET = ["--service", "checkout", "--at", AT]
+
+
+def commands(tmp_path: Path) -> dict[str, list[str]]:
+    """The commands every backend fault is tried against."""
+    return {
+        "detect": ["detect", *TARGET, "-o", "json"],
+        "rca": ["rca", *TARGET, "-o", "json"],
+        "rca --all-services": ["rca", "--all-services", "--at", AT, "-o", "json"],
+        "run": ["run", *TARGET, "--no-kubernetes", "--no-docker", "--out", str(tmp_path / "out")],
+        "queries check": ["queries", "check", "--service", "checkout", "--at", AT, "-o", "json"],
+    }
+
+
 class Hung(AssertionError):
     pass
 
 
-def run_bounded(args: Sequence[str], *, limit: float = LIMIT, proxy: FaultProxy | None = None,
-                env: dict | None = None, cwd: Path | None = None) -> Result:
-    """run_cli on a watchdog thread: past `limit` the test fails (and the proxy lets go so the
-    run can end); a run that returns in time is never judged on its wall time."""
-    box: dict = {}
-
-    def target() -> None:
-        try:
-            box["result"] = run_cli(list(args), env=env, cwd=cwd)
-        except BaseException as exc:  # noqa: BLE001 - an escape from the boundary is itself a finding
-            box["escaped"] = exc
-
-    thread = threading.Thread(target=target, daemon=True, name="triage-under-test")
-    thread.start()
-    thread.join(limit)
-    if thread.is_alive():
-        if proxy is not None:
-            proxy.release()
-        thread.join(60)
-        raise Hung(f"`triage {' '.join(args)}` did not return within {limit:g}s "
-                   f"(timeout {TIMEOUT:g}s x {ATTEMPTS} attempts + {SLACK:g}s)")
-    if "escaped" in box:
-        raise AssertionError(f"an exception escaped the error boundary: {box['escaped']!r}")
-    return box["result"]
-
-
-def call_bounded(fn, *, limit: float = LIMIT, proxy: FaultProxy | None = None):
-    """fn() on a watchdog thread, for a source asked directly: (its value, or the exception it
-    raised); past `limit` the test fails (a hang bound, never a measure of speed)."""
+def _watched(fn, *, limit: float, proxy: FaultProxy | None, name: str, hung: str) -> dict:
+    """fn() on a daemon thread: {"value": ...} or {"raised": exc}; past `limit` the proxy lets go
+    (so the run can end) and the test fails with `hung`. A hang bound, never a measure of speed."""
     box: dict = {}
 
     def target() -> None:
@@ -60,14 +48,36 @@ def call_bounded(fn, *, limit: float = LIMIT, proxy: FaultProxy | None = None):
         except BaseException as exc:  # noqa: BLE001 - the caller judges it
             box["raised"] = exc
 
-    thread = threading.Thread(target=target, daemon=True, name="source-under-test")
+    thread = threading.Thread(target=target, daemon=True, name=name)
     thread.start()
     thread.join(limit)
     if thread.is_alive():
         if proxy is not None:
             proxy.release()
         thread.join(60)
-        raise Hung(f"the source did not return within {limit:g}s")
+        raise Hung(hung)
+    return box
+
+
+def run_bounded(args: Sequence[str], *, limit: float = LIMIT, proxy: FaultProxy | None = None,
+                env: dict | None = None, cwd: Path | None = None) -> Result:
+    """run_cli on a watchdog thread: past `limit` the test fails (and the proxy lets go so the
+    run can end); a run that returns in time is never judged on its wall time."""
+    box = _watched(lambda: run_cli(list(args), env=env, cwd=cwd), limit=limit, proxy=proxy,
+                   name="triage-under-test",
+                   hung=f"`triage {' '.join(args)}` did not return within {limit:g}s "
+                        f"(timeout {TIMEOUT:g}s x {ATTEMPTS} attempts + {SLACK:g}s)")
+    if "raised" in box:
+        # an escape from the error boundary is itself a finding
+        raise AssertionError(f"an exception escaped the error boundary: {box['raised']!r}")
+    return box["value"]
+
+
+def call_bounded(fn, *, limit: float = LIMIT, proxy: FaultProxy | None = None):
+    """fn() on a watchdog thread, for a source asked directly: (its value, or the exception it
+    raised); past `limit` the test fails (a hang bound, never a measure of speed)."""
+    box = _watched(fn, limit=limit, proxy=proxy, name="source-under-test",
+                   hung=f"the source did not return within {limit:g}s")
     return box.get("value"), box.get("raised")
 
 

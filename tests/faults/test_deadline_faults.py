@@ -18,13 +18,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults.conftest import AT, LIMIT, call_bounded, check, run_bounded, write_config
+from tests.faults.conftest import AT, LIMIT, TARGET, call_bounded, check, run_bounded, write_config
+from tests.faults.conftest import commands as backend_commands
 from tests.faults.proxy import Delay, FaultProxy, Reply, Trickle
 
 pytestmark = pytest.mark.backend
 
 REPO = Path(__file__).resolve().parents[2]
-TARGET = ["--service", "checkout", "--at", AT]
 # How long a signalled command may take to end before the cell calls it a hang. The promise is
 # "within a second"; the bound is generous for a loaded 2-core machine, and is a hang bound only.
 SIGNAL_BOUND = 6.0
@@ -32,14 +32,8 @@ START_BOUND = 30.0
 
 
 def commands(tmp_path):
-    return {
-        "detect": ["detect", *TARGET, "-o", "json"],
-        "rca": ["rca", *TARGET, "-o", "json"],
-        "rca --all-services": ["rca", "--all-services", "--at", AT, "-o", "json"],
-        "run": ["run", *TARGET, "--no-kubernetes", "--no-docker", "--out", str(tmp_path / "out")],
-        "queries check": ["queries", "check", "--service", "checkout", "--at", AT, "-o", "json"],
-        "capacity": ["capacity", *TARGET, "-o", "json"],
-    }
+    """The backend matrix's commands, and capacity."""
+    return {**backend_commands(tmp_path), "capacity": ["capacity", *TARGET, "-o", "json"]}
 
 
 COMMANDS = ["detect", "rca", "rca --all-services", "run", "queries check", "capacity"]

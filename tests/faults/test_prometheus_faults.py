@@ -9,24 +9,13 @@ import json
 
 import pytest
 
-from tests.faults.conftest import AT, LIMIT, cell, check, free_port, run_bounded, write_config
+from tests.faults.conftest import AT, LIMIT, TARGET, cell, check, commands, free_port, run_bounded, write_config
 from tests.faults.proxy import (
     Delay, Drop, Reply, Rewrite, Stream, Truncate, empty_result, gzip_bomb, huge_result, map_values, plain_body,
 )
 
 pytestmark = pytest.mark.backend
 
-TARGET = ["--service", "checkout", "--at", AT]
-
-
-def commands(tmp_path):
-    return {
-        "detect": ["detect", *TARGET, "-o", "json"],
-        "rca": ["rca", *TARGET, "-o", "json"],
-        "rca --all-services": ["rca", "--all-services", "--at", AT, "-o", "json"],
-        "run": ["run", *TARGET, "--no-kubernetes", "--no-docker", "--out", str(tmp_path / "out")],
-        "queries check": ["queries", "check", "--service", "checkout", "--at", AT, "-o", "json"],
-    }
 
 
 COMMANDS = ["detect", "rca", "rca --all-services", "run", "queries check"]

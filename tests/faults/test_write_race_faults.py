@@ -118,16 +118,12 @@ def test_processes_racing_for_one_name_one_wins(tmp_path):
     code = _WRITER.replace("{big}", str(BIG))
     procs = [subprocess.Popen([sys.executable, "-c", code, str(path), str(go), str(i)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=_env()) for i in range(WRITERS)]
-    try:
+
+    def release() -> None:
         time.sleep(1.0)  # every interpreter started and waiting (a late one only loses the race)
         go.touch()
-        outs = [p.communicate(timeout=120) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    codes = [p.returncode for p in procs]
+
+    outs, codes = _finish(procs, start=release)
     assert codes.count(0) == 1, f"{codes.count(0)} processes all 'succeeded': {outs}"
     assert set(codes) == {0, 3}, outs
     for (out, err), rc in zip(outs, codes):
@@ -137,6 +133,21 @@ def test_processes_racing_for_one_name_one_wins(tmp_path):
     winner = codes.index(0)
     assert path.read_text() == _text(winner)
     assert _leftovers(tmp_path, {path.name, go.name}) == []
+
+
+def _finish(procs, start=None):
+    """`start()`, then every racer's (stdout, stderr) and exit code; none is left running,
+    whatever happens."""
+    try:
+        if start is not None:
+            start()
+        outs = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    return outs, [p.returncode for p in procs]
 
 
 def _triage(args, cwd):
@@ -157,15 +168,7 @@ def test_commands_racing_for_one_out_one_wins(tmp_path, demo_record, command):
     target = tmp_path / ("pm.md" if command == "postmortem --out" else "d")
     args = (["postmortem", str(demo_record), "--out", str(target)] if command == "postmortem --out"
             else ["demo", "--out", str(target)])
-    procs = [_triage(args, tmp_path) for _ in range(4)]
-    try:
-        outs = [p.communicate(timeout=120) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    codes = [p.returncode for p in procs]
+    outs, codes = _finish([_triage(args, tmp_path) for _ in range(4)])
     assert codes.count(0) == 1, f"exit codes {codes}: {outs}"
     for (out, err), rc in zip(outs, codes):
         assert "Traceback" not in err and "internal error" not in err, err
@@ -204,16 +207,13 @@ def test_processes_appending_to_one_record_lose_no_action(tmp_path, demo_record)
     before = json.loads(path.read_text())["actions"]
     procs = [subprocess.Popen([sys.executable, "-c", _APPENDER, str(path), str(go), str(i)], stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True, env=_env()) for i in range(WRITERS)]
-    try:
+
+    def release() -> None:
         time.sleep(1.0)
         go.touch()
-        outs = [p.communicate(timeout=120) for p in procs]
-    finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-                p.wait()
-    assert [p.returncode for p in procs] == [0] * WRITERS, outs
+
+    outs, codes = _finish(procs, start=release)
+    assert codes == [0] * WRITERS, outs
     steps = [a["step"] for a in json.loads(path.read_text())["actions"][len(before):]]
     assert sorted(steps) == sorted(f"w{i}/{k}" for i in range(WRITERS) for k in range(3)), \
         f"{WRITERS * 3 - len(steps)} actions lost: {sorted(steps)}"
