@@ -162,6 +162,9 @@ def available() -> str | None:
     return None
 
 
+CPU_SHARES = 16 * 1024
+
+
 def create(name: str, cpu_cores: float, memory_bytes: int) -> Cgroup:
     why = available()
     if why:
@@ -180,6 +183,10 @@ def create(name: str, cpu_cores: float, memory_bytes: int) -> Cgroup:
     try:
         (paths["cpu"] / "cpu.cfs_period_us").write_text(str(PERIOD_US))
         (paths["cpu"] / "cpu.cfs_quota_us").write_text(str(int(cpu_cores * PERIOD_US)))
+        # The lab's CPU fault is the quota running out, not a busy host: a heavy weight keeps
+        # the machine's other work (a test suite, other tenants) from starving the worker below
+        # its limit, and the quota still caps it there.
+        (paths["cpu"] / "cpu.shares").write_text(str(CPU_SHARES))
         (paths["memory"] / "memory.limit_in_bytes").write_text(str(int(memory_bytes)))
     except OSError as e:
         group.destroy()
