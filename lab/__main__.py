@@ -74,7 +74,7 @@ def run_group(scenarios: list, args: argparse.Namespace) -> list[dict]:
                          "baseline": baseline, "prometheus": lab.prometheus_url, "events": st.events,
                          "checks": lab.check(st, at, window), "startup_seconds": round(started, 1)}
             if not args.no_rca:
-                payload = lab.rca(st, at, window, baseline)
+                payload = lab.rca(st, at, window, baseline) or {}
                 row["rca"] = {k: payload.get(k) for k in ("bottleneck", "confidence", "trigger", "summary",
                                                           "missing_signals", "severity", "status")}
                 row["rca"]["invariants"] = [{"name": i["name"], "violated": i["violated"]}

@@ -83,6 +83,8 @@ class Watcher:
         return self.values[key]
 
     async def run(self) -> None:
+        if self.path is None:
+            return
         while True:
             await asyncio.sleep(0.25)
             mtime = self._stat()

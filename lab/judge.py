@@ -41,7 +41,7 @@ def run_checks(value: Callable[[str, float], float | None], checks: Sequence[Che
         except Exception as e:  # noqa: BLE001 - a failing check is reported, not raised
             got, err = None, str(e)
         else:
-            err = None
+            err = ""
         ok = got is not None and {"<": got < c.value, "<=": got <= c.value, ">": got > c.value,
                                   ">=": got >= c.value}[c.op]
         out.append({"check": c.what, "query": promql, "expect": f"{c.op} {c.value:g}",

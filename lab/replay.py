@@ -81,7 +81,7 @@ def replay(directory: Path, *, with_checks: bool = True) -> dict:
             http.trust_env = False
 
             def value(promql: str, when: float) -> float | None:
-                body = http.get(url + "/api/v1/query", params={"query": promql, "time": when}, timeout=30).json()
+                body = http.get(url + "/api/v1/query", params={"query": promql, "time": str(when)}, timeout=30).json()
                 res = body.get("data", {}).get("result", [])
                 return float(res[0]["value"][1]) if res else None
 

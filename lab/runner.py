@@ -214,14 +214,14 @@ class Lab:
         self._wait_http(f"http://127.0.0.1:{st.bank_port}/health", f"bank stub of {st.service}", st.bank)
         st.cgroup = cgroups.create(f"triage-lab-{self.run_id}-{st.service}", CPU_LIMIT_CORES, MEMORY_LIMIT_BYTES)
         st.port, st.metrics_port = free_port(), free_port()
-        self._spawn_worker(st)
+        worker = self._spawn_worker(st)
         watcher = threading.Thread(target=self._watch, args=(st,), name=f"watch-{st.service}", daemon=True)
         watcher.start()
         self._watchers.append(watcher)
-        self.say(f"{st.service}: worker {st.url} (pid {st.worker.pid}, cgroup {CPU_LIMIT_CORES} CPU, "
+        self.say(f"{st.service}: worker {st.url} (pid {worker.pid}, cgroup {CPU_LIMIT_CORES} CPU, "
                  f"{MEMORY_LIMIT_BYTES >> 20} MiB), bank stub :{st.bank_port}")
 
-    def _spawn_worker(self, st: Stack) -> None:
+    def _spawn_worker(self, st: Stack) -> procs.Proc:
         assert self.pg is not None and st.cgroup is not None
         env = self._env(LAB_SERVICE=st.service, LAB_CONTROL=str(st.control_path),
                         LAB_DATABASE_DSN=self.pg.dsn(st.service, user=postgres.APP_USER),
@@ -231,6 +231,7 @@ class Lab:
         st.worker = procs.start(f"worker[{st.service}]", argv, log_path=st.workdir / "worker.log", env=env, cwd=ROOT)
         self._wait_http(st.url + "/ready", f"worker of {st.service}", st.worker)
         st.oom_seen = st.cgroup.usage().oom_kills
+        return st.worker
 
     def _watch(self, st: Stack) -> None:
         """The kubelet's part: notice the worker died, say why (OOMKilled when the cgroup's
@@ -338,7 +339,7 @@ class Lab:
 
     def query_range(self, promql: str, start: float, end: float, step: float) -> list[dict]:
         r = self.http.get(self.prometheus_url + "/api/v1/query_range",
-                          params={"query": promql, "start": start, "end": end, "step": step}, timeout=60)
+                          params={"query": promql, "start": str(start), "end": str(end), "step": str(step)}, timeout=60)
         body = r.json()
         if body.get("status") != "success":
             raise LabError(f"range query failed: {promql}: {body.get('error')}")

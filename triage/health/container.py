@@ -95,12 +95,12 @@ def _check(c: DockerContainer, *, now: float, since: float) -> list[Finding]:
                       f"{restarts}, running again since {ago(c.started_at, now)} (last exit {c.exit_code})"))
 
     if c.health == "unhealthy" and c.state == "running":
-        last = c.health_log[-1] if c.health_log else None
-        output = clip(last.output, 200) if last and last.output.strip() else "no output"
+        probe = c.health_log[-1] if c.health_log else None
+        output = clip(probe.output, 200) if probe and probe.output.strip() else "no output"
         evidence = tuple(clip(p.output, 200) for p in c.health_log[-3:] if p.output.strip())
         out.append(_f(c, "container.health", Status.CRITICAL, "Unhealthy",
                       f"HEALTHCHECK failing ({c.failing_streak} in a row), last exit "
-                      f"{last.exit_code if last else '?'}: {output}", evidence))
+                      f"{probe.exit_code if probe else '?'}: {output}", evidence))
 
     extra = usage(c, now)
     if out and extra and c.state == "running":

@@ -144,13 +144,13 @@ def _check_pod(pod: Pod, events: list[KubeEvent], *, now: float, since: float,
     not_ready = pod.phase == "Running" and ready is not None and not ready.true
     if probes:
         latest = probes[-1]
-        total = sum(max(1, e.count) for e in probes)
+        failures = sum(max(1, e.count) for e in probes)
         kinds = sorted({e.message.split(" ", 1)[0] for e in probes if e.message})
         if not_ready and not blocking:
-            detail = f"not ready: {latest.message} (×{total} in the window)"
+            detail = f"not ready: {latest.message} (×{failures} in the window)"
             status = Status.CRITICAL
         else:
-            detail = f"{'/'.join(kinds) or 'probe'} failures ×{total} in the window: {latest.message}"
+            detail = f"{'/'.join(kinds) or 'probe'} failures ×{failures} in the window: {latest.message}"
             status = Status.WARNING
         out.append(_finding(pod, "pod.probe", status, "Unhealthy", detail))
         for c in pod.containers:

@@ -297,7 +297,7 @@ def _log_findings(reader: KubeSource | DockerSource, wanted: Sequence[LogRequest
     past the source's cap is one skipped line (it was not read), not a silent gap."""
     if not wanted:
         return [], []
-    rank = {}
+    rank: dict[tuple[str | None, str], int] = {}
     for f in findings:
         key = (f.namespace, f.name)
         rank[key] = min(rank.get(key, 9), _ORDER[f.status])
