@@ -1,6 +1,6 @@
 """`triage health` against a real Docker Engine with 50 containers (target ≤ 2 s, start-up
 included): 40 running with memory limits (10 of them with a passing HEALTHCHECK), 5 exited
-non-zero, 5 in a restart loop. Starts its own dockerd (tests/docker_engine.py) as root.
+non-zero, 5 in a restart loop. Starts its own dockerd (testing/docker_engine.py) as root.
 
 Docker answers a one-shot stats call at its stats collector's next tick (~1 s), so the run
 cannot be much faster than that; all stats calls are sent at once to share one tick.
@@ -15,9 +15,8 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from _common import health_argv, machine, run_argv_timed, summary
-
-from tests.docker_engine import healthcheck, start_engine
+from bench._common import health_argv, machine, run_argv_timed, summary
+from testing.docker_engine import healthcheck, start_engine
 
 
 def main() -> None:

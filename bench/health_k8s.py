@@ -14,10 +14,9 @@ import os
 import tempfile
 from pathlib import Path
 
-from _common import health_argv, machine, run_argv_timed, summary
-
-from tests.k8s.generate import fleet
-from tests.k8s.server import FakeKubeAPI, kubeconfig
+from bench._common import health_argv, machine, run_argv_timed, summary
+from testing.k8s import FakeKubeAPI, kubeconfig
+from testing.k8s.fleet import fleet
 
 
 def main() -> None:

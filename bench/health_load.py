@@ -6,7 +6,7 @@ Prints wall time (a fresh process each run, start-up included), peak RSS, the re
 server saw per run, the most it had in flight at once, and whether every expected finding was
 reported (250 CrashLoopBackOff, error logs for at most 20 of them, everything else ok).
 
-    nice -n 19 .venv/bin/python bench/health_load.py [--pods 5000] [--runs 10]
+    nice -n 19 .venv/bin/python -m bench.health_load [--pods 5000] [--runs 10]
 """
 
 from __future__ import annotations
@@ -19,10 +19,9 @@ import tempfile
 import threading
 from pathlib import Path
 
-from _common import health_argv, machine, run_argv_timed, summary
-
-from tests.k8s.generate import fleet
-from tests.k8s.server import FakeKubeAPI, kubeconfig
+from bench._common import health_argv, machine, run_argv_timed, summary
+from testing.k8s import FakeKubeAPI, kubeconfig
+from testing.k8s.fleet import fleet
 
 LOG_CAP = 20          # triage fetches the logs of at most this many failing containers
 

@@ -12,7 +12,7 @@ Scenarios (each a fresh process per run, start-up included):
 Prints wall time, peak RSS, the requests the API server saw per run, the most it had in flight
 at once, and whether the findings are the expected ones. The figures go to BENCHMARKS.md.
 
-    nice -n 19 .venv/bin/python bench/health_stress.py [--pods 10000] [--runs 3] [--only slow]
+    nice -n 19 .venv/bin/python -m bench.health_stress [--pods 10000] [--runs 3] [--only slow]
 """
 
 from __future__ import annotations
@@ -25,11 +25,10 @@ import os
 import tempfile
 from pathlib import Path
 
-from _common import health_argv, machine, run_argv_timed, summary
-from health_load import CountingKubeAPI, verify
-
-from tests.k8s.generate import fleet
-from tests.k8s.server import kubeconfig
+from bench._common import health_argv, machine, run_argv_timed, summary
+from bench.health_load import CountingKubeAPI, verify
+from testing.k8s import kubeconfig
+from testing.k8s.fleet import fleet
 
 DELAY = 0.2
 

@@ -9,9 +9,9 @@ scenarios live instead (three stacks per lab; about 8 min per group with the def
 Prints one row per scenario: expected class, verdict, confidence, trigger, whether the
 raw-signal checks held, and timings; ``--markdown`` prints a table for BENCHMARKS.md.
 
-    python bench/lab_verdicts.py
-    python bench/lab_verdicts.py --markdown
-    python bench/lab_verdicts.py --live db-pool external-dependency cpu --baseline 2m --incident 2m
+    python -m bench.lab_verdicts
+    python -m bench.lab_verdicts --markdown
+    python -m bench.lab_verdicts --live db-pool external-dependency cpu --baseline 2m --incident 2m
 """
 
 from __future__ import annotations
@@ -19,14 +19,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from lab import record  # noqa: E402
-from lab.__main__ import RECORDINGS, duration, run_group  # noqa: E402
-from lab.scenarios import SCENARIOS  # noqa: E402
+from lab import record
+from lab.__main__ import RECORDINGS, duration, run_group
+from lab.scenarios import SCENARIOS
 
 
 def replayed(names: list[str]) -> list[dict]:

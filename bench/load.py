@@ -21,8 +21,8 @@ process, GNU time for its peak RSS) against a small counting HTTP proxy on 127.0
 of the backend, which sees every request triage sends: the count per run and the most in flight
 at once. The same proxy then answers 503 + Retry-After to show there is no retry storm.
 
-    nice -n 19 .venv/bin/python bench/load.py                  # both backends, full size
-    nice -n 19 .venv/bin/python bench/load.py --services 50 --backends vm   # a quick check
+    nice -n 19 .venv/bin/python -m bench.load                  # both backends, full size
+    nice -n 19 .venv/bin/python -m bench.load --services 50 --backends vm   # a quick check
 """
 
 from __future__ import annotations
@@ -39,16 +39,23 @@ import threading
 import time
 from datetime import datetime, timezone
 from functools import lru_cache
+from http.server import BaseHTTPRequestHandler
 from itertools import accumulate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Callable, Iterator
 
 import requests
 
-from _common import machine, run_timed, summary
-
-from tests.backends.servers import PROMETHEUS_BIN, PROMTOOL_BIN, Backend, BackendError, _start, victoria_metrics_from_import
+from bench._common import machine, run_timed, summary
+from testing.backends import (
+    PROMETHEUS_BIN,
+    PROMTOOL_BIN,
+    Backend,
+    BackendError,
+    start,
+    victoria_metrics_from_import,
+)
+from testing.servers.base import LocalServer
 from triage.config import DEFAULT_MAX_CONCURRENCY
 
 AT = "2026-11-10T19:55:00Z"          # window 19:40-19:55, baseline 18:40-19:40: one 2 h block (18:00-20:00)
@@ -257,7 +264,7 @@ def import_victoria(n: int, url: str) -> int:
 def series_at_backend(url: str) -> int:
     with requests.Session() as http:
         http.trust_env = False
-        r = http.get(f"{url}/api/v1/query", params={"query": 'count({__name__=~".+"})', "time": AT_S}, timeout=600)
+        r = http.get(f"{url}/api/v1/query", params={"query": 'count({__name__=~".+"})', "time": str(AT_S)}, timeout=600)
         r.raise_for_status()
         result = r.json()["data"]["result"]
     return int(float(result[0]["value"][1])) if result else 0
@@ -286,7 +293,7 @@ def start_prometheus(n: int, work: Path) -> tuple[Backend, str, int]:
         return [PROMETHEUS_BIN, "--config.file=/dev/null", f"--storage.tsdb.path={tsdb}",
                 "--storage.tsdb.retention.time=100y", f"--web.listen-address=127.0.0.1:{port}"]
 
-    backend = _start("prometheus", argv_for, wd, "/-/ready", 600)
+    backend = start("prometheus", argv_for, wd, "/-/ready", 600)
     try:
         real = series_at_backend(backend.url)
     except BaseException:
@@ -327,12 +334,14 @@ def start_victoria(n: int, work: Path, extra: tuple[str, ...]) -> tuple[Backend,
 # The counting proxy (bench only)
 # ------------------------------------------------------------------------------------------
 
-class CountingProxy:
+class CountingProxy(LocalServer):
     """Forwards to `upstream`, counting requests and the most in flight at once.
 
     `fail(n)` decides per request (n counts from 1): True answers 503 + Retry-After instead.
     """
 
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
     HOP = {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authorization",
            "proxy-authenticate", "host", "content-length"}
 
@@ -349,32 +358,10 @@ class CountingProxy:
         self.slowest = 0.0
         self.largest = 0
         self._local = threading.local()
-        proxy = self
+        super().__init__()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                proxy._handle(self)
-
-            do_POST = do_GET
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> "CountingProxy":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    def dispatch(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        self._handle(h)
 
     def reset(self, fail: Callable[[int, str], bool] | None = None) -> None:
         # Requests a run gave up on (its timeout) are still with the backend: let them finish,

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from detect import main
+from bench.detect import main
 
 if __name__ == "__main__":
     main("rca")

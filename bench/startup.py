@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from _common import machine, run_timed, summary
+from bench._common import machine, run_timed, summary
 
 
 def main(runs: int = 20) -> None:

@@ -11,9 +11,9 @@
 
 Figures printed; nothing asserted on wall time except "within its deadline" (the promise).
 
-    nice -n 19 .venv/bin/python bench/stress.py                     # everything
-    nice -n 19 .venv/bin/python bench/stress.py --only fleet --services 2000
-    nice -n 19 .venv/bin/python bench/stress.py --only many --processes 20
+    nice -n 19 .venv/bin/python -m bench.stress                     # everything
+    nice -n 19 .venv/bin/python -m bench.stress --only fleet --services 2000
+    nice -n 19 .venv/bin/python -m bench.stress --only many --processes 20
 """
 
 from __future__ import annotations
@@ -27,20 +27,23 @@ import sys
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from _common import ROOT, machine, run_timed, triage_argv
+from bench._common import machine, run_timed, triage_argv
+from testing.servers.base import LocalServer
 
 AT = "2026-11-10T20:01:00Z"
 TIMEOUT_S = 60.0
 DEADLINE_FACTOR = 30  # triage.config.DEADLINE_TIMEOUTS
 
 
-class FakeFleet:
+class FakeFleet(LocalServer):
     """A Prometheus HTTP API that knows `services` services and answers every range query with one
     series per service (values steady: every service healthy), after `latency` seconds."""
+
+    protocol_version = "HTTP/1.1"
 
     def __init__(self, services: int, latency: float = 0.0) -> None:
         self.services = services
@@ -52,27 +55,14 @@ class FakeFleet:
         self.largest = 0
         self.times: list[float] = []
         self._cache: dict = {}
-        fake = self
+        super().__init__()
+        self.start()
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_GET(self) -> None:
-                fake.handle(self)
-
-            do_POST = do_GET
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def dispatch(self, h: BaseHTTPRequestHandler, method: str) -> None:
+        self.handle(h)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.stop()
 
     def reset(self, latency: float) -> None:
         with self.lock:
@@ -118,6 +108,7 @@ class FakeFleet:
         labels = [x.strip() for x in (by.group(1).split(",") if by else ["service"]) if x.strip() and x.strip() != "le"]
         tags = re.findall(r'"triage_q",\s*"(\d+)"', query) or [None]
         instant = path.endswith("/query")
+        key: tuple
         if instant:
             key = ("i", tuple(labels), tuple(tags))
         else:
@@ -190,19 +181,13 @@ def fleet(services: int, latencies: list[float], work: Path) -> None:
 
 
 def many(processes: int, latencies: list[float], work: Path, timeout: float = 10.0) -> None:
-    sys.path.insert(0, str(ROOT / "bench"))
-    from load import CountingProxy  # noqa: E402 - the load bench's proxy: counts and forwards
-
-    from tests.backends import prometheus_from_openmetrics
-    from tests.scenarios.library import bottleneck_fleet, default_fleet, export_dataset
+    from bench.load import CountingProxy  # the load bench's proxy: counts and forwards
+    from testing.backends import prometheus_from_openmetrics
+    from testing.scenarios.library import bottleneck_fleet, default_fleet, export_dataset
 
     class SlowProxy(CountingProxy):
         latency = 0.0
-
-        def __enter__(self):  # type: ignore[override]
-            # a triage process that hangs up early is not news; keep the figures readable
-            self.server.handle_error = lambda request, address: None
-            return super().__enter__()
+        quiet_errors = True     # a triage process that hangs up early is not news; keep the figures readable
 
         def _handle(self, h):  # type: ignore[override]
             if self.latency:
@@ -223,9 +208,9 @@ def many(processes: int, latencies: list[float], work: Path, timeout: float = 10
         # What each command answers alone, unloaded: under load it must answer the same.
         alone: dict[str, int] = {}
         for m in mix:
-            proc = subprocess.run([*triage_argv(), *m, "--at", AT, "-o", "json", "--config", str(config)], cwd=work,
+            ran = subprocess.run([*triage_argv(), *m, "--at", AT, "-o", "json", "--config", str(config)], cwd=work,
                                   env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            alone[" ".join(m)] = proc.returncode
+            alone[" ".join(m)] = ran.returncode
         print(f"alone: {', '.join(f'{k} exit {v}' for k, v in alone.items())}\n")
         print("| latency per answer | failed (exit or stderr not as alone) | past deadline | wall of the slowest "
               "| median | requests | peak requests/s | most in flight |")

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lab import record  # noqa: E402
-from tests.backends import prometheus_from_openmetrics  # noqa: E402
+from testing.backends import prometheus_from_openmetrics  # noqa: E402
 
 RECORDING = ROOT / "lab" / "recordings" / "db-pool"
 

@@ -37,7 +37,7 @@ PROM_WEB_HASH = "$2b$04$fbPnlr3eweOYk/Cs8XeLDOT1schFvuDGKV3c.21NGD..TegiNli/q"
 
 @pytest.fixture(scope="session")
 def fleet_dataset():
-    from tests.scenarios.library import bottleneck_fleet, default_fleet, export_dataset
+    from testing.scenarios.library import bottleneck_fleet, default_fleet, export_dataset
 
     return export_dataset(default_fleet() + bottleneck_fleet())
 
@@ -47,7 +47,7 @@ def prometheus_server(fleet_dataset, tmp_path_factory):
     """A real Prometheus holding the scenario library, backfilled with promtool."""
     need("prometheus")
     need("promtool")
-    from tests.backends import prometheus_from_openmetrics
+    from testing.backends import prometheus_from_openmetrics
 
     openmetrics, _ = fleet_dataset
     with prometheus_from_openmetrics(openmetrics, tmp_path_factory.mktemp("prometheus")) as backend:
@@ -58,7 +58,7 @@ def prometheus_server(fleet_dataset, tmp_path_factory):
 def victoria_metrics_server(fleet_dataset, tmp_path_factory):
     """A real VictoriaMetrics holding the same scenario library."""
     need("victoria-metrics")
-    from tests.backends import victoria_metrics_from_import
+    from testing.backends import victoria_metrics_from_import
 
     _, vm_text = fleet_dataset
     with victoria_metrics_from_import(vm_text, tmp_path_factory.mktemp("victoria")) as backend:
@@ -75,7 +75,7 @@ def metrics_backend(request):
 @pytest.fixture(scope="session")
 def alertmanager_server(tmp_path_factory):
     need("prometheus-alertmanager")
-    from tests.backends import alertmanager
+    from testing.backends import alertmanager
 
     with alertmanager(tmp_path_factory.mktemp("alertmanager")) as backend:
         yield backend

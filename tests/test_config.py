@@ -4,10 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from testing.cli import run_cli
 from triage.config import load_settings, redact
 from triage.errors import ConfigError, UsageError
-
-from tests.cli_harness import run_cli
 
 GOOD = """\
 prometheus:

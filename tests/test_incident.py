@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_harness import run_cli
+from testing.cli import run_cli
 from triage.errors import ConfigError, UsageError
 from triage.incident import load, save
 

@@ -19,7 +19,7 @@ import pytest
 
 from lab import cgroups
 from lab.scenarios import LIVE, SCENARIOS
-from tests.cli_harness import run_cli
+from testing.cli import run_cli
 from tests.conftest import need
 
 pytestmark = pytest.mark.lab_live

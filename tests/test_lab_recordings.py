@@ -20,7 +20,7 @@ import yaml
 from lab import record
 from lab.judge import run_checks
 from lab.scenarios import SCENARIOS
-from tests.cli_harness import run_cli
+from testing.cli import run_cli
 from tests.conftest import need
 from triage.config import SIGNAL_NAMES
 
@@ -64,7 +64,7 @@ def test_recording_is_small_and_well_formed(rec: Path):
 def replayed(request, tmp_path_factory):
     need("prometheus")
     need("promtool")
-    from tests.backends import prometheus_from_openmetrics
+    from testing.backends import prometheus_from_openmetrics
 
     text, labels = record.load(request.param)
     with prometheus_from_openmetrics(text, tmp_path_factory.mktemp("lab-replay")) as backend:

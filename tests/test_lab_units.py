@@ -75,7 +75,7 @@ def _series(name: str, labels: dict, values: list[tuple[float, float]]) -> dict:
 def test_recording_format_backfills_and_answers_queries(tmp_path):
     need("prometheus")
     need("promtool")
-    from tests.backends import prometheus_from_openmetrics
+    from testing.backends import prometheus_from_openmetrics
 
     t0 = 1_790_000_000
     ts = [t0 + 5 * i for i in range(40)]

@@ -85,3 +85,15 @@ def test_demo_from_the_wheel_in_an_empty_directory(installed_triage, tmp_path):
     record, postmortem = result.stdout.split()
     assert (tmp_path / postmortem).read_text().startswith("# Post-mortem: checkout: db pool exhaustion")
     assert json.loads((tmp_path / record).read_text())["rca"]["bottleneck"] == "db_pool_exhaustion"
+
+
+def test_the_wheel_holds_triage_only_at_the_packages_version(installed_triage):
+    """`testing/`, `tests/` and `bench/` are the checkout's, not the user's (they are in the sdist)."""
+    import zipfile
+
+    import triage
+
+    [wheel] = (installed_triage.parent.parent / "dist").glob("triage-*.whl")
+    assert wheel.name.startswith(f"triage-{triage.__version__}-")
+    tops = {name.split("/", 1)[0] for name in zipfile.ZipFile(wheel).namelist()}
+    assert tops == {"triage", f"triage-{triage.__version__}.dist-info"}

@@ -1,3 +1,6 @@
+"""`python -m triage`: the console script's entry point, for an environment without the script on PATH."""
+
 from triage.cli import main
 
-main()
+if __name__ == "__main__":
+    main()

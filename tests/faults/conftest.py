@@ -9,8 +9,8 @@ from typing import Iterable, Sequence
 
 import pytest
 
-from tests.cli_harness import Result, run_cli
-from tests.faults.proxy import FaultProxy
+from testing.cli import Result, run_cli
+from testing.servers.fault_proxy import FaultProxy
 
 AT = "2026-11-10T20:01:00Z"
 TIMEOUT = 2.0          # prometheus.timeout in every fault config

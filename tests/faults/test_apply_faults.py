@@ -2,7 +2,7 @@
 `--yes` is refused, only steps marked safe ever run, and every outcome — applied, declined,
 failed, refused, interrupted — is what the incident record says afterwards.
 
-The target is the Kubernetes API fake of tests/fakes_k8s_apply.py (the real `kubernetes` client
+The target is the Kubernetes API fake of testing/k8s/apply.py (the real `kubernetes` client
 talks to it through a real kubeconfig; every request is kept), here with faults injected per
 method. The prompt cells run the real program as a subprocess on a pseudo-terminal (`pty`), so
 the answer, Ctrl-D and Ctrl-C reach it the way a terminal delivers them.
@@ -23,11 +23,11 @@ from typing import Any, Sequence
 
 import pytest
 
-from tests.cli_harness import Result
+from testing.cli import Result
+from testing.k8s.apply import TOKEN, FakeKubeApply, _status, deployment
 from tests.faults.conftest import check, free_port, run_bounded
-from tests.fakes_k8s_apply import TOKEN, FakeKubeApply, _status, deployment
+from tests.test_cli_playbooks import write_record
 from tests.test_playbooks import finding, health_doc, rca_doc
-from tests.test_playbooks_cli import write_record
 
 REPO = Path(__file__).resolve().parents[2]
 AT = "2026-11-10T20:01:00Z"
@@ -509,7 +509,7 @@ def test_apply_live_without_from(prometheus_server, cluster, tmp_path):
     """Live rca (real Prometheus, the scenario fleet: reviews leaks memory) → the restart is applied; no record."""
     import yaml
 
-    from tests.scenarios.library import bottleneck_fleet, default_fleet, triage_config
+    from testing.scenarios.library import bottleneck_fleet, default_fleet, triage_config
 
     config = tmp_path / "triage.yaml"
     config.write_text(yaml.safe_dump(triage_config(default_fleet() + bottleneck_fleet())))

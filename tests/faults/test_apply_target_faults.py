@@ -7,7 +7,7 @@ names on the command line (`--service`, `--namespace`, `--context`); anything el
 one line and exit 3 before any request, the record untouched. The prompt and the record's action
 entries say the full target: context, namespace, kind and name.
 
-The cluster is the apply fake of tests/fakes_k8s_apply.py holding, besides shop/orders and
+The cluster is the apply fake of testing/k8s/apply.py holding, besides shop/orders and
 shop/reviews, the deployments an edited record would like to reach: kube-system/coredns,
 kube-system/orders and shop/payments (in no config).
 """
@@ -21,13 +21,19 @@ from typing import Any
 import pytest
 import yaml
 
+from testing.k8s.apply import TOKEN, deployment
 from tests.faults.conftest import check
 from tests.faults.test_apply_faults import (
-    PROMPT, FaultKube, assert_record, env_for, run_piped, snapshot, PtyRun,
+    PROMPT,
+    FaultKube,
+    PtyRun,
+    assert_record,
+    env_for,
+    run_piped,
+    snapshot,
 )
-from tests.fakes_k8s_apply import TOKEN, deployment
+from tests.test_cli_playbooks import write_record
 from tests.test_playbooks import finding, health_doc, rca_doc
-from tests.test_playbooks_cli import write_record
 
 CONFIG = "services:\n  orders:\n    namespace: shop\n  reviews:\n    namespace: shop\n  web:\n    namespace: shop\n"
 SCALE_PATH = "/apis/apps/v1/namespaces/shop/deployments/orders/scale"

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from testing.servers.fault_proxy import FaultProxy, Reply
 from tests.faults.conftest import AT, check, run_bounded
-from tests.faults.proxy import FaultProxy, Reply
 
 TARGET = ["--service", "checkout", "--at", AT]
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from testing.servers.fault_proxy import Delay, FaultProxy, Reply, Trickle
 from tests.faults.conftest import AT, LIMIT, TARGET, call_bounded, check, run_bounded, write_config
 from tests.faults.conftest import commands as backend_commands
-from tests.faults.proxy import Delay, FaultProxy, Reply, Trickle
 
 pytestmark = pytest.mark.backend
 
@@ -115,7 +115,7 @@ def test_the_default_run_deadline_is_derived_from_the_timeout(proxied, tmp_path)
 
 @pytest.mark.parametrize("command", ["detect", "rca", "capacity", "run", "queries"])
 def test_help_says_what_the_deadlines_are(command):
-    from tests.cli_harness import run_cli
+    from testing.cli import run_cli
 
     args = [command, "check", "--help"] if command == "queries" else [command, "--help"]
     result = run_cli(args)

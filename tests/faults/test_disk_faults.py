@@ -129,8 +129,8 @@ def test_run_out_on_a_full_disk(proxied, tmp_path):
 def test_mitigate_record_on_a_full_disk_stays_as_it_was(tmp_path):
     """The cluster was changed, the record cannot take the action: the record is byte-identical, no temp
     file is left, and the failure is a line naming the disk's error (not a traceback)."""
+    from testing.k8s.apply import deployment
     from tests.faults.test_apply_faults import FaultKube, env_for, record_for, run_piped
-    from tests.fakes_k8s_apply import deployment
 
     source = record_for(tmp_path, "scale")
     data = source.read_bytes()
@@ -170,8 +170,8 @@ def test_run_out_on_a_read_only_disk(proxied, tmp_path):
 
 
 def test_mitigate_record_on_a_read_only_disk_is_refused_before_any_request(tmp_path):
+    from testing.k8s.apply import deployment
     from tests.faults.test_apply_faults import FaultKube, env_for, record_for, run_piped
-    from tests.fakes_k8s_apply import deployment
 
     data = record_for(tmp_path, "scale").read_bytes()
     with FaultKube([deployment("orders", "shop", 2)]) as cluster:

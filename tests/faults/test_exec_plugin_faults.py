@@ -22,9 +22,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.cli_harness import Result
+from testing.cli import Result
+from testing.k8s import load_logs, load_manifests
 from tests.faults.conftest import check
-from tests.k8s.server import load_logs, load_manifests
 from tests.faults.test_health_faults import ALL, FaultKubeAPI
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,5 +1,5 @@
-"""`triage health` against a failing Kubernetes API server (the tests/k8s fake, with faults
-injected per path) and a failing Docker Engine (the real dockerd of tests/docker_engine.py,
+"""`triage health` against a failing Kubernetes API server (the testing/k8s fake, with faults
+injected per path) and a failing Docker Engine (the real dockerd of testing/docker_engine.py,
 behind a unix-socket fault proxy). A source that fails is skipped with its reason, the others
 still run; never a traceback, never a hang."""
 
@@ -17,8 +17,8 @@ from typing import Any, Callable
 
 import pytest
 
+from testing.k8s import FakeKubeAPI, kubeconfig, load_logs, load_manifests, status_body
 from tests.faults.conftest import check, run_bounded
-from tests.k8s.server import FakeKubeAPI, kubeconfig, load_logs, load_manifests, status_body
 
 TOKEN = "k8s-fault-token-7d1e5c9a3b"
 ALL = {("*", "*", "*")}
@@ -301,7 +301,7 @@ def engine():
     need("dockerd")
     if os.geteuid() != 0:
         pytest.skip("dockerd needs root")
-    from tests.docker_engine import start_engine
+    from testing.docker_engine import start_engine
 
     with start_engine() as running:
         running.import_busybox()

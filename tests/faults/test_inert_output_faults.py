@@ -14,8 +14,8 @@ import re
 
 import pytest
 
+from testing.servers.fault_proxy import Reply, Rewrite
 from tests.faults.conftest import AT, cell, check, run_bounded, write_config
-from tests.faults.proxy import Reply, Rewrite
 
 # one of each class; every one of them must come out escaped
 EVIL = ("\x1b[2J\x1b]0;owned\x07"      # C0: ESC CSI, OSC title, BEL
@@ -200,7 +200,7 @@ HEALTH_BUGS: dict = {}  # health's JSON is inert already: a log line is clipped 
 
 @pytest.mark.parametrize("output", [cell(HEALTH_BUGS, o) for o in ("table", "markdown", "json")])
 def test_log_lines_are_inert(tmp_path, output):
-    from tests.k8s.server import FakeKubeAPI, kubeconfig, load_logs, load_manifests
+    from testing.k8s import FakeKubeAPI, kubeconfig, load_logs, load_manifests
 
     logs = load_logs()
     key = next(k for k in logs if k[1].startswith("checkout") and k[3])

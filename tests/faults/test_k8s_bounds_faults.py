@@ -21,10 +21,10 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
+from testing.k8s import kubeconfig, load_logs, load_manifests
 from tests.faults.conftest import check
 from tests.faults.test_exec_plugin_faults import run_process
 from tests.faults.test_health_faults import ALL, TOKEN, DockerFaultProxy, FaultKubeAPI
-from tests.k8s.server import kubeconfig, load_logs, load_manifests
 
 HUGE = 3 << 30          # decoded size of every huge answer: past the 2 GiB the process may use
 FILL = 16 << 20         # one gzip member of spaces (or log lines)
@@ -122,7 +122,7 @@ def engine():
     need("dockerd")
     if os.geteuid() != 0:
         pytest.skip("dockerd needs root")
-    from tests.docker_engine import start_engine
+    from testing.docker_engine import start_engine
 
     with start_engine() as running:
         running.import_busybox()
@@ -214,8 +214,9 @@ APPLY = {
 
 @pytest.mark.parametrize("case", list(APPLY))
 def test_apply_answer_is_bounded(tmp_path, case):
+    from testing.k8s.apply import TOKEN as APPLY_TOKEN
+    from testing.k8s.apply import deployment
     from tests.faults.test_apply_faults import FaultKube, record_for
-    from tests.fakes_k8s_apply import TOKEN as APPLY_TOKEN, deployment
 
     method, gz, patches = APPLY[case]
     rec = record_for(tmp_path, "scale")

@@ -9,10 +9,20 @@ import json
 
 import pytest
 
-from tests.faults.conftest import AT, LIMIT, TARGET, cell, check, commands, free_port, run_bounded, write_config
-from tests.faults.proxy import (
-    Delay, Drop, Reply, Rewrite, Stream, Truncate, empty_result, gzip_bomb, huge_result, map_values, plain_body,
+from testing.servers.fault_proxy import (
+    Delay,
+    Drop,
+    Reply,
+    Rewrite,
+    Stream,
+    Truncate,
+    empty_result,
+    gzip_bomb,
+    huge_result,
+    map_values,
+    plain_body,
 )
+from tests.faults.conftest import AT, LIMIT, TARGET, cell, check, commands, free_port, run_bounded, write_config
 
 pytestmark = pytest.mark.backend
 
@@ -251,8 +261,8 @@ def test_a_cap_that_fits_the_answers_changes_nothing(proxied, tmp_path):
 def test_alertmanager_answer_past_the_cap(answer):
     """Alertmanager's live alerts (the source asked directly: they are only read for a window
     ending now) answered with 64 MiB: a SourceError naming the cap, never the whole body read."""
+    from testing.servers.fault_proxy import FaultProxy
     from tests.faults.conftest import call_bounded
-    from tests.faults.proxy import FaultProxy
     from triage.config import BackendSettings
     from triage.errors import SourceError
     from triage.sources.alertmanager import AlertmanagerSource

@@ -10,9 +10,9 @@ import stat
 
 import pytest
 
+from testing.k8s import FakeKubeAPI, kubeconfig, load_logs, load_manifests
+from testing.servers.fault_proxy import Reply, Rewrite
 from tests.faults.conftest import AT, cell, check, run_bounded, write_config
-from tests.faults.proxy import Reply, Rewrite
-from tests.k8s.server import FakeKubeAPI, kubeconfig, load_logs, load_manifests
 
 pytestmark = pytest.mark.backend
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from testing.servers.fault_proxy import FaultProxy, Reply
 from tests.faults.conftest import AT, call_bounded, check, run_bounded
-from tests.faults.proxy import FaultProxy, Reply
 
 pytestmark = pytest.mark.backend
 

@@ -1,0 +1,48 @@
+"""Synthetic metric data (generator) and the named scenarios built with it (library)."""
+
+from testing.scenarios.generator import (
+    DEFAULT_BUCKETS,
+    FAMILIES,
+    Alert,
+    Dataset,
+    Dependency,
+    Restart,
+    ServiceSpec,
+    add,
+    as_curve,
+    bucket_cdf,
+    clamp,
+    combine,
+    const,
+    generate,
+    mul,
+    noisy,
+    piecewise,
+    pulse,
+    ramp,
+    step,
+    to_openmetrics,
+    to_vm_import,
+)
+from testing.scenarios.library import (
+    BASELINE_END,
+    BASELINE_END_S,
+    BASELINE_START,
+    BASELINE_START_S,
+    DATA_END,
+    DATA_END_S,
+    DATA_START,
+    DATA_START_S,
+    EXPECTED,
+    WINDOW_END,
+    WINDOW_END_S,
+    WINDOW_START,
+    WINDOW_START_S,
+    at,
+    bottleneck_fleet,
+    default_fleet,
+    export_dataset,
+    triage_config,
+)
+
+__all__ = [name for name in dir() if not name.startswith("_")]

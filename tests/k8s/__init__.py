@@ -1,1 +1,0 @@
-"""The local Kubernetes API-server fixture (`server.FakeKubeAPI`) and its manifests."""
