@@ -4,7 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from triage.config import load_settings, redact
+from triage.config import load_settings
+from triage.secrets import redact
 from triage.errors import ConfigError, UsageError
 
 from tests.cli_harness import run_cli

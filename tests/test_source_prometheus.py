@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from triage.config import BackendSettings, Secret
+from triage.config import BackendSettings
 from triage.errors import SourceError
+from triage.secrets import Secret
 from triage.sources.prometheus import PrometheusSource
 
 from tests.fakes import FakePrometheus, Reply, ok_matrix

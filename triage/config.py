@@ -1,34 +1,24 @@
 """triage.yaml + TRIAGE_* environment + flags → one typed, frozen Settings.
 
 Flags beat environment, environment beats the file. Secrets are read from files or the
-environment only, and are wrapped so that printing a Settings never shows them.
+environment only, and are wrapped (`triage.secrets`) so that printing a Settings never shows them.
 """
 
 from __future__ import annotations
 
-import base64
 import math
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from triage.errors import ConfigError, UsageError
+from triage.models import EXTRA_SIGNALS, SIGNAL_NAMES
+from triage.secrets import Secret, display_url, read_secret_file, register_basic_auth, register_url_credentials
 from triage.timeutil import parse_duration
-from triage.yamlschema import AnyMapOf, Field, IntRange, ListOf, OneOf, load_file, line_of
-
-SIGNAL_NAMES = (
-    "rps", "error_ratio", "latency_p95", "inflight", "cpu_usage_ratio", "cpu_throttle_ratio",
-    "memory_usage_ratio", "restarts", "oom_kills", "db_latency_p95", "db_read_latency_p95",
-    "db_write_latency_p95", "db_connect_share", "db_pool_usage_ratio", "db_pool_wait_p95",
-    "db_connections_ratio", "db_lock_waits", "dependency_latency_p95", "dependency_error_ratio",
-    "replicas", "replicas_max", "deploys",
-)
-# Added beyond CONTRACT's list (add-only): what capacity math needs.
-EXTRA_SIGNALS = ("db_time_per_request", "db_pool_size", "db_max_connections", "db_pool_waiting",
-                 "dependency_edge_latency_p95")
+from triage.yamlschema import AnyMapOf, Field, IntRange, ListOf, OneOf, line_of, load_file
 
 DEFAULT_TIER = 2
 DEFAULT_TIMEOUT = 10.0
@@ -49,62 +39,6 @@ STEP_RANGE = (1.0, 86400.0)
 RATE_RANGE = (1.0, 30 * 86400.0)
 DEADLINE_RANGE = (1.0, 7 * 86400.0)
 RESPONSE_BYTES_RANGE = (1024, 64 * 1024 ** 3)
-
-
-class Secret:
-    """A credential that refuses to be printed; everything it is written into is scrubbed."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-        register_secret(value)
-
-    def reveal(self) -> str:
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-
-_SECRETS: set[str] = set()
-
-
-def register_secret(value: str) -> None:
-    if value and len(value) >= 4:
-        _SECRETS.add(value)
-
-
-def redact(text: str) -> str:
-    """Remove every known secret and any URL userinfo from a message meant for humans."""
-    for value in sorted(_SECRETS, key=len, reverse=True):
-        if value in text:
-            text = text.replace(value, "***")
-    return re.sub(r"(\b[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]+@", r"\1***@", text)
-
-
-def display_url(url: str) -> str:
-    """A URL safe to print: credentials dropped, query string dropped."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<invalid url>"
-    host = parts.hostname or ""
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if port:
-        host = f"{host}:{port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 @dataclass(frozen=True)
@@ -269,19 +203,6 @@ def find_config(explicit: str | None, env: Mapping[str, str], cwd: Path) -> Path
     return None
 
 
-def _read_secret_file(path: str, base: Path, what: str) -> Secret:
-    file = (base / Path(path).expanduser()) if not Path(path).expanduser().is_absolute() else Path(path).expanduser()
-    try:
-        value = file.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ConfigError(f"{what}: cannot read {file}: {exc.strerror}") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{what}: {file} is not UTF-8 text") from None
-    if not value:
-        raise ConfigError(f"{what}: {file} is empty")
-    return Secret(value)
-
-
 def _timeout(value: Any, where: str) -> float:
     if value is None:
         return DEFAULT_TIMEOUT
@@ -342,44 +263,38 @@ def parse_size(value: Any, where: str) -> int:
     return size
 
 
-def _backend(raw: Mapping[str, Any] | None, *, name: str, env: Mapping[str, str], url_override: str | None,
-             base: Path, source: str, node: Any = None) -> BackendSettings | None:
-    upper = name.upper()
-    url = url_override or env.get(f"TRIAGE_{upper}_URL") or (raw or {}).get("url")
-    if not url:
-        return None
-    _check_url(url, f"{name} url")
-    raw = raw or {}
+def _bearer_token(raw: Mapping[str, Any], *, name: str, env: Mapping[str, str], base: Path,
+                  source: str) -> Secret | None:
     token: Secret | None = None
     if raw.get("bearer_token_file"):
-        token = _read_secret_file(raw["bearer_token_file"], base, f"{source}: {name}.bearer_token_file")
-    token_env = raw.get("bearer_token_env") or f"TRIAGE_{upper}_BEARER_TOKEN"
+        token = read_secret_file(raw["bearer_token_file"], base, f"{source}: {name}.bearer_token_file")
+    token_env = raw.get("bearer_token_env") or f"TRIAGE_{name.upper()}_BEARER_TOKEN"
     if env.get(token_env):
         token = Secret(env[token_env])
     elif raw.get("bearer_token_env"):
         raise ConfigError(f"{source}: {name}.bearer_token_env names ${token_env}, which is not set")
-    username = password = None
+    return token
+
+
+def _basic_auth(raw: Mapping[str, Any], *, name: str, env: Mapping[str, str], base: Path,
+                source: str) -> tuple[str | None, Secret | None]:
     auth = raw.get("basic_auth")
-    if auth:
-        username = auth["username"]
-        if auth.get("password_file"):
-            password = _read_secret_file(auth["password_file"], base, f"{source}: {name}.basic_auth.password_file")
-        password_env = auth.get("password_env") or f"TRIAGE_{upper}_PASSWORD"
-        if env.get(password_env):
-            password = Secret(env[password_env])
-        if password is None:
-            raise ConfigError(
-                f"{source}: {name}.basic_auth needs password_file, or the password in ${password_env}"
-            )
-    if username is not None and password is not None:
-        # An error body that echoes the request's Authorization header must not leak it either.
-        register_secret(base64.b64encode(f"{username}:{password.reveal()}".encode()).decode())
-    parts = urlsplit(url)
-    if parts.password:
-        register_secret(parts.password)
-        register_secret(base64.b64encode(f"{parts.username or ''}:{parts.password}".encode()).decode())
-    if token and username:
-        raise ConfigError(f"{source}: {name}: use either a bearer token or basic_auth, not both")
+    if not auth:
+        return None, None
+    password = None
+    if auth.get("password_file"):
+        password = read_secret_file(auth["password_file"], base, f"{source}: {name}.basic_auth.password_file")
+    password_env = auth.get("password_env") or f"TRIAGE_{name.upper()}_PASSWORD"
+    if env.get(password_env):
+        password = Secret(env[password_env])
+    if password is None:
+        raise ConfigError(
+            f"{source}: {name}.basic_auth needs password_file, or the password in ${password_env}"
+        )
+    return auth["username"], password
+
+
+def _ca_file(raw: Mapping[str, Any], *, name: str, base: Path, source: str) -> str | None:
     ca_file = raw.get("ca_file")
     if ca_file:
         ca_path = Path(ca_file).expanduser()
@@ -388,6 +303,26 @@ def _backend(raw: Mapping[str, Any] | None, *, name: str, env: Mapping[str, str]
         if not ca_path.is_file():
             raise ConfigError(f"{source}: {name}.ca_file {ca_path} not found")
         ca_file = str(ca_path)
+    return ca_file
+
+
+def _backend(raw: Mapping[str, Any] | None, *, name: str, env: Mapping[str, str], url_override: str | None,
+             base: Path, source: str, node: Any = None) -> BackendSettings | None:
+    upper = name.upper()
+    url = url_override or env.get(f"TRIAGE_{upper}_URL") or (raw or {}).get("url")
+    if not url:
+        return None
+    _check_url(url, f"{name} url")
+    raw = raw or {}
+    token = _bearer_token(raw, name=name, env=env, base=base, source=source)
+    username, password = _basic_auth(raw, name=name, env=env, base=base, source=source)
+    if username is not None and password is not None:
+        register_basic_auth(username, password.reveal())
+    register_url_credentials(url)
+    if token and username:
+        raise ConfigError(f"{source}: {name}: use either a bearer token or basic_auth, not both")
+    ca_file = _ca_file(raw, name=name, base=base, source=source)
+
     def at(key: str) -> str:
         return f"{source}:{line_of(node, name, key) or '?'}: {name}.{key}"
 
