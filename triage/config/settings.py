@@ -1,67 +1,28 @@
 """triage.yaml + TRIAGE_* environment + flags → one typed, frozen Settings.
 
-Flags beat environment, environment beats the file. Secrets are read from files or the
-environment only, and are wrapped (`triage.secrets`) so that printing a Settings never shows them.
+Flags beat environment, environment beats the file. How a backend is reached (URL,
+credentials, timeouts) is `backend.py`; durations and sizes are read by `values.py`.
 """
 
 from __future__ import annotations
 
-import math
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
-from urllib.parse import urlsplit
 
+from triage.config.backend import AUTH_SCHEMA, BackendSettings, load_backend
+from triage.config.values import RATE_RANGE, STEP_RANGE, in_range
 from triage.errors import ConfigError, UsageError
 from triage.models import EXTRA_SIGNALS, SIGNAL_NAMES
-from triage.secrets import Secret, display_url, read_secret_file, register_basic_auth, register_url_credentials
-from triage.timeutil import parse_duration
 from triage.yamlschema import AnyMapOf, Field, IntRange, ListOf, OneOf, line_of, load_file
 
 DEFAULT_TIER = 2
-DEFAULT_TIMEOUT = 10.0
 DEFAULT_RATE = "1m"
 # Parallel range queries against one Prometheus: a shared backend on a few cores only stretches
 # each query when asked for more at once (bench/load.py: 8 in flight made the slowest fleet
 # query 73 s instead of 17 s for a 1.2-1.6x shorter pass).
 DEFAULT_MAX_CONCURRENCY = 4
-# A command's overall deadline against one backend, when prometheus.deadline is not given: this
-# many request timeouts (300 s at the default 10 s).
-DEADLINE_TIMEOUTS = 30
-# The largest decoded answer read from Prometheus or Alertmanager. The biggest answer of the
-# stress bench (bench/stress.py: 10,000 services, one fleet query a request) is 32 MB: 8x room.
-DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
-MAX_TIMEOUT = 600.0
-# Sensible ranges for values that parse but may make no sense: (low, high) seconds.
-STEP_RANGE = (1.0, 86400.0)
-RATE_RANGE = (1.0, 30 * 86400.0)
-DEADLINE_RANGE = (1.0, 7 * 86400.0)
-RESPONSE_BYTES_RANGE = (1024, 64 * 1024 ** 3)
-
-
-@dataclass(frozen=True)
-class BackendSettings:
-    url: str
-    bearer_token: Secret | None = None
-    username: str | None = None
-    password: Secret | None = None
-    ca_file: str | None = None
-    insecure_skip_verify: bool = False
-    timeout: float = DEFAULT_TIMEOUT
-    deadline: float | None = None
-    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
-
-    @property
-    def display_url(self) -> str:
-        return display_url(self.url)
-
-    @property
-    def run_deadline(self) -> float:
-        """Seconds a whole command may spend on this backend: the configured deadline, else
-        DEADLINE_TIMEOUTS request timeouts."""
-        return self.deadline if self.deadline is not None else DEADLINE_TIMEOUTS * self.timeout
 
 
 @dataclass(frozen=True)
@@ -134,32 +95,16 @@ def _check_service_name(name: str) -> str | None:
     return None
 
 
-_AUTH = {
-    "url": Field(str, required=True),
-    "bearer_token_file": Field(str),
-    "bearer_token_env": Field(str),
-    "basic_auth": Field({
-        "username": Field(str, required=True),
-        "password_file": Field(str),
-        "password_env": Field(str),
-    }),
-    "ca_file": Field(str),
-    "insecure_skip_verify": Field(bool),
-    "timeout": Field(OneOf(float, str)),
-    "deadline": Field(OneOf(float, str)),
-    "max_response_bytes": Field(OneOf(int, str)),
-}
-
 _SIGNAL_OVERRIDES = AnyMapOf(OneOf(str, ListOf(str)), key_check=_check_signal_name)
 
 SCHEMA = {
     "prometheus": Field({
-        **_AUTH,
+        **AUTH_SCHEMA,
         "rate_interval": Field(str),
         "step": Field(OneOf(float, str)),
         "max_concurrency": Field(IntRange(1, 64)),
     }),
-    "alertmanager": Field(_AUTH),
+    "alertmanager": Field(AUTH_SCHEMA),
     "namespace": Field(str),
     "signals": Field(_SIGNAL_OVERRIDES),
     "queries_dir": Field(str),
@@ -201,164 +146,6 @@ def find_config(explicit: str | None, env: Mapping[str, str], cwd: Path) -> Path
         except OSError as exc:
             raise ConfigError(f"{candidate}: cannot read: {exc.strerror}") from None
     return None
-
-
-def _timeout(value: Any, where: str) -> float:
-    if value is None:
-        return DEFAULT_TIMEOUT
-    seconds = _seconds(value, where)
-    if not 0 < seconds <= MAX_TIMEOUT:
-        raise ConfigError(f"{where}: timeout must be between 0 and {MAX_TIMEOUT:g} seconds, not {_shown(value)}")
-    return seconds
-
-
-def _shown(value: Any) -> str:
-    return repr(value) if isinstance(value, str) else f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _seconds(value: Any, where: str) -> float:
-    """A number of seconds or a duration string, finite; `where` names file:line and key."""
-    if isinstance(value, bool):
-        raise ConfigError(f"{where}: must be a duration like 30s or a number of seconds, not {value!r}")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-        if not math.isfinite(seconds):
-            raise ConfigError(f"{where}: must be a finite number of seconds, not {_shown(value)}")
-        return seconds
-    try:
-        return parse_duration(value, what=where).total_seconds()
-    except UsageError as exc:
-        raise ConfigError(str(exc)) from None
-
-
-def _in_range(value: Any, where: str, bounds: tuple[float, float]) -> float:
-    from triage.timeutil import format_duration
-
-    seconds = _seconds(value, where)
-    lo, hi = bounds
-    if not lo <= seconds <= hi:
-        raise ConfigError(f"{where}: must be from {format_duration(lo)} to {format_duration(hi)}, not {_shown(value)}")
-    return seconds
-
-
-_SIZE = re.compile(r"(\d+(?:\.\d+)?)\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)?", re.ASCII)
-_SIZE_UNITS = {None: 1, "B": 1, "KB": 1000, "KiB": 1 << 10, "MB": 1000 ** 2, "MiB": 1 << 20,
-               "GB": 1000 ** 3, "GiB": 1 << 30, "TB": 1000 ** 4, "TiB": 1 << 40}
-
-
-def parse_size(value: Any, where: str) -> int:
-    """Bytes: a whole number, or a size like 256MiB / 64MB."""
-    lo, hi = RESPONSE_BYTES_RANGE
-    if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ConfigError(f"{where}: must be a size like 256MiB or a number of bytes, not {value!r}")
-    if isinstance(value, int):
-        size = value
-    else:
-        match = _SIZE.fullmatch(value.strip())
-        if not match or len(match.group(1)) > 30:
-            raise ConfigError(f"{where}: {value[:40]!r} is not a size (use e.g. 256MiB, 64MB or bytes)")
-        size = int(float(match.group(1)) * _SIZE_UNITS[match.group(2)])
-    if not lo <= size <= hi:
-        raise ConfigError(f"{where}: must be from 1 KiB to 64 GiB, not {value!r}")
-    return size
-
-
-def _bearer_token(raw: Mapping[str, Any], *, name: str, env: Mapping[str, str], base: Path,
-                  source: str) -> Secret | None:
-    token: Secret | None = None
-    if raw.get("bearer_token_file"):
-        token = read_secret_file(raw["bearer_token_file"], base, f"{source}: {name}.bearer_token_file")
-    token_env = raw.get("bearer_token_env") or f"TRIAGE_{name.upper()}_BEARER_TOKEN"
-    if env.get(token_env):
-        token = Secret(env[token_env])
-    elif raw.get("bearer_token_env"):
-        raise ConfigError(f"{source}: {name}.bearer_token_env names ${token_env}, which is not set")
-    return token
-
-
-def _basic_auth(raw: Mapping[str, Any], *, name: str, env: Mapping[str, str], base: Path,
-                source: str) -> tuple[str | None, Secret | None]:
-    auth = raw.get("basic_auth")
-    if not auth:
-        return None, None
-    password = None
-    if auth.get("password_file"):
-        password = read_secret_file(auth["password_file"], base, f"{source}: {name}.basic_auth.password_file")
-    password_env = auth.get("password_env") or f"TRIAGE_{name.upper()}_PASSWORD"
-    if env.get(password_env):
-        password = Secret(env[password_env])
-    if password is None:
-        raise ConfigError(
-            f"{source}: {name}.basic_auth needs password_file, or the password in ${password_env}"
-        )
-    return auth["username"], password
-
-
-def _ca_file(raw: Mapping[str, Any], *, name: str, base: Path, source: str) -> str | None:
-    ca_file = raw.get("ca_file")
-    if ca_file:
-        ca_path = Path(ca_file).expanduser()
-        if not ca_path.is_absolute():
-            ca_path = base / ca_path
-        if not ca_path.is_file():
-            raise ConfigError(f"{source}: {name}.ca_file {ca_path} not found")
-        ca_file = str(ca_path)
-    return ca_file
-
-
-def _backend(raw: Mapping[str, Any] | None, *, name: str, env: Mapping[str, str], url_override: str | None,
-             base: Path, source: str, node: Any = None) -> BackendSettings | None:
-    upper = name.upper()
-    url = url_override or env.get(f"TRIAGE_{upper}_URL") or (raw or {}).get("url")
-    if not url:
-        return None
-    _check_url(url, f"{name} url")
-    raw = raw or {}
-    token = _bearer_token(raw, name=name, env=env, base=base, source=source)
-    username, password = _basic_auth(raw, name=name, env=env, base=base, source=source)
-    if username is not None and password is not None:
-        register_basic_auth(username, password.reveal())
-    register_url_credentials(url)
-    if token and username:
-        raise ConfigError(f"{source}: {name}: use either a bearer token or basic_auth, not both")
-    ca_file = _ca_file(raw, name=name, base=base, source=source)
-
-    def at(key: str) -> str:
-        return f"{source}:{line_of(node, name, key) or '?'}: {name}.{key}"
-
-    timeout_env = env.get(f"TRIAGE_{upper}_TIMEOUT")
-    timeout = _timeout(timeout_env, f"TRIAGE_{upper}_TIMEOUT") if timeout_env else \
-        _timeout(raw.get("timeout"), at("timeout"))
-    deadline = None
-    if raw.get("deadline") is not None:
-        deadline = _in_range(raw["deadline"], at("deadline"), DEADLINE_RANGE)
-    max_bytes = DEFAULT_MAX_RESPONSE_BYTES
-    if raw.get("max_response_bytes") is not None:
-        max_bytes = parse_size(raw["max_response_bytes"], at("max_response_bytes"))
-    return BackendSettings(
-        url=url.rstrip("/"),
-        bearer_token=token,
-        username=username,
-        password=password,
-        ca_file=ca_file,
-        insecure_skip_verify=bool(raw.get("insecure_skip_verify", False)),
-        timeout=timeout,
-        deadline=deadline,
-        max_response_bytes=max_bytes,
-    )
-
-
-def _check_url(url: str, what: str) -> None:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        raise UsageError(f"{what}: {display_url(url)!r} is not a valid URL") from None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UsageError(f"{what}: {display_url(url)!r} is not an http(s) URL")
-    try:
-        parts.port
-    except ValueError:
-        raise UsageError(f"{what}: {display_url(url)!r} has an invalid port") from None
 
 
 def _queries(value: Any) -> tuple[str, ...]:
@@ -405,16 +192,16 @@ def load_settings(*, config: str | None = None, prometheus_url: str | None = Non
         return f"{source}:{line_of(node, 'prometheus', key) or '?'}: prometheus.{key}"
 
     rate = prom_raw.get("rate_interval") or DEFAULT_RATE
-    _in_range(rate, at("rate_interval"), RATE_RANGE)
+    in_range(rate, at("rate_interval"), RATE_RANGE)
     step = prom_raw.get("step")
     step_seconds = None
     if step is not None:
-        step_seconds = _in_range(step, at("step"), STEP_RANGE)
+        step_seconds = in_range(step, at("step"), STEP_RANGE)
     return Settings(
         config_path=path,
-        prometheus=_backend(prom_raw if prom_raw else None, name="prometheus", env=env,
+        prometheus=load_backend(prom_raw if prom_raw else None, name="prometheus", env=env,
                             url_override=prometheus_url, base=base, source=source, node=node),
-        alertmanager=_backend(raw.get("alertmanager"), name="alertmanager", env=env,
+        alertmanager=load_backend(raw.get("alertmanager"), name="alertmanager", env=env,
                               url_override=alertmanager_url, base=base, source=source, node=node),
         services=services,
         signals={k: _queries(v) for k, v in (raw.get("signals") or {}).items()},
