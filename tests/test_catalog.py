@@ -5,7 +5,7 @@ import re
 import pytest
 
 from triage.catalog import load_catalog
-from triage.config import SIGNAL_NAMES
+from triage.models import SIGNAL_NAMES
 from triage.errors import ConfigError
 from triage.promql import render
 from triage.signals import placeholders

@@ -12,7 +12,7 @@ def test_queries_list_shows_every_signal_with_its_source():
     assert result.code == 0
     data = json.loads(result.stdout)
     names = [s["signal"] for s in data["signals"]]
-    from triage.config import SIGNAL_NAMES
+    from triage.models import SIGNAL_NAMES
 
     assert names[:3] == ["rps", "error_ratio", "latency_p95"] and names[:22] == list(SIGNAL_NAMES)
     p95 = next(s for s in data["signals"] if s["signal"] == "latency_p95")

@@ -9,7 +9,7 @@ import yaml
 
 from testing.cli import run_cli
 from testing.scenarios.library import EXPECTED, bottleneck_fleet, default_fleet, triage_config
-from triage.config import SIGNAL_NAMES
+from triage.models import SIGNAL_NAMES
 
 AT = "2026-11-10T20:01:00Z"
 LABELLED = {name: exp["bottleneck"] for name, exp in EXPECTED.items() if "bottleneck" in exp}

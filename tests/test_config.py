@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 
 from testing.cli import run_cli
-from triage.config import load_settings, redact
+from triage.config import load_settings
+from triage.secrets import redact
 from triage.errors import ConfigError, UsageError
 
 GOOD = """\

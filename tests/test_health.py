@@ -138,7 +138,7 @@ class FakeBrokenDocker:
 
 class FakeProber:
     def probe(self, urls):
-        from triage.health.facts import EndpointProbe
+        from triage.models.health import EndpointProbe
 
         return [EndpointProbe(url=u, status_code=200, latency=0.01) for u in urls]
 

@@ -22,7 +22,7 @@ from lab.judge import run_checks
 from lab.scenarios import SCENARIOS
 from testing.cli import run_cli
 from tests.conftest import need
-from triage.config import SIGNAL_NAMES
+from triage.models import SIGNAL_NAMES
 
 ROOT = Path(__file__).resolve().parent.parent / "lab" / "recordings"
 RECORDINGS = record.recordings(ROOT)

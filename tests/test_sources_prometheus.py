@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from testing.servers.fake_prometheus import FakePrometheus, Reply, ok_matrix
-from triage.config import BackendSettings, Secret
+from triage.config import BackendSettings
 from triage.errors import SourceError
+from triage.secrets import Secret
 from triage.sources.prometheus import PrometheusSource
 
 SERIES = [{"metric": {"service": "checkout"}, "values": [[1000, "1.5"], [1015, "NaN"], [1030, "+Inf"]]}]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
-from typing import Callable, Protocol, Sequence
+from typing import Callable, Sequence
 
 from triage.analysis.detect import (
     DATA_SIGNALS, DETECT_SIGNALS, build_report, callers_of, detect_service,
@@ -17,18 +17,13 @@ from triage.errors import SourceError, UsageError
 from triage.analysis.rca import InvariantResult, RcaResult, rca_service
 from triage.models import Alert, DetectReport, RangeQuery
 from triage.signals import (
-    Collection, MetricsSource, Windows, alerts_for, alerts_from_series, collect, discover_services, ensure_data,
+    Collection, Windows, alerts_for, alerts_from_series, collect, discover_services, ensure_data,
     render_override,
 )
+from triage.sources.interface import AlertSource, MetricsSource
 
 # Live alert APIs only describe "now"; for an older window the ALERTS series is the record.
 LIVE_ALERTS_MAX_AGE = 300.0
-
-
-class AlertSource(Protocol):
-    name: str
-
-    def alerts(self) -> list[Alert]: ...
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,9 @@ import yaml
 
 from triage.analysis.detect import fmt
 from triage.catalog import bundled_dir, search_dirs
-from triage.config import EXTRA_SIGNALS, SIGNAL_NAMES, ServiceConfig
+from triage.config import ServiceConfig
 from triage.errors import ConfigError, UsageError
-from triage.models import BOTTLENECKS, HEALTH_KINDS, HEALTH_REASONS, TRIGGERS, Status
+from triage.models import BOTTLENECKS, EXTRA_SIGNALS, HEALTH_KINDS, HEALTH_REASONS, SIGNAL_NAMES, TRIGGERS, Status
 from triage.yamlschema import AnyMapOf, Choice, Field, ListOf, compose, read_text, validate
 
 PLAN_SCHEMA = "triage.plan/v1"

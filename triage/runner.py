@@ -17,8 +17,9 @@ from triage.config import Settings
 from triage.errors import TriageError
 from triage.incident import incident_id, new_record, service_from_json
 from triage.models import Alert, iso
-from triage.pipeline import AlertSource, Progress, Target, _quiet, run_detect, run_rca
+from triage.pipeline import Progress, Target, _quiet, run_detect, run_rca
 from triage.signals import Windows, make_windows
+from triage.sources.interface import AlertSource
 from triage.sources.snapshot import RecordingSource, SnapshotSource
 
 CHART_POINTS = 60

@@ -12,13 +12,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Mapping, Protocol, Sequence
+from typing import Mapping, Sequence
 
 from triage.catalog import Catalog
 from triage.config import ServiceConfig, Settings, config_line
 from triage.errors import ConfigError, NoDataError, SourceError, UsageError
-from triage.models import Alert, RangeQuery, Series, SignalSeries, SignalSet, TimeRange
+from triage.models import Alert, RangeQuery, Samples, Series, SignalSeries, SignalSet, TimeRange
 from triage.promql import alternation, escape_label_value, render
+from triage.sources.interface import MetricsSource
 from triage.timeutil import parse_duration
 
 MAX_POINTS = 11000
@@ -28,12 +29,6 @@ TARGET_POINTS = 300
 FLEET_POINTS = 150
 ALERT_LABELS = ("service", "container", "deployment", "app", "job")
 EDGE_LABEL = "server_address"
-
-
-class MetricsSource(Protocol):
-    name: str
-
-    def query_range_many(self, queries: Sequence[RangeQuery]) -> list[list[Series] | SourceError]: ...
 
 
 @dataclass(frozen=True)
@@ -127,7 +122,7 @@ def _finite(points: Sequence[tuple[float, float]]) -> bool:
     return any(math.isfinite(v) for _, v in points)
 
 
-def _merge_max(series: Sequence[Series]) -> tuple[tuple[float, float], ...]:
+def _merge_max(series: Sequence[Series]) -> Samples:
     """Several series for one service (several instances, databases) → the worst at each step."""
     if len(series) == 1:
         return series[0].points
@@ -143,7 +138,7 @@ def _merge_max(series: Sequence[Series]) -> tuple[tuple[float, float], ...]:
     return tuple(sorted(merged.items()))
 
 
-def _edges(series: Sequence[Series]) -> dict[str, tuple[tuple[float, float], ...]]:
+def _edges(series: Sequence[Series]) -> dict[str, Samples]:
     """Series that name the other end of a call (`server_address`), kept apart by it."""
     by_edge: dict[str, list[Series]] = {}
     for item in series:

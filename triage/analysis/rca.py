@@ -9,9 +9,9 @@ from triage.analysis.capacity import capacity
 from triage.analysis.classify import Verdict, classify, status_of
 from triage.analysis.classify.levels import sustain_for
 from triage.analysis.detect import detect_service
-from triage.config import SIGNAL_NAMES, ServiceConfig
+from triage.config import ServiceConfig
 from triage.models import INCIDENT_CLASSES as CLASSES
-from triage.models import Alert, SignalSet, SignalSpec, Status, TimeRange, json_number
+from triage.models import SIGNAL_NAMES, Alert, SignalSet, SignalSpec, Status, TimeRange, json_number
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ _said = threading.Lock()
 
 
 def _say(message: str) -> None:
-    from triage.config import redact
+    from triage.secrets import redact
     from triage.report import strip_control
 
     text = redact(strip_control(" ".join(str(message).split())))
@@ -50,7 +50,7 @@ def say_interrupted_once(*, raw: bool = False) -> None:
 
 def _debug_trace() -> None:
     if DEBUG:
-        from triage.config import redact
+        from triage.secrets import redact
 
         sys.stderr.write(redact(traceback.format_exc()))
         sys.stderr.flush()

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Iterable
 
-from triage.health.facts import DockerContainer, LogRequest
 from triage.health.text import ago, clip, size
 from triage.models import Finding, Status
+from triage.models.health import DockerContainer, LogRequest
 
 # This many restarts with the last start inside the window is a loop, not a blip.
 LOOP_RESTARTS = 3

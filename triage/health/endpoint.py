@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Iterable
 
-from triage.health.facts import EndpointProbe
 from triage.health.text import clip
 from triage.models import Finding, Status
+from triage.models.health import EndpointProbe
 
 SLOW_WARNING = 1.0
 SLOW_CRITICAL = 3.0

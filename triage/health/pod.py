@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from triage.health.facts import KubeContainer, KubeEvent, LogRequest, Pod
 from triage.health.text import ago, clip
 from triage.models import Finding, Status
+from triage.models.health import KubeContainer, KubeEvent, LogRequest, Pod
 
 IMAGE_REASONS = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable"}
 CONFIG_REASONS = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError", "PreCreateHookError",

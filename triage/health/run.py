@@ -1,8 +1,8 @@
 """Phase 2 quick checks wired together: scope → sources → checks → one HealthReport.
 
-Sources come in as parameters (anything with the methods of the Protocols below), so the
-tests drive this with the real Docker Engine and the local API server, and nothing here
-builds a client or imports an SDK. A source that fails becomes a `Skipped` entry; the
+Sources come in as parameters (anything with the methods of the Protocols in
+`triage.sources.interface`), so the tests drive this with the real Docker Engine and the
+local API server, and nothing here builds a client or imports an SDK. A source that fails becomes a `Skipped` entry; the
 others still run.
 """
 
@@ -12,21 +12,23 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable, Mapping, Protocol, Sequence
+from typing import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
-from triage.config import ServiceConfig, Settings, display_url, redact
+from triage.config import ServiceConfig, Settings
 from triage.errors import SourceError, UsageError
 from triage.health.container import check_containers
 from triage.health.endpoint import check_endpoints
-from triage.health.facts import (
-    Deployment, DockerContainer, EndpointProbe, KubeSnapshot, LogRequest, LogText,
-)
 from triage.health.logs import scan
 from triage.health.pod import check_pods
 from triage.health.text import clip
 from triage.health.workload import check_deployments, check_hpas, check_nodes
 from triage.models import Finding, HealthReport, Skipped, Status
+from triage.models.health import (
+    Deployment, DockerContainer, EndpointProbe, KubeSnapshot, LogRequest, LogText,
+)
+from triage.secrets import display_url, redact
+from triage.sources.interface import DockerSource, HttpProber, KubeSource
 
 # Logs of at most this many failing containers per source: the quick check stays quick on
 # a cluster where hundreds of pods crash for the same reason.
@@ -35,26 +37,6 @@ NAME_LABELS = ("app.kubernetes.io/name", "app", "k8s-app", "app.kubernetes.io/in
 COMPOSE_SERVICE = "com.docker.compose.service"
 
 Progress = Callable[[str], None]
-
-
-class KubeSource(Protocol):
-    def default_namespace(self) -> str: ...
-
-    def snapshot(self, namespaces: Sequence[str] | None, *,
-                 pod_selectors: Callable[[str, Sequence[Deployment]], Sequence[str]] | None = None,
-                 nodes: bool = True) -> KubeSnapshot: ...
-
-    def logs(self, requests: Sequence[LogRequest]) -> list[LogText]: ...
-
-
-class DockerSource(Protocol):
-    def containers(self, select: Callable[[str, Mapping[str, str]], bool] | None = None) -> list[DockerContainer]: ...
-
-    def logs(self, requests: Sequence[LogRequest]) -> list[LogText]: ...
-
-
-class HttpProber(Protocol):
-    def probe(self, urls: Sequence[str]) -> list[EndpointProbe]: ...
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from triage.health.facts import Deployment, Hpa, KubeEvent, Node
 from triage.health.text import clip
 from triage.models import Finding, Status
+from triage.models.health import Deployment, Hpa, KubeEvent, Node
 
 HPA_METRIC_EVENTS = {"FailedGetResourceMetric", "FailedComputeMetricsReplicas", "FailedGetPodsMetric",
                      "FailedGetObjectMetric", "FailedGetExternalMetric", "FailedGetContainerResourceMetric"}

@@ -12,7 +12,14 @@ from triage.config import BackendSettings
 from triage.errors import SourceError
 from triage.models import Alert
 from triage.sources.http import (
-    BodyDeadline, BodyTooLarge, format_size, network_reason, read_bounded, tls_reason, verify_for, warn_insecure,
+    BodyDeadline,
+    BodyTooLarge,
+    format_size,
+    network_reason,
+    read_bounded,
+    tls_reason,
+    verify_for,
+    warn_insecure,
 )
 from triage.sources.prometheus import parse_json_time
 
@@ -85,11 +92,11 @@ class AlertmanagerSource:
             if not isinstance(raw, dict):
                 continue
             labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
-            status = raw.get("status") or {}
+            state = raw.get("status") or {}
             annotations = raw.get("annotations") or {}
             out.append(Alert(
                 name=labels.get("alertname", "?"),
-                state=str(status.get("state", "active")) if isinstance(status, dict) else "active",
+                state=str(state.get("state", "active")) if isinstance(state, dict) else "active",
                 severity=labels.get("severity"),
                 source="alertmanager",
                 labels=labels,

@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Sequence
 
-from triage.config import redact
 from triage.errors import SourceError
-from triage.health.facts import DockerContainer, DockerStats, HealthProbe, LogRequest, LogText
+from triage.models.health import DockerContainer, DockerStats, HealthProbe, LogRequest, LogText
+from triage.secrets import redact
 from triage.sources.bounded import AnswerTooLarge, AnswerTooSlow, mib, read_bounded
 from triage.sources.http import network_reason
 

@@ -17,8 +17,8 @@ from typing import Any, Sequence
 
 import requests
 
-from triage.config import display_url, redact
-from triage.health.facts import EndpointProbe
+from triage.models.health import EndpointProbe
+from triage.secrets import display_url, redact
 
 MAX_BODY = 64 * 1024
 DEFAULT_TIMEOUT = 5.0

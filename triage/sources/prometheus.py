@@ -14,20 +14,26 @@ import random
 import threading
 import time
 from array import array
-from collections.abc import Sequence as SequenceABC
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Sequence
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from triage.config import BackendSettings, redact
+from triage.config import BackendSettings
 from triage.errors import SourceError
-from triage.models import Alert, RangeQuery, Series
+from triage.models import Alert, Points, RangeQuery, Series
+from triage.secrets import redact
 from triage.sources.http import (
-    BodyDeadline, BodyTooLarge, format_size, read_bounded, tls_reason, verify_for, warn_insecure,
+    BodyDeadline,
+    BodyTooLarge,
+    format_size,
+    read_bounded,
+    tls_reason,
+    verify_for,
+    warn_insecure,
 )
 
 TRANSIENT_STATUS = {429, 502, 503, 504}
@@ -65,46 +71,6 @@ class QueryStats:
         with self._lock:
             self.requests += requests_
             self.retries += retries
-
-
-class Points(SequenceABC):
-    """A series' (t, v) pairs as two arrays of doubles: 16 bytes a point where a tuple of two
-    floats costs ~100. A fleet pass keeps ~25 signals x 150 points for every service (7.5 M
-    points for 2,000 services: 1 GB as tuples, 120 MB here). Reads like the tuple it replaces."""
-
-    __slots__ = ("_t", "_v")
-
-    def __init__(self, t: array, v: array) -> None:
-        self._t = t
-        self._v = v
-
-    def __len__(self) -> int:
-        return len(self._t)
-
-    def __getitem__(self, index: Any) -> Any:
-        if isinstance(index, slice):
-            return tuple(zip(self._t[index], self._v[index]))
-        return (self._t[index], self._v[index])
-
-    def __iter__(self) -> Iterator[tuple[float, float]]:
-        return zip(self._t, self._v)
-
-    def __reversed__(self) -> Iterator[tuple[float, float]]:
-        return zip(reversed(self._t), reversed(self._v))
-
-    def __eq__(self, other: object) -> bool:
-        if isinstance(other, (Points, tuple, list)):
-            return tuple(self) == tuple(other)
-        return NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(tuple(self))
-
-    def __repr__(self) -> str:
-        return repr(tuple(self))
-
-    def __reduce__(self) -> Any:
-        return (Points, (self._t, self._v))
 
 
 class PrometheusSource:

@@ -1,15 +1,17 @@
-"""What the health sources observed, as plain frozen values.
+"""What the health sources observed, as plain frozen values, and the findings judged from them.
 
-The sources (`triage/sources/kubernetes.py`, `docker.py`, `http.py`) translate SDK objects
-and HTTP answers into these, so the checks in this package never see a `V1Pod`, a docker
+The sources (`triage/sources/kubernetes/`, `docker.py`, `http.py`) translate SDK objects
+and HTTP answers into these, so the checks in `triage/health/` never see a `V1Pod`, a docker
 `Container` or a `requests.Response`. Times are unix seconds (None when the backend did
-not say). Nothing here imports the rest of triage but `models`.
+not say).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any, Mapping
+
+from triage.models.core import Status
 
 
 @dataclass(frozen=True)
@@ -208,3 +210,58 @@ class EndpointProbe:
     timeout: float = 0.0
     body: Any = None                 # the decoded JSON body, when it was JSON
     text: str = ""                   # the start of a non-JSON body
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One health check result (CONTRACT.md `triage.health/v1`)."""
+
+    kind: str
+    name: str
+    namespace: str | None
+    check: str
+    status: Status
+    reason: str | None
+    detail: str
+    evidence: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "name": self.name,
+            "namespace": self.namespace,
+            "check": self.check,
+            "status": self.status.value,
+            "reason": self.reason,
+            "detail": self.detail,
+        }
+        if self.evidence:
+            out["evidence"] = list(self.evidence)
+        return out
+
+
+@dataclass(frozen=True)
+class Skipped:
+    source: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"source": self.source, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    findings: tuple[Finding, ...]
+    skipped: tuple[Skipped, ...] = ()
+
+    @property
+    def status(self) -> Status:
+        return Status.worst([f.status for f in self.findings])
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": "triage.health/v1",
+            "status": self.status.value,
+            "findings": [f.to_json() for f in self.findings],
+            "skipped": [s.to_json() for s in self.skipped],
+        }

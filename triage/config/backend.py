@@ -1,0 +1,173 @@
+"""How triage reaches a Prometheus or an Alertmanager: URL, credentials, TLS, timeouts, caps.
+
+Credentials come from files or the environment only (`triage.secrets` wraps and registers
+them); flags and environment beat the file, as everywhere in the config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from triage.config.values import DEADLINE_RANGE, in_range, parse_size, shown, to_seconds
+from triage.errors import ConfigError, UsageError
+from triage.secrets import Secret, display_url, read_secret_file, register_basic_auth, register_url_credentials
+from triage.yamlschema import Field, OneOf, line_of
+
+DEFAULT_TIMEOUT = 10.0
+# A command's overall deadline against one backend, when prometheus.deadline is not given: this
+# many request timeouts (300 s at the default 10 s).
+DEADLINE_TIMEOUTS = 30
+# The largest decoded answer read from Prometheus or Alertmanager. The biggest answer of the
+# stress bench (bench/stress.py: 10,000 services, one fleet query a request) is 32 MB: 8x room.
+DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024
+MAX_TIMEOUT = 600.0
+
+
+@dataclass(frozen=True)
+class BackendSettings:
+    url: str
+    bearer_token: Secret | None = None
+    username: str | None = None
+    password: Secret | None = None
+    ca_file: str | None = None
+    insecure_skip_verify: bool = False
+    timeout: float = DEFAULT_TIMEOUT
+    deadline: float | None = None
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+
+    @property
+    def display_url(self) -> str:
+        return display_url(self.url)
+
+    @property
+    def run_deadline(self) -> float:
+        """Seconds a whole command may spend on this backend: the configured deadline, else
+        DEADLINE_TIMEOUTS request timeouts."""
+        return self.deadline if self.deadline is not None else DEADLINE_TIMEOUTS * self.timeout
+
+
+AUTH_SCHEMA = {
+    "url": Field(str, required=True),
+    "bearer_token_file": Field(str),
+    "bearer_token_env": Field(str),
+    "basic_auth": Field({
+        "username": Field(str, required=True),
+        "password_file": Field(str),
+        "password_env": Field(str),
+    }),
+    "ca_file": Field(str),
+    "insecure_skip_verify": Field(bool),
+    "timeout": Field(OneOf(float, str)),
+    "deadline": Field(OneOf(float, str)),
+    "max_response_bytes": Field(OneOf(int, str)),
+}
+
+
+def _timeout(value: Any, where: str) -> float:
+    if value is None:
+        return DEFAULT_TIMEOUT
+    seconds = to_seconds(value, where)
+    if not 0 < seconds <= MAX_TIMEOUT:
+        raise ConfigError(f"{where}: timeout must be between 0 and {MAX_TIMEOUT:g} seconds, not {shown(value)}")
+    return seconds
+
+
+def _bearer_token(raw: Mapping[str, Any], *, name: str, env: Mapping[str, str], base: Path,
+                  source: str) -> Secret | None:
+    token: Secret | None = None
+    if raw.get("bearer_token_file"):
+        token = read_secret_file(raw["bearer_token_file"], base, f"{source}: {name}.bearer_token_file")
+    token_env = raw.get("bearer_token_env") or f"TRIAGE_{name.upper()}_BEARER_TOKEN"
+    if env.get(token_env):
+        token = Secret(env[token_env])
+    elif raw.get("bearer_token_env"):
+        raise ConfigError(f"{source}: {name}.bearer_token_env names ${token_env}, which is not set")
+    return token
+
+
+def _basic_auth(raw: Mapping[str, Any], *, name: str, env: Mapping[str, str], base: Path,
+                source: str) -> tuple[str | None, Secret | None]:
+    auth = raw.get("basic_auth")
+    if not auth:
+        return None, None
+    password = None
+    if auth.get("password_file"):
+        password = read_secret_file(auth["password_file"], base, f"{source}: {name}.basic_auth.password_file")
+    password_env = auth.get("password_env") or f"TRIAGE_{name.upper()}_PASSWORD"
+    if env.get(password_env):
+        password = Secret(env[password_env])
+    if password is None:
+        raise ConfigError(
+            f"{source}: {name}.basic_auth needs password_file, or the password in ${password_env}"
+        )
+    return auth["username"], password
+
+
+def _ca_file(raw: Mapping[str, Any], *, name: str, base: Path, source: str) -> str | None:
+    ca_file = raw.get("ca_file")
+    if ca_file:
+        ca_path = Path(ca_file).expanduser()
+        if not ca_path.is_absolute():
+            ca_path = base / ca_path
+        if not ca_path.is_file():
+            raise ConfigError(f"{source}: {name}.ca_file {ca_path} not found")
+        ca_file = str(ca_path)
+    return ca_file
+
+
+def load_backend(raw: Mapping[str, Any] | None, *, name: str, env: Mapping[str, str], url_override: str | None,
+                  base: Path, source: str, node: Any = None) -> BackendSettings | None:
+    upper = name.upper()
+    url = url_override or env.get(f"TRIAGE_{upper}_URL") or (raw or {}).get("url")
+    if not url:
+        return None
+    check_url(url, f"{name} url")
+    raw = raw or {}
+    token = _bearer_token(raw, name=name, env=env, base=base, source=source)
+    username, password = _basic_auth(raw, name=name, env=env, base=base, source=source)
+    if username is not None and password is not None:
+        register_basic_auth(username, password.reveal())
+    register_url_credentials(url)
+    if token and username:
+        raise ConfigError(f"{source}: {name}: use either a bearer token or basic_auth, not both")
+    ca_file = _ca_file(raw, name=name, base=base, source=source)
+
+    def at(key: str) -> str:
+        return f"{source}:{line_of(node, name, key) or '?'}: {name}.{key}"
+
+    timeout_env = env.get(f"TRIAGE_{upper}_TIMEOUT")
+    timeout = _timeout(timeout_env, f"TRIAGE_{upper}_TIMEOUT") if timeout_env else \
+        _timeout(raw.get("timeout"), at("timeout"))
+    deadline = None
+    if raw.get("deadline") is not None:
+        deadline = in_range(raw["deadline"], at("deadline"), DEADLINE_RANGE)
+    max_bytes = DEFAULT_MAX_RESPONSE_BYTES
+    if raw.get("max_response_bytes") is not None:
+        max_bytes = parse_size(raw["max_response_bytes"], at("max_response_bytes"))
+    return BackendSettings(
+        url=url.rstrip("/"),
+        bearer_token=token,
+        username=username,
+        password=password,
+        ca_file=ca_file,
+        insecure_skip_verify=bool(raw.get("insecure_skip_verify", False)),
+        timeout=timeout,
+        deadline=deadline,
+        max_response_bytes=max_bytes,
+    )
+
+
+def check_url(url: str, what: str) -> None:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise UsageError(f"{what}: {display_url(url)!r} is not a valid URL") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"{what}: {display_url(url)!r} is not an http(s) URL")
+    try:
+        parts.port
+    except ValueError:
+        raise UsageError(f"{what}: {display_url(url)!r} has an invalid port") from None

@@ -1,0 +1,145 @@
+"""Kubernetes API objects (the JSON of a list answer) → `triage.models.health` values.
+
+Only the fields the checks read are taken, each defaulted when absent, so an object of an
+older or newer API version still reads; one that cannot be read raises, and the caller
+leaves it out and says so.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Callable, Sequence
+
+from triage.models.health import Condition, Deployment, Hpa, KubeContainer, KubeEvent, Node, Pod
+
+
+def _ts(raw: Any) -> float | None:
+    if not raw or not isinstance(raw, str):
+        return None
+    try:
+        return datetime.fromisoformat(raw.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _conditions(raw: Any) -> tuple[Condition, ...]:
+    out = []
+    for c in raw or ():
+        if isinstance(c, dict) and c.get("type"):
+            out.append(Condition(type=str(c["type"]), status=str(c.get("status", "Unknown")),
+                                 reason=str(c.get("reason") or ""), message=str(c.get("message") or ""),
+                                 last_transition=_ts(c.get("lastTransitionTime"))))
+    return tuple(out)
+
+
+def _container(raw: dict, init: bool) -> KubeContainer:
+    state = raw.get("state") or {}
+    last = (raw.get("lastState") or {}).get("terminated") or {}
+    if "running" in state and state["running"] is not None:
+        kind, detail = "running", state["running"] or {}
+    elif state.get("waiting") is not None:
+        kind, detail = "waiting", state["waiting"] or {}
+    elif state.get("terminated") is not None:
+        kind, detail = "terminated", state["terminated"] or {}
+    else:
+        kind, detail = "unknown", {}
+    return KubeContainer(
+        name=str(raw.get("name", "")), ready=bool(raw.get("ready")), restarts=int(raw.get("restartCount") or 0),
+        state=kind, reason=str(detail.get("reason") or ""), message=str(detail.get("message") or ""),
+        exit_code=detail.get("exitCode"), started_at=_ts(detail.get("startedAt")),
+        finished_at=_ts(detail.get("finishedAt")), last_reason=str(last.get("reason") or ""),
+        last_exit_code=last.get("exitCode"), last_finished_at=_ts(last.get("finishedAt")),
+        last_message=str(last.get("message") or ""), init=init)
+
+
+def _pod(raw: dict) -> Pod:
+    meta = raw.get("metadata") or {}
+    spec = raw.get("spec") or {}
+    status = raw.get("status") or {}
+    owner = next((f"{o.get('kind')}/{o.get('name')}" for o in meta.get("ownerReferences") or ()
+                  if o.get("controller")), "")
+    containers = tuple(_container(c, True) for c in status.get("initContainerStatuses") or ()) + tuple(
+        _container(c, False) for c in status.get("containerStatuses") or ())
+    return Pod(namespace=str(meta.get("namespace", "")), name=str(meta.get("name", "")),
+               phase=str(status.get("phase") or "Unknown"), reason=str(status.get("reason") or ""),
+               message=str(status.get("message") or ""), node=str(spec.get("nodeName") or ""),
+               created_at=_ts(meta.get("creationTimestamp")), labels=dict(meta.get("labels") or {}), owner=owner,
+               conditions=_conditions(status.get("conditions")), containers=containers,
+               spec_containers=tuple(str(c.get("name")) for c in spec.get("containers") or ()))
+
+
+def _event(raw: dict) -> KubeEvent:
+    meta = raw.get("metadata") or {}
+    obj = raw.get("involvedObject") or raw.get("regarding") or {}
+    series = raw.get("series") or {}
+    seen = (_ts(raw.get("lastTimestamp")) or _ts(series.get("lastObservedTime")) or _ts(raw.get("eventTime"))
+            or _ts(raw.get("firstTimestamp")) or _ts(meta.get("creationTimestamp")))
+    return KubeEvent(namespace=str(obj.get("namespace") or meta.get("namespace") or ""),
+                     object_kind=str(obj.get("kind") or ""), object_name=str(obj.get("name") or ""),
+                     reason=str(raw.get("reason") or ""), message=str(raw.get("message") or raw.get("note") or ""),
+                     type=str(raw.get("type") or "Normal"),
+                     count=int(raw.get("count") or series.get("count") or 1), last_seen=seen)
+
+
+def _deployment(raw: dict) -> Deployment:
+    meta = raw.get("metadata") or {}
+    spec = raw.get("spec") or {}
+    status = raw.get("status") or {}
+    replicas = spec.get("replicas")
+    return Deployment(namespace=str(meta.get("namespace", "")), name=str(meta.get("name", "")),
+                      replicas=int(1 if replicas is None else replicas), ready=int(status.get("readyReplicas") or 0),
+                      available=int(status.get("availableReplicas") or 0),
+                      unavailable=int(status.get("unavailableReplicas") or 0),
+                      updated=int(status.get("updatedReplicas") or 0), generation=int(meta.get("generation") or 0),
+                      observed_generation=int(status.get("observedGeneration") or 0),
+                      selector=dict((spec.get("selector") or {}).get("matchLabels") or {}),
+                      conditions=_conditions(status.get("conditions")))
+
+
+def _metric_text(spec: dict, current: Sequence[dict]) -> str:
+    """`cpu 55% (target 70%)`, `http_requests_per_second 12 (target 10)` from autoscaling/v2."""
+    kind = spec.get("type", "")
+    body = spec.get({"Resource": "resource", "ContainerResource": "containerResource", "Pods": "pods",
+                     "Object": "object", "External": "external"}.get(kind, ""), {}) or {}
+    name = body.get("name") or (body.get("metric") or {}).get("name") or kind.lower() or "metric"
+    target = body.get("target") or {}
+    want = target.get("averageUtilization")
+    unit = "%" if want is not None else ""
+    if want is None:
+        want = target.get("averageValue", target.get("value"))
+    now = None
+    for cur in current:
+        cbody = cur.get({"Resource": "resource", "ContainerResource": "containerResource", "Pods": "pods",
+                         "Object": "object", "External": "external"}.get(cur.get("type", ""), ""), {}) or {}
+        cname = cbody.get("name") or (cbody.get("metric") or {}).get("name")
+        if cur.get("type") == kind and cname == name:
+            c = cbody.get("current") or {}
+            now = c.get("averageUtilization") if unit else c.get("averageValue", c.get("value"))
+    shown = f"{name} {now}{unit}" if now is not None else f"{name} unknown"
+    return f"{shown} (target {want}{unit})" if want is not None else shown
+
+
+def _hpa(raw: dict) -> Hpa:
+    meta = raw.get("metadata") or {}
+    spec = raw.get("spec") or {}
+    status = raw.get("status") or {}
+    ref = spec.get("scaleTargetRef") or {}
+    current = status.get("currentMetrics") or []
+    return Hpa(namespace=str(meta.get("namespace", "")), name=str(meta.get("name", "")),
+               target_kind=str(ref.get("kind") or ""), target_name=str(ref.get("name") or ""),
+               min_replicas=int(spec.get("minReplicas") or 1), max_replicas=int(spec.get("maxReplicas") or 0),
+               current_replicas=int(status.get("currentReplicas") or 0),
+               desired_replicas=int(status.get("desiredReplicas") or 0),
+               metrics=tuple(_metric_text(m, current) for m in spec.get("metrics") or ()),
+               conditions=_conditions(status.get("conditions")))
+
+
+def _node(raw: dict) -> Node:
+    meta = raw.get("metadata") or {}
+    return Node(name=str(meta.get("name", "")), conditions=_conditions((raw.get("status") or {}).get("conditions")),
+                unschedulable=bool((raw.get("spec") or {}).get("unschedulable")))
+
+
+PARSE: dict[str, Callable[[dict], Any]] = {
+    "pods": _pod, "events": _event, "deployments": _deployment, "horizontalpodautoscalers": _hpa, "nodes": _node,
+}
