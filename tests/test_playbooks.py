@@ -12,25 +12,21 @@ import pytest
 import yaml
 
 from triage.errors import ConfigError
-from triage.models import HEALTH_REASONS
+from triage.models import BOTTLENECKS, HEALTH_REASONS
 from triage.playbooks import (
-    BOTTLENECKS,
-    Incident,
-    Missing,
-    Scope,
-    check_expr,
+    PlanInputs,
     coverage,
-    evaluate,
     load_library,
     load_playbook,
     make_plan,
-    parse_expr,
     plan_for_record,
-    plan_markdown,
     rca_documents,
-    template_names,
     validate_paths,
 )
+from triage.playbooks.expr import Missing, check_expr, evaluate, parse_expr
+from triage.playbooks.names import Scope
+from triage.playbooks.template import template_names
+from triage.render.plan import plan_markdown
 
 WINDOW = {"start": "2026-11-10T19:46:00Z", "end": "2026-11-10T20:01:00Z"}
 BASELINE = {"start": "2026-11-10T18:46:00Z", "end": "2026-11-10T19:46:00Z"}
@@ -138,8 +134,8 @@ def library():
 
 
 def plan(library, *, rca=None, health=None, phase="mitigate", services=None):
-    return make_plan(library, Incident(rcas=tuple(rca_documents(rca)) if rca else (), health=health,
-                                       services=services or {}, prometheus_url="http://prom:9090"), phase)
+    return make_plan(library, PlanInputs(rcas=tuple(rca_documents(rca)) if rca else (), health=health,
+                                         services=services or {}, prometheus_url="http://prom:9090"), phase)
 
 
 def proposed(p, step_id=None):

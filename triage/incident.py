@@ -11,10 +11,11 @@ import json
 import math
 import os
 import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 try:
     import fcntl
@@ -220,7 +221,7 @@ def write_files(files: Sequence[tuple[Path, str]], *, force: bool = False) -> No
         for path, text in items:
             current = path
             staged.append((_stage(path, text), path))
-        for (tmp, path), (_, text) in zip(staged, items):
+        for (tmp, path), (_, text) in zip(staged, items, strict=True):
             current = path
             if force:
                 os.replace(tmp, path)
@@ -357,13 +358,15 @@ def _instant(value: Any, where: str, path: Path) -> datetime:
     return moment
 
 
-_KINDS = {dict: "an object", list: "a list", str: "a string"}
+_KINDS: dict[type, str] = {dict: "an object", list: "a list", str: "a string"}
 
 
-def _need(value: Any, kind: type | tuple, where: str, path: Path, *, optional: bool = True) -> Any:
+def _need(value: Any, kind: type | str, where: str, path: Path, *, optional: bool = True) -> Any:
+    """`value` if it is of `kind` (a type, or "number": finite, not a bool); an absent optional
+    section reads as empty, so a reader can walk it."""
     if value is None and optional:
-        return {dict: {}, list: []}.get(kind) if isinstance(kind, type) else None  # type: ignore[call-overload]
-    if kind == "number":
+        return {} if kind is dict else [] if kind is list else None
+    if isinstance(kind, str):  # "number"
         if not (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)):
             raise ConfigError(f"{path}: incident record: {where} must be a number, not {value!r:.40}")
         return value
@@ -376,6 +379,22 @@ def _need(value: Any, kind: type | tuple, where: str, path: Path, *, optional: b
 def _check_shapes(record: dict[str, Any], path: Path) -> None:
     """Every section a reader walks has the shape the reader expects (a hand-edited record fails
     here, in one line naming the key, not deep inside a renderer with an AttributeError)."""
+    _check_services(record, path)
+    _check_queries(record, path)
+    _check_inputs(record, path)
+    _check_sections(record, path)
+    _check_detect(record, path)
+    rca = record.get("rca")
+    if isinstance(rca, dict) and rca.get("schema") == "triage.fleet/v1":
+        for i, row in enumerate(_need(rca.get("ranking"), list, "rca.ranking", path)):
+            _need(row, dict, f"rca.ranking[{i}]", path, optional=False)
+        for name, one in _need(rca.get("services"), dict, "rca.services", path).items():
+            _check_rca(_need(one, dict, f"rca.services.{name}", path, optional=False), f"rca.services.{name}", path)
+    elif isinstance(rca, dict):
+        _check_rca(rca, "rca", path)
+
+
+def _check_services(record: dict[str, Any], path: Path) -> None:
     for i, raw in enumerate(record["services"]):
         where = f"services[{i}]"
         for key in ("depends_on", "health_urls", "invariants"):
@@ -384,6 +403,9 @@ def _check_shapes(record: dict[str, Any], path: Path) -> None:
             _need(inv, dict, f"{where}.invariants[{j}]", path, optional=False)
         for name, queries in _need(raw.get("signals"), dict, f"{where}.signals", path).items():
             _need(queries, list, f"{where}.signals.{name}", path, optional=False)
+
+
+def _check_queries(record: dict[str, Any], path: Path) -> None:
     for i, q in enumerate(record["queries"]):
         where = f"queries[{i}]"
         _need(q.get("query"), str, f"{where}.query", path, optional=False)
@@ -394,6 +416,10 @@ def _check_shapes(record: dict[str, Any], path: Path) -> None:
             _need(item, dict, f"{where}.result[{j}]", path, optional=False)
             _need(item.get("metric"), dict, f"{where}.result[{j}].metric", path)
             _need(item.get("values"), list, f"{where}.result[{j}].values", path)
+
+
+def _check_inputs(record: dict[str, Any], path: Path) -> None:
+    """What a replay takes besides the queries: the alerts seen, the catalog overrides, the rate interval."""
     for i, alert in enumerate(_need(record.get("live_alerts"), list, "live_alerts", path)):
         _need(alert, dict, f"live_alerts[{i}]", path, optional=False)
         _need(alert.get("labels"), dict, f"live_alerts[{i}].labels", path)
@@ -403,6 +429,10 @@ def _check_shapes(record: dict[str, Any], path: Path) -> None:
         _need(queries, list, f"signal_overrides.{name}", path, optional=False)
     if record.get("rate_interval") is not None:
         _need(record["rate_interval"], str, "rate_interval", path)
+
+
+def _check_sections(record: dict[str, Any], path: Path) -> None:
+    """What a run wrote besides its documents: the tool, the phases, the series, the actions."""
     for key in ("tool", "series", "phases"):
         _need(record.get(key), dict, key, path)
     for name, phase in (record.get("phases") or {}).items():
@@ -414,20 +444,15 @@ def _check_shapes(record: dict[str, Any], path: Path) -> None:
             _need(one.get("points"), list, f"series.{service}.{name}.points", path)
     for i, action in enumerate(_need(record.get("actions"), list, "actions", path)):
         _need(action, dict, f"actions[{i}]", path, optional=False)
+
+
+def _check_detect(record: dict[str, Any], path: Path) -> None:
     detect = record.get("detect") or {}
     for i, det in enumerate(_need(detect.get("services"), list, "detect.services", path)):
         _need(det, dict, f"detect.services[{i}]", path, optional=False)
         for j, alert in enumerate(_need(det.get("alerts"), list, f"detect.services[{i}].alerts", path)):
             _need(alert, dict, f"detect.services[{i}].alerts[{j}]", path, optional=False)
         _need(det.get("signals"), dict, f"detect.services[{i}].signals", path)
-    rca = record.get("rca")
-    if isinstance(rca, dict) and rca.get("schema") == "triage.fleet/v1":
-        for i, row in enumerate(_need(rca.get("ranking"), list, "rca.ranking", path)):
-            _need(row, dict, f"rca.ranking[{i}]", path, optional=False)
-        for name, one in _need(rca.get("services"), dict, "rca.services", path).items():
-            _check_rca(_need(one, dict, f"rca.services.{name}", path, optional=False), f"rca.services.{name}", path)
-    elif isinstance(rca, dict):
-        _check_rca(rca, "rca", path)
 
 
 def _check_rca(rca: dict[str, Any], where: str, path: Path) -> None:
@@ -452,6 +477,21 @@ def append_actions(path: Path, actions: Sequence[Mapping[str, Any]]) -> None:
         record = load(path)
         record.setdefault("actions", []).extend(dict(a) for a in actions)
         save(record, path, force=True)
+
+
+def check_recordable(path: Path) -> None:
+    """The record can take actions: readable as `triage.incident/v1` and its directory writable.
+
+    Asked before anything is changed (`mitigate --apply --from`), not after."""
+    load(path)
+    # Try what the save does (a temp file beside the record) rather than os.access: that answers
+    # for the real uid, while the write is made with the effective one.
+    try:
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot record actions: {path.parent} is not writable ({exc.strerror})") from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 @contextmanager

@@ -32,10 +32,8 @@ def _health_runner(settings, windows, *, no_kubernetes: bool, no_docker: bool, u
 
 
 def _playbook_runner(settings):
-    try:
-        from triage.playbooks import plan_for_record  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+    from triage.playbooks import plan_for_record
+
     return lambda rca, health: plan_for_record(rca, health, settings)
 
 

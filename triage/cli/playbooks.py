@@ -17,7 +17,8 @@ from triage.cli import options
 
 if TYPE_CHECKING:
     from triage.config import Settings
-    from triage.playbooks import Incident, Library, Plan
+    from triage.playbooks import Library, Plan
+    from triage.playbooks import PlanInputs as Incident
 
 app = typer.Typer(help="The playbooks behind `mitigate` and `fix`: list, show, validate.", no_args_is_help=True)
 
@@ -77,7 +78,7 @@ def mitigate(
     actions: list[dict[str, Any]] = []
     unrecorded = False
     if apply and incident.record_path is not None and plan.safe_steps:
-        from triage.playbooks import check_recordable
+        from triage.incident import check_recordable
 
         check_recordable(incident.record_path)  # refuse before acting, not after
     if apply and plan.safe_steps:
@@ -100,7 +101,7 @@ def mitigate(
             _say(exc.message)
         if incident.record_path is not None and actions:
             from triage.errors import TriageError
-            from triage.playbooks import record_actions
+            from triage.incident import append_actions as record_actions
 
             try:
                 record_actions(incident.record_path, actions)
@@ -158,7 +159,7 @@ def fix(
 
 def _finish(plan: "Plan", output: options.Output, actions: Sequence[dict[str, Any]], *, failed: bool = False) -> None:
     from triage.cli.common import print_json
-    from triage.playbooks import plan_markdown
+    from triage.render.plan import plan_markdown
 
     if output is options.Output.json:
         payload = plan.to_json()
@@ -201,7 +202,9 @@ def _incident(service, all_services, namespace, at, window, baseline, config, pr
 
     from triage.config import load_settings
     from triage.errors import UsageError
-    from triage.playbooks import Incident, check_health, incident_from_record, load_library, read_json
+    from triage.incident import read_json
+    from triage.playbooks import PlanInputs as Incident
+    from triage.playbooks import check_health, incident_from_record, load_library
 
     settings = load_settings(config=config, prometheus_url=prometheus_url, alertmanager_url=alertmanager_url)
     library = load_library(settings.playbooks_dirs)
@@ -410,7 +413,8 @@ def render_table(plan: "Plan") -> None:
     from rich.text import Text
 
     from triage.cli import console
-    from triage.playbooks import describe_action, num_text
+    from triage.playbooks import num_text
+    from triage.render.plan import describe_action
     from triage.report import strip_control as clean
 
     out = console.out()
