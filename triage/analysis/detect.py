@@ -9,7 +9,7 @@ from typing import Mapping, Sequence
 
 from triage.analysis import stats
 from triage.analysis.classify.levels import sustain_for
-from triage.analysis.units import fmt
+from triage.render.units import fmt
 from triage.config import ServiceConfig
 from triage.models import (
     Alert,

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from triage.analysis.classify.levels import Level
-from triage.analysis.units import fmt
+from triage.render.units import fmt
 from triage.models import json_number
 
 
