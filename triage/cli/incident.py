@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Annotated, Any, Optional, Sequence
 
 import typer
 
-from triage.config import Settings
+if TYPE_CHECKING:
+    from triage.config import Settings
 
 OutDirOpt = Annotated[Optional[str], typer.Option(
     "--out", metavar="DIR", help="Where incident.json and postmortem.md go (default ./incidents/<incident-id>/).")]
