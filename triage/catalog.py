@@ -12,7 +12,13 @@ from pathlib import Path
 from typing import Iterable, Mapping
 
 from triage.errors import ConfigError
-from triage.models import EXTRA_SIGNALS, SIGNAL_NAMES, QueryAlternative, SignalSpec, Threshold
+from triage.models import (
+    EXTRA_SIGNALS,
+    SIGNAL_NAMES,
+    QueryAlternative,
+    SignalSpec,
+    Threshold,
+)
 from triage.yamlschema import AnyMapOf, Choice, Field, ListOf, load_file
 
 KEY_LABELS = ("service", "container", "deployment", "horizontalpodautoscaler", "datname", "database")

@@ -260,7 +260,7 @@ def write_new(path: Path, text: str, *, force: bool = False) -> None:
 
 def record_text(record: Mapping[str, Any], path: Path | str = "incident.json") -> str:
     """The record as JSON whose text is inert (C1 and bidi controls \\u-escaped, like C0)."""
-    from triage.report import inert_json
+    from triage.render.json import inert_json
 
     try:
         return inert_json(record, indent=1) + "\n"

@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 from triage.catalog import search_dirs
 from triage.errors import ConfigError
-from triage.report import md, md_code, strip_control
+from triage.render.escape import md, md_code, strip_control
 
 # Seed 004: RPS ≈ users × actions per minute / 60, so users ≈ RPS × 60 / actions.
 ACTIONS_PER_USER_PER_MINUTE = 10
@@ -36,7 +36,7 @@ def _hhmm(ts: float) -> str:
 
 
 def _fmt(value: Any, unit: str) -> str:
-    from triage.analysis.detect import fmt
+    from triage.render.units import fmt
 
     if not isinstance(value, (int, float)) or not math.isfinite(value):
         return "n/a"
@@ -102,20 +102,12 @@ def _crossings(points: Sequence[tuple[float, float]], bound: float | None, label
     return []
 
 
-def build_context(record: Mapping[str, Any]) -> dict[str, Any]:
-    rca = primary_rca(record) or {}
-    service = str(rca.get("service") or (record.get("services") or [{}])[0].get("name", "?"))
-    window = record.get("window") or {}
-    baseline = record.get("baseline") or {}
-    w0, w1 = _ts(window.get("start")), _ts(window.get("end"))
-    b0 = _ts(baseline.get("start"))
-    span = (w1 - b0) if (w1 and b0) else 3600.0
-    backend = record.get("backend") or None
-
+def _impact(record: Mapping[str, Any], service: str, w0: float | None, w1: float | None) -> dict[str, Any]:
+    """Duration, failed requests, peaks and affected users, from the chart series of the window."""
     rps = _points(record, service, "rps")
     p95 = _points(record, service, "latency_p95")
     err = _points(record, service, "error_ratio")
-    in_window = (lambda pts: [(t, v) for t, v in pts if w0 is not None and t >= w0])
+    in_window = (lambda pts: [(t, v) for t, v in pts if w0 is not None and t >= w0])  # noqa: E731
     step = float(record.get("step") or 15)
     failed = None
     if rps and err:
@@ -127,12 +119,22 @@ def build_context(record: Mapping[str, Any]) -> dict[str, Any]:
     peak_err = max((v for _, v in in_window(err)), default=None)
     peak_rps = max((v for _, v in in_window(rps)), default=None)
     users = peak_rps * 60 / ACTIONS_PER_USER_PER_MINUTE if peak_rps else None
+    return {
+        "duration_minutes": round(((w1 or 0) - (w0 or 0)) / 60) if w0 and w1 else None,
+        "failed_requests": round(failed) if failed is not None and math.isfinite(failed) else None,
+        "peak_p95": _fmt(peak_p95, "s"),
+        "peak_error_ratio": _fmt(peak_err, "ratio"),
+        "peak_rps": _fmt(peak_rps, "req/s"),
+        "affected_users": round(users) if users and math.isfinite(users) else None,
+        "actions_per_user_per_minute": ACTIONS_PER_USER_PER_MINUTE,
+    }
 
-    detect = record.get("detect") or {}
-    det_svc = next((s for s in detect.get("services") or [] if s.get("service") == service), {})
-    alerts = sorted(det_svc.get("alerts") or [], key=lambda a: a.get("starts_at") or "")
-    thresholds = {name: (sig.get("warning"), sig.get("critical")) for name, sig in (det_svc.get("signals") or {}).items()}
 
+def _timeline(record: Mapping[str, Any], service: str, alerts: Sequence[Mapping[str, Any]],
+              thresholds: Mapping[str, tuple[Any, Any]], w0: float | None) -> list[dict[str, str]]:
+    """What happened when: the window, alerts, threshold crossings, rollouts, replicas, triage's phases."""
+    p95 = _points(record, service, "latency_p95")
+    err = _points(record, service, "error_ratio")
     events: list[tuple[float, str]] = []
     if w0:
         events.append((w0, "incident window opens"))
@@ -147,39 +149,56 @@ def build_context(record: Mapping[str, Any]) -> dict[str, Any]:
     events += _crossings(err, ew, f"error ratio above {_fmt(ew, 'ratio')}")
     events += _crossings(err, ec, f"error ratio above {_fmt(ec, 'ratio')}")
     deploys = _points(record, service, "deploys")
-    for (t0, a), (t, b) in zip(deploys, deploys[1:]):
-        if b > a:
-            events.append((t, f"rollout: deployment generation {a:.0f} → {b:.0f}"))
+    for (_, old), (t, new) in zip(deploys, deploys[1:]):
+        if new > old:
+            events.append((t, f"rollout: deployment generation {old:.0f} → {new:.0f}"))
     replicas = _points(record, service, "replicas")
-    for (t0, a), (t, b) in zip(replicas, replicas[1:]):
-        if b != a:
-            events.append((t, f"replicas {a:.0f} → {b:.0f}"))
+    for (_, old), (t, new) in zip(replicas, replicas[1:]):
+        if new != old:
+            events.append((t, f"replicas {old:.0f} → {new:.0f}"))
     for name, ph in (record.get("phases") or {}).items():
         t = _ts(ph.get("started"))
         if t:
             events.append((t, f"triage {md(name)}: {md(ph.get('status'))}"))
     events.sort(key=lambda e: e[0])
-    timeline = [{"time": datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M"), "event": e}
-                for t, e in events]
+    return [{"time": datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%d %H:%M"), "event": e}
+            for t, e in events]
 
+
+def _detection(record: Mapping[str, Any], service: str, alerts: Sequence[Mapping[str, Any]],
+               latency_warning: Any) -> dict[str, Any]:
+    """The first alert, and how long after p95 crossed its warning it fired."""
+    p95 = _points(record, service, "latency_p95")
     first_alert = alerts[0] if alerts else None
-    onset = next((t for t, v in p95 if lw is not None and v > lw), None)
+    onset = next((t for t, v in p95 if latency_warning is not None and v > latency_warning), None)
     ttd = None
     if first_alert and onset:
         ta = _ts(first_alert.get("starts_at"))
         if ta:
             ttd = max(0.0, (ta - onset) / 60)
+    return {
+        "first_alert": md(first_alert.get("alertname")) if first_alert else None,
+        "first_alert_at": md(first_alert.get("starts_at")) if first_alert else None,
+        "time_to_detect_minutes": round(ttd, 1) if ttd is not None else None,
+    }
 
-    top = (rca.get("candidates") or [{}])[0] if rca.get("candidates") else {}
+
+def _evidence(rca: Mapping[str, Any], top: Mapping[str, Any], backend: str | None, end: float | None,
+              span: float) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The top candidate's evidence rows, and each distinct query once, with a link to the backend."""
     evidence = []
-    queries = []
+    queries: list[dict[str, Any]] = []
     for ev in top.get("evidence") or []:
         evidence.append({"signal": md(ev.get("signal") or ""), "baseline": _fmt(ev.get("baseline"), _unit(rca, ev)),
                          "window": _fmt(ev.get("window"), _unit(rca, ev)), "summary": md(ev.get("summary") or "")})
         q = ev.get("query")
         if q and q not in [x["raw"] for x in queries]:
-            queries.append({"raw": q, "code": md_code(q), "link": _prom_link(backend, q, w1, span)})
+            queries.append({"raw": q, "code": md_code(q), "link": _prom_link(backend, q, end, span)})
+    return evidence, queries
 
+
+def _charts(record: Mapping[str, Any], service: str, top: Mapping[str, Any]) -> list[dict[str, str]]:
+    """The golden signals, and the bottleneck's own signal when it is another one."""
     charts = []
     for signal, title, axis, scale in (("latency_p95", "p95 latency", "seconds", 1.0),
                                        ("rps", "requests per second", "req/s", 1.0),
@@ -194,7 +213,10 @@ def build_context(record: Mapping[str, Any]) -> dict[str, Any]:
         block = _chart(f"{service} {lead}", unit or lead, pts, 100.0 if unit == "ratio" else 1.0)
         if block:
             charts.append({"title": f"{lead} (the bottleneck's signal)", "block": block})
+    return charts
 
+
+def _fixes_and_actions(record: Mapping[str, Any]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
     fixes = []
     pb = record.get("playbooks") or {}
     for step_ in (pb.get("fixes") or []) if isinstance(pb, dict) else []:
@@ -207,7 +229,26 @@ def build_context(record: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(a, dict):
             actions.append({"time": md(a.get("time", "")), "what": md(a.get("what", a.get("action", ""))),
                             "target": md(a.get("target", "")), "result": md(a.get("result", ""))})
+    return fixes, actions
 
+
+def build_context(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The template's context: every value from the record, escaped for markdown, computed once."""
+    rca = primary_rca(record) or {}
+    service = str(rca.get("service") or (record.get("services") or [{}])[0].get("name", "?"))
+    window = record.get("window") or {}
+    baseline = record.get("baseline") or {}
+    w0, w1 = _ts(window.get("start")), _ts(window.get("end"))
+    b0 = _ts(baseline.get("start"))
+    span = (w1 - b0) if (w1 and b0) else 3600.0
+
+    detect = record.get("detect") or {}
+    det_svc: dict[str, Any] = next((s for s in detect.get("services") or [] if s.get("service") == service), {})
+    alerts = sorted(det_svc.get("alerts") or [], key=lambda a: a.get("starts_at") or "")
+    thresholds = {name: (sig.get("warning"), sig.get("critical")) for name, sig in (det_svc.get("signals") or {}).items()}
+    top = (rca.get("candidates") or [{}])[0] if rca.get("candidates") else {}
+    evidence, queries = _evidence(rca, top, record.get("backend") or None, w1, span)
+    fixes, actions = _fixes_and_actions(record)
     bottleneck = str(rca.get("bottleneck") or "unknown")
     return {
         "id": md(record.get("id", "")),
@@ -222,26 +263,14 @@ def build_context(record: Mapping[str, Any]) -> dict[str, Any]:
         "confidence": rca.get("confidence") if isinstance(rca.get("confidence"), (int, float)) else 0.0,
         "trigger": md(rca.get("trigger") or "unknown"),
         "window": {"start": md(window.get("start", "")), "end": md(window.get("end", ""))},
-        "impact": {
-            "duration_minutes": round(((w1 or 0) - (w0 or 0)) / 60) if w0 and w1 else None,
-            "failed_requests": round(failed) if failed is not None and math.isfinite(failed) else None,
-            "peak_p95": _fmt(peak_p95, "s"),
-            "peak_error_ratio": _fmt(peak_err, "ratio"),
-            "peak_rps": _fmt(peak_rps, "req/s"),
-            "affected_users": round(users) if users and math.isfinite(users) else None,
-            "actions_per_user_per_minute": ACTIONS_PER_USER_PER_MINUTE,
-        },
-        "detection": {
-            "first_alert": md(first_alert.get("alertname")) if first_alert else None,
-            "first_alert_at": md(first_alert.get("starts_at")) if first_alert else None,
-            "time_to_detect_minutes": round(ttd, 1) if ttd is not None else None,
-        },
+        "impact": _impact(record, service, w0, w1),
+        "detection": _detection(record, service, alerts, thresholds.get("latency_p95", (None, None))[0]),
         "evidence": evidence,
         "queries": queries,
         "capacity": [md(line) for line in (rca.get("capacity") or {}).get("lines", [])],
         "missing": [md(m) for m in rca.get("missing_signals") or []],
-        "timeline": timeline,
-        "charts": charts,
+        "timeline": _timeline(record, service, alerts, thresholds, w0),
+        "charts": _charts(record, service, top),
         "actions": actions,
         "fixes": fixes,
         "tool_version": md((record.get("tool") or {}).get("version", "")),

@@ -17,7 +17,15 @@ from typing import Mapping, Sequence
 from triage.catalog import Catalog
 from triage.config import ServiceConfig, Settings, config_line
 from triage.errors import ConfigError, NoDataError, SourceError, UsageError
-from triage.models import Alert, RangeQuery, Samples, Series, SignalSeries, SignalSet, TimeRange
+from triage.models import (
+    Alert,
+    RangeQuery,
+    Samples,
+    Series,
+    SignalSeries,
+    SignalSet,
+    TimeRange,
+)
 from triage.promql import alternation, escape_label_value, render
 from triage.sources.interface import MetricsSource
 from triage.timeutil import parse_duration

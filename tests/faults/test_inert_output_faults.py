@@ -79,7 +79,7 @@ RECORD_COMMANDS = {
 # commands whose output shows none of the injected fields in that format (they are still checked)
 NOT_SHOWN = {("capacity --from", "table"), ("capacity --from", "markdown"), ("capacity --from", "json"),
              ("rca --from", "table"), ("rca --from", "markdown")}
-RECORD_BUGS: dict = {}   # fixed: print_json writes through triage.report.inert_json
+RECORD_BUGS: dict = {}   # fixed: print_json writes through triage.render.json.inert_json
 
 
 @pytest.mark.parametrize("command,output", [cell(RECORD_BUGS, c, o) for c in RECORD_COMMANDS
@@ -114,7 +114,8 @@ def test_escapes_are_visible_not_silently_dropped(tmp_path, evil_record):
                          ids=lambda c: f"U+{ord(c):04X}")
 def test_every_control_character_is_escaped_by_every_helper(char):
     from triage.health.text import clip
-    from triage.report import inert_json, md, md_code, strip_control
+    from triage.render.escape import md, md_code, strip_control
+    from triage.render.json import inert_json
 
     text = f"a{char}b"
     for helper in (strip_control, md, md_code, clip):

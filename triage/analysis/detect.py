@@ -9,7 +9,6 @@ from typing import Mapping, Sequence
 
 from triage.analysis import stats
 from triage.analysis.classify.levels import sustain_for
-from triage.analysis.units import fmt
 from triage.config import ServiceConfig
 from triage.models import (
     Alert,
@@ -21,6 +20,7 @@ from triage.models import (
     SignalVerdict,
     Status,
 )
+from triage.render.units import fmt
 
 DETECT_SIGNALS = (
     "rps", "error_ratio", "latency_p95", "inflight", "cpu_usage_ratio", "memory_usage_ratio",

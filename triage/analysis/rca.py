@@ -11,7 +11,15 @@ from triage.analysis.classify.levels import sustain_for
 from triage.analysis.detect import detect_service
 from triage.config import ServiceConfig
 from triage.models import INCIDENT_CLASSES as CLASSES
-from triage.models import SIGNAL_NAMES, Alert, SignalSet, SignalSpec, Status, TimeRange, json_number
+from triage.models import (
+    SIGNAL_NAMES,
+    Alert,
+    SignalSet,
+    SignalSpec,
+    Status,
+    TimeRange,
+    json_number,
+)
 
 
 @dataclass(frozen=True)

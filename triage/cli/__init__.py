@@ -47,17 +47,30 @@ def _root(
 
 
 def _register() -> None:
-    from triage.cli import detect, health, incident, playbooks, queries, rca
+    from triage.cli import (
+        capacity,
+        demo,
+        detect,
+        fix,
+        health,
+        mitigate,
+        playbooks,
+        postmortem,
+        queries,
+        rca,
+        run,
+    )
 
+    # `detect` is helped by its module's docstring, the others by their function's (as before issue 14).
     app.command("detect", help=detect.__doc__)(detect.detect)
     app.command("health", help=health.health.__doc__)(health.health)
-    app.command("mitigate", help=playbooks.mitigate.__doc__)(playbooks.mitigate)
+    app.command("mitigate", help=mitigate.mitigate.__doc__)(mitigate.mitigate)
     app.command("rca", help=rca.rca.__doc__)(rca.rca)
-    app.command("capacity", help=rca.capacity.__doc__)(rca.capacity)
-    app.command("fix", help=playbooks.fix.__doc__)(playbooks.fix)
-    app.command("postmortem", help=incident.postmortem.__doc__)(incident.postmortem)
-    app.command("run", help=incident.run.__doc__)(incident.run)
-    app.command("demo", help=incident.demo.__doc__)(incident.demo)
+    app.command("capacity", help=capacity.capacity.__doc__)(capacity.capacity)
+    app.command("fix", help=fix.fix.__doc__)(fix.fix)
+    app.command("postmortem", help=postmortem.postmortem.__doc__)(postmortem.postmortem)
+    app.command("run", help=run.run.__doc__)(run.run)
+    app.command("demo", help=demo.demo.__doc__)(demo.demo)
     app.add_typer(queries.app, name="queries")
     app.add_typer(playbooks.app, name="playbooks")
 

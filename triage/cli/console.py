@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Any, Iterator
 
 from rich.console import Console
 
@@ -28,3 +28,11 @@ def progress(enabled: bool = True) -> Iterator:
         return
     with console.status("starting") as status:
         yield lambda message: status.update(message)
+
+
+def print_json(payload: Any) -> None:
+    """JSON on stdout with every control character from outside \\u-escaped (C1, DEL, bidi)."""
+    from triage.render.json import inert_json
+
+    sys.stdout.write(inert_json(payload) + "\n")
+    sys.stdout.flush()

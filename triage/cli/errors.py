@@ -20,8 +20,8 @@ _said = threading.Lock()
 
 
 def _say(message: str) -> None:
+    from triage.render.escape import strip_control
     from triage.secrets import redact
-    from triage.report import strip_control
 
     text = redact(strip_control(" ".join(str(message).split())))
     sys.stderr.write(f"triage: {text}\n")
@@ -75,8 +75,9 @@ def run(fn: Callable[[], Any]) -> int:
         _say(f"error: {exc.message}")
         if DEBUG and exc.detail:
             _say(f"detail: {exc.detail}")
-        if DEBUG and getattr(exc, "query", None):
-            _say(f"query: {exc.query}")
+        query = getattr(exc, "query", None)
+        if DEBUG and query:
+            _say(f"query: {query}")
         _debug_trace()
         return exc.exit_code
     except typer.Exit as exc:

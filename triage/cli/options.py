@@ -1,9 +1,15 @@
-"""Options shared by the commands, spelled once (CONTRACT.md, "Common options")."""
+"""Options shared by the commands, spelled once (CONTRACT.md, "Common options").
+
+Each option is an `Annotated` alias (its flags and help) that a command's signature uses with
+its default; the command then hands the values on as one of the frozen objects below, so the
+code past the signature never passes a dozen loose arguments.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import Enum
-from typing import Optional
+from typing import Annotated, List, Optional, Sequence
 
 import typer
 
@@ -14,28 +20,86 @@ class Output(str, Enum):
     markdown = "markdown"
 
 
-Config = typer.Option(None, "--config", envvar="TRIAGE_CONFIG", metavar="PATH",
-                      help="Config file (default ./triage.yaml, then $XDG_CONFIG_HOME/triage/config.yaml).")
-PrometheusUrl = typer.Option(None, "--prometheus-url", envvar="TRIAGE_PROMETHEUS_URL", metavar="URL",
-                             help="Prometheus or VictoriaMetrics base URL (default: the config's prometheus.url). "
-                                  "Deadlines: each request ends within prometheus.timeout (default 10s, the "
-                                  "answer's body included), all of the command's requests within "
-                                  "prometheus.deadline of its start (default 30 x the timeout); past either: one "
-                                  "line naming the backend, exit 3.")
-AlertmanagerUrl = typer.Option(None, "--alertmanager-url", envvar="TRIAGE_ALERTMANAGER_URL", metavar="URL",
-                               help="Alertmanager base URL (default: the config's alertmanager.url).")
-Service = typer.Option(None, "--service", "-s", metavar="NAME", help="The service to triage.")
-AllServices = typer.Option(False, "--all-services", help="Every service in the config or with data, in one pass.")
-Namespace = typer.Option(None, "--namespace", "-n", metavar="NS",
-                         help="Namespace (default: the service's from the config, else 'default').")
-At = typer.Option(None, "--at", metavar="TIME", help="End of the incident window: RFC 3339 or unix seconds (default now).")
-Window = typer.Option("15m", "--window", metavar="DURATION", help="The incident window, ending at --at.")
-Baseline = typer.Option("1h", "--baseline", metavar="DURATION", help="The normal period just before the window.")
-OutputOpt = typer.Option(Output.table, "--output", "-o", case_sensitive=False, help="table, json or markdown.")
-MaxConcurrency = typer.Option(None, "--max-concurrency", min=1, max=64, metavar="N",
-                              help="Parallel queries against Prometheus (default 4).")
-
 OptStr = Optional[str]
 
-FromRecord = typer.Option(None, "--from", metavar="INCIDENT_JSON",
-                          help="Replay an incident record instead of asking Prometheus (no network).")
+ConfigOpt = Annotated[Optional[str], typer.Option(
+    "--config", envvar="TRIAGE_CONFIG", metavar="PATH",
+    help="Config file (default ./triage.yaml, then $XDG_CONFIG_HOME/triage/config.yaml).")]
+PrometheusUrlOpt = Annotated[Optional[str], typer.Option(
+    "--prometheus-url", envvar="TRIAGE_PROMETHEUS_URL", metavar="URL",
+    help="Prometheus or VictoriaMetrics base URL (default: the config's prometheus.url). "
+         "Deadlines: each request ends within prometheus.timeout (default 10s, the "
+         "answer's body included), all of the command's requests within "
+         "prometheus.deadline of its start (default 30 x the timeout); past either: one "
+         "line naming the backend, exit 3.")]
+AlertmanagerUrlOpt = Annotated[Optional[str], typer.Option(
+    "--alertmanager-url", envvar="TRIAGE_ALERTMANAGER_URL", metavar="URL",
+    help="Alertmanager base URL (default: the config's alertmanager.url).")]
+ServiceOpt = Annotated[Optional[str], typer.Option("--service", "-s", metavar="NAME", help="The service to triage.")]
+AllServicesOpt = Annotated[bool, typer.Option(
+    "--all-services", help="Every service in the config or with data, in one pass.")]
+NamespaceOpt = Annotated[Optional[str], typer.Option(
+    "--namespace", "-n", metavar="NS", help="Namespace (default: the service's from the config, else 'default').")]
+AtOpt = Annotated[Optional[str], typer.Option(
+    "--at", metavar="TIME", help="End of the incident window: RFC 3339 or unix seconds (default now).")]
+WindowOpt = Annotated[str, typer.Option("--window", metavar="DURATION", help="The incident window, ending at --at.")]
+BaselineOpt = Annotated[str, typer.Option(
+    "--baseline", metavar="DURATION", help="The normal period just before the window.")]
+OutputOpt = Annotated[Output, typer.Option("--output", "-o", case_sensitive=False, help="table, json or markdown.")]
+MaxConcurrencyOpt = Annotated[Optional[int], typer.Option(
+    "--max-concurrency", min=1, max=64, metavar="N", help="Parallel queries against Prometheus (default 4).")]
+FromRecordOpt = Annotated[Optional[str], typer.Option(
+    "--from", metavar="INCIDENT_JSON", help="Replay an incident record instead of asking Prometheus (no network).")]
+ForceOpt = Annotated[bool, typer.Option(
+    "--force", help="Replace files that already exist (they may hold someone's edits).")]
+
+# The health checks' options, shared by `health`, `run`, `mitigate` and `fix` (one help each;
+# before issue 14 the three commands said it three ways).
+NoKubernetesOpt = Annotated[bool, typer.Option("--no-kubernetes", help="Skip the Kubernetes health checks.")]
+NoDockerOpt = Annotated[bool, typer.Option("--no-docker", help="Skip the Docker health checks.")]
+UrlOpt = Annotated[Optional[List[str]], typer.Option(
+    "--url", metavar="URL",
+    help="A health/readiness URL to GET (repeatable); adds to the services' health_urls.")]
+ContextOpt = Annotated[Optional[str], typer.Option(
+    "--context", metavar="NAME",
+    help="kubeconfig context (default: the current one; in-cluster config inside a pod).")]
+# All of a source's requests end within this many --timeouts of its first.
+RUN_BUDGET = 30
+TimeoutOpt = Annotated[float, typer.Option(
+    "--timeout", min=0.1, max=600, metavar="SECONDS",
+    help="Deadline of every call to Kubernetes, Docker and the HTTP endpoints (the whole "
+         "answer, not one read), and of a kubeconfig exec credential plugin; all of a "
+         "source's calls end within 30 x this, past it the source is skipped with the reason.")]
+
+
+@dataclass(frozen=True)
+class Backends:
+    """Where the settings and the metrics come from."""
+
+    config: str | None = None
+    prometheus_url: str | None = None
+    alertmanager_url: str | None = None
+    max_concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Which services, and when: the incident window ending at `at`, after its baseline."""
+
+    service: str | None = None
+    all_services: bool = False
+    namespace: str | None = None
+    at: str | None = None
+    window: str = "15m"
+    baseline: str = "1h"
+
+
+@dataclass(frozen=True)
+class HealthChecks:
+    """What the health phase may check, and the deadline of each call."""
+
+    no_kubernetes: bool = False
+    no_docker: bool = False
+    urls: Sequence[str] = ()
+    context: str | None = None
+    timeout: float = 10.0

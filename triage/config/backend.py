@@ -13,7 +13,13 @@ from urllib.parse import urlsplit
 
 from triage.config.values import DEADLINE_RANGE, in_range, parse_size, shown, to_seconds
 from triage.errors import ConfigError, UsageError
-from triage.secrets import Secret, display_url, read_secret_file, register_basic_auth, register_url_credentials
+from triage.secrets import (
+    Secret,
+    display_url,
+    read_secret_file,
+    register_basic_auth,
+    register_url_credentials,
+)
 from triage.yamlschema import Field, OneOf, line_of
 
 DEFAULT_TIMEOUT = 10.0

@@ -15,7 +15,15 @@ from triage.config.backend import AUTH_SCHEMA, BackendSettings, load_backend
 from triage.config.values import RATE_RANGE, STEP_RANGE, in_range
 from triage.errors import ConfigError, UsageError
 from triage.models import EXTRA_SIGNALS, SIGNAL_NAMES
-from triage.yamlschema import AnyMapOf, Field, IntRange, ListOf, OneOf, line_of, load_file
+from triage.yamlschema import (
+    AnyMapOf,
+    Field,
+    IntRange,
+    ListOf,
+    OneOf,
+    line_of,
+    load_file,
+)
 
 DEFAULT_TIER = 2
 DEFAULT_RATE = "1m"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from triage.report import strip_control
+from triage.render.escape import strip_control
 
 MAX_QUOTED = 3
 MAX_LINE = 200

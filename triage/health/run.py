@@ -25,7 +25,9 @@ from triage.health.text import clip
 from triage.health.workload import check_deployments, check_hpas, check_nodes
 from triage.models import Finding, HealthReport, Skipped, Status
 from triage.models.health import (
-    Deployment, DockerContainer, EndpointProbe, KubeSnapshot, LogRequest, LogText,
+    Deployment,
+    KubeSnapshot,
+    LogRequest,
 )
 from triage.secrets import display_url, redact
 from triage.sources.interface import DockerSource, HttpProber, KubeSource

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from triage.report import strip_control
+from collections import Counter
+
+from triage.models import Finding, Status
+from triage.render.escape import strip_control
 
 MAX_DETAIL = 400
 
@@ -45,3 +48,18 @@ def size(num: float | None) -> str:
             return f"{num:.0f} {unit}" if unit == "B" else f"{num:.1f} {unit}"
         num /= 1024
     return f"{num:.1f} TiB"
+
+
+def where(f: Finding) -> str:
+    return f"{f.namespace}/{f.name}" if f.namespace else f.name
+
+
+_NOUN = {"pod": ("pod", "pods"), "container": ("container", "containers"), "endpoint": ("endpoint", "endpoints"),
+         "deployment": ("deployment", "deployments"), "hpa": ("HPA", "HPAs"), "node": ("node", "nodes")}
+
+
+def ok_summary(findings: list[Finding] | tuple[Finding, ...]) -> str:
+    """`12 pods, 1 HPA`: the objects that passed every check (a pod with no finding but ok counts once)."""
+    seen = {(f.kind, f.namespace, f.name) for f in findings if f.status is not Status.OK}
+    counts = Counter(f.kind for f in findings if f.status is Status.OK and (f.kind, f.namespace, f.name) not in seen)
+    return ", ".join(f"{n} {_NOUN.get(k, (k, k))[n != 1]}" for k, n in counts.items())

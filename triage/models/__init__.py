@@ -3,7 +3,15 @@
 The package's face: `from triage.models import X` for any public name of its modules.
 """
 
-from triage.models.core import Alert, ExitCode, Status, Threshold, TimeRange, iso, json_number
+from triage.models.core import (
+    Alert,
+    ExitCode,
+    Status,
+    Threshold,
+    TimeRange,
+    iso,
+    json_number,
+)
 from triage.models.health import (
     Condition,
     Deployment,

@@ -12,9 +12,20 @@ actions to is `triage.incident`.
 """
 
 from triage.playbooks.expr import num_text
-from triage.playbooks.inputs import PlanInputs, check_health, incident_from_record, rca_documents
+from triage.playbooks.inputs import (
+    PlanInputs,
+    check_health,
+    incident_from_record,
+    rca_documents,
+)
 from triage.playbooks.load import load_library, load_playbook, validate_paths
-from triage.playbooks.plan import Plan, PlannedStep, check_targets, make_plan, plan_for_record
+from triage.playbooks.plan import (
+    Plan,
+    PlannedStep,
+    check_targets,
+    make_plan,
+    plan_for_record,
+)
 from triage.playbooks.schema import Library, Playbook, Step, coverage
 
 __all__ = [

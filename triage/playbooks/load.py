@@ -22,7 +22,13 @@ from triage.catalog import bundled_dir, search_dirs
 from triage.errors import ConfigError
 from triage.playbooks.expr import ExprError, check_expr, names_in, parse_expr, type_name
 from triage.playbooks.names import FINDING_NAMES, FINDING_VARS, IDENTITY_VARS, Scope
-from triage.playbooks.schema import EVIDENCE_EXTRA, PLAYBOOK_SCHEMA, Library, Playbook, Step
+from triage.playbooks.schema import (
+    EVIDENCE_EXTRA,
+    PLAYBOOK_SCHEMA,
+    Library,
+    Playbook,
+    Step,
+)
 from triage.playbooks.template import check_template
 from triage.yamlschema import compose, read_text, validate
 

@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from triage.models import BOTTLENECKS, EXTRA_SIGNALS, HEALTH_KINDS, HEALTH_REASONS, SIGNAL_NAMES, TRIGGERS
+from triage.models import (
+    BOTTLENECKS,
+    EXTRA_SIGNALS,
+    HEALTH_KINDS,
+    HEALTH_REASONS,
+    SIGNAL_NAMES,
+    TRIGGERS,
+)
 from triage.playbooks.expr import ExprError
 
 SEVERITIES = ("P0", "P1", "P2", "P3")

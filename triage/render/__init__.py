@@ -1,1 +1,1 @@
-"""Renderers: documents and plans turned into text for a reader (markdown, tables, JSON), one module per output."""
+"""Renderers: a document or a report in one output format per module (escape, units, json, markdown)."""

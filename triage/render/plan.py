@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from triage.playbooks import Plan, PlannedStep, num_text
-from triage.report import md, md_code
+from triage.render.escape import md, md_code
 
 _TITLES = {"mitigate": "Mitigation plan (phase 2)", "fix": "Permanent fixes (phase 4)",
            "both": "Mitigations and permanent fixes"}

@@ -16,7 +16,13 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Mapping, Sequence
 
 from triage.errors import SourceError
-from triage.models.health import DockerContainer, DockerStats, HealthProbe, LogRequest, LogText
+from triage.models.health import (
+    DockerContainer,
+    DockerStats,
+    HealthProbe,
+    LogRequest,
+    LogText,
+)
 from triage.secrets import redact
 from triage.sources.bounded import AnswerTooLarge, AnswerTooSlow, mib, read_bounded
 from triage.sources.http import network_reason

@@ -13,7 +13,14 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 
 from triage.errors import SourceError
 from triage.models import Alert, RangeQuery, Series
-from triage.models.health import Deployment, DockerContainer, EndpointProbe, KubeSnapshot, LogRequest, LogText
+from triage.models.health import (
+    Deployment,
+    DockerContainer,
+    EndpointProbe,
+    KubeSnapshot,
+    LogRequest,
+    LogText,
+)
 
 
 class MetricsSource(Protocol):

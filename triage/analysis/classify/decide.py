@@ -12,9 +12,22 @@ from typing import Mapping, Sequence
 
 from triage.analysis.classify.evidence import Candidate, clock, num, times
 from triage.analysis.classify.facts import Facts
-from triage.analysis.classify.levels import Level, corr, edge_levels, levels_of, sustain_for
+from triage.analysis.classify.levels import (
+    Level,
+    corr,
+    edge_levels,
+    levels_of,
+    sustain_for,
+)
 from triage.analysis.classify.rules import ADJUSTMENTS, DECIDING, RULES, SAY
-from triage.models import INCIDENT_CLASSES, NO_INCIDENT, UNDECIDED, SignalSet, SignalSpec, Status
+from triage.models import (
+    INCIDENT_CLASSES,
+    NO_INCIDENT,
+    UNDECIDED,
+    SignalSet,
+    SignalSpec,
+    Status,
+)
 
 MIN_SCORE = 0.45
 SURGE = 1.5

@@ -12,8 +12,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from triage.analysis.classify.levels import Level
-from triage.analysis.units import fmt
 from triage.models import json_number
+from triage.render.units import fmt
 
 
 def num(value: float | None, unit: str) -> str:

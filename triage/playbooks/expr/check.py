@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from triage.playbooks.expr.parse import Binary, Bool, Call, ExprError, In, Name, Num, Str, Unary
+from triage.playbooks.expr.parse import (
+    Binary,
+    Bool,
+    Call,
+    ExprError,
+    In,
+    Name,
+    Num,
+    Str,
+    Unary,
+)
 
 
 class Names(Protocol):

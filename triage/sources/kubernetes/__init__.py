@@ -4,7 +4,12 @@ exec plugins under a deadline), `read` (what `health` lists and the pod logs, pa
 cluster is actually asked, so importing this package stays cheap."""
 
 from triage.sources.kubernetes.apply import KubeActions
-from triage.sources.kubernetes.connect import ExecPluginError, KubeconfigError, connect, run_exec_plugin
+from triage.sources.kubernetes.connect import (
+    ExecPluginError,
+    KubeconfigError,
+    connect,
+    run_exec_plugin,
+)
 from triage.sources.kubernetes.read import KubernetesSource
 
 __all__ = ["ExecPluginError", "KubeActions", "KubeconfigError", "KubernetesSource", "connect", "run_exec_plugin"]

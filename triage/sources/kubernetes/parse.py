@@ -10,7 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable, Sequence
 
-from triage.models.health import Condition, Deployment, Hpa, KubeContainer, KubeEvent, Node, Pod
+from triage.models.health import (
+    Condition,
+    Deployment,
+    Hpa,
+    KubeContainer,
+    KubeEvent,
+    Node,
+    Pod,
+)
 
 
 def _ts(raw: Any) -> float | None:

@@ -27,7 +27,12 @@ from triage.models.health import Deployment, KubeSnapshot, LogRequest, LogText, 
 from triage.secrets import redact
 from triage.sources.bounded import AnswerTooLarge, AnswerTooSlow, mib, read_bounded
 from triage.sources.http import network_reason
-from triage.sources.kubernetes.connect import SERVICE_ACCOUNT_DIR, ExecPluginError, KubeconfigError, connect
+from triage.sources.kubernetes.connect import (
+    SERVICE_ACCOUNT_DIR,
+    ExecPluginError,
+    KubeconfigError,
+    connect,
+)
 from triage.sources.kubernetes.parse import PARSE
 
 DEFAULT_TIMEOUT = 10.0

@@ -3,7 +3,13 @@ high latency → scale out). A CPU far out of its own baseline is an incident on
 
 from __future__ import annotations
 
-from triage.analysis.classify.evidence import Candidate, against_baseline, clock, num, times
+from triage.analysis.classify.evidence import (
+    Candidate,
+    against_baseline,
+    clock,
+    num,
+    times,
+)
 from triage.analysis.classify.facts import Facts
 from triage.analysis.classify.levels import Level, corr
 from triage.analysis.classify.rules.base import Adjustment, Rule

@@ -5,25 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 
-from triage.models import Finding, HealthReport, Status
-from triage.report import md, md_code
+from triage.health.text import ok_summary, where
+from triage.models import HealthReport, Status
+from triage.render.escape import md, md_code
 
 _TITLE = {Status.CRITICAL: "Critical", Status.WARNING: "Warning", Status.UNKNOWN: "Unknown"}
-
-
-def where(f: Finding) -> str:
-    return f"{f.namespace}/{f.name}" if f.namespace else f.name
-
-
-_NOUN = {"pod": ("pod", "pods"), "container": ("container", "containers"), "endpoint": ("endpoint", "endpoints"),
-         "deployment": ("deployment", "deployments"), "hpa": ("HPA", "HPAs"), "node": ("node", "nodes")}
-
-
-def ok_summary(findings: list[Finding] | tuple[Finding, ...]) -> str:
-    """`12 pods, 1 HPA`: the objects that passed every check (a pod with no finding but ok counts once)."""
-    seen = {(f.kind, f.namespace, f.name) for f in findings if f.status is not Status.OK}
-    counts = Counter(f.kind for f in findings if f.status is Status.OK and (f.kind, f.namespace, f.name) not in seen)
-    return ", ".join(f"{n} {_NOUN.get(k, (k, k))[n != 1]}" for k, n in counts.items())
 
 
 def health_markdown(report: HealthReport, overall: Status) -> str:
@@ -31,8 +17,8 @@ def health_markdown(report: HealthReport, overall: Status) -> str:
     lines = [
         "# Quick health checks",
         "",
-        f"Overall: **{overall.value.upper()}** ({counts[Status.CRITICAL]} critical, {counts[Status.WARNING]} warning, "
-        f"{counts[Status.OK]} ok).",
+        (f"Overall: **{overall.value.upper()}** ({counts[Status.CRITICAL]} critical, {counts[Status.WARNING]} warning, "
+        f"{counts[Status.OK]} ok)."),
         "",
     ]
     for status in (Status.CRITICAL, Status.WARNING, Status.UNKNOWN):

@@ -1,23 +1,33 @@
-"""The phases wired together. Sources come in as parameters: nothing here builds a client,
-so tests and replays drive the same code with other sources."""
+"""Phases 1 and 3 (detect, rca) on a target. Sources come in as parameters: nothing here builds
+a client, so tests and replays drive the same code with other sources."""
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 from triage.analysis.detect import (
-    DATA_SIGNALS, DETECT_SIGNALS, build_report, callers_of, detect_service,
+    DATA_SIGNALS,
+    DETECT_SIGNALS,
+    build_report,
+    callers_of,
+    detect_service,
 )
+from triage.analysis.rca import InvariantResult, RcaResult, rca_service
 from triage.catalog import Catalog
 from triage.config import ServiceConfig, Settings
 from triage.errors import SourceError, UsageError
-from triage.analysis.rca import InvariantResult, RcaResult, rca_service
 from triage.models import Alert, DetectReport, RangeQuery
 from triage.signals import (
-    Collection, Windows, alerts_for, alerts_from_series, collect, discover_services, ensure_data,
+    Collection,
+    Windows,
+    alerts_for,
+    alerts_from_series,
+    collect,
+    discover_services,
+    ensure_data,
     render_override,
 )
 from triage.sources.interface import AlertSource, MetricsSource
@@ -35,7 +45,7 @@ class Target:
 Progress = Callable[[str], None]
 
 
-def _quiet(_: str) -> None:
+def quiet(_: str) -> None:
     return None
 
 
@@ -96,7 +106,7 @@ def _alerts(source: MetricsSource, target: Target, windows: Windows, alert_sourc
 
 def run_detect(settings: Settings, catalog: Catalog, source: MetricsSource, windows: Windows, target: Target, *,
                alert_sources: Sequence[AlertSource] = (), now: float | None = None,
-               progress: Progress = _quiet) -> DetectReport:
+               progress: Progress = quiet) -> DetectReport:
     progress(f"querying {len(DETECT_SIGNALS)} signals for {len(target.services)} service(s)")
     collection = gather(source, catalog, settings, target, windows, DETECT_SIGNALS)
     progress("reading alerts")
@@ -117,7 +127,7 @@ def run_detect(settings: Settings, catalog: Catalog, source: MetricsSource, wind
 
 def run_rca(settings: Settings, catalog: Catalog, source: MetricsSource, windows: Windows, target: Target, *,
             alert_sources: Sequence[AlertSource] = (), now: float | None = None,
-            progress: Progress = _quiet) -> tuple[list[RcaResult], list[tuple[str, str]]]:
+            progress: Progress = quiet) -> tuple[list[RcaResult], list[tuple[str, str]]]:
     names = list(catalog.signals)
     progress(f"querying {len(names)} signals for {len(target.services)} service(s)")
     collection = gather(source, catalog, settings, target, windows, names)

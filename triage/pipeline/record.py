@@ -1,4 +1,4 @@
-"""Phases 1 → 4 in order, into one incident record; and the replay of a record.
+"""Phases 1 → 4 in order, into one incident record.
 
 Health checks and playbooks come in as callables so this module stays free of their
 clients; a phase that cannot run is recorded as skipped with its reason.
@@ -8,19 +8,27 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
-from triage.analysis.rca import RcaResult, rank_fleet
+from triage.analysis.rca import RcaResult
 from triage.catalog import Catalog
 from triage.config import Settings
 from triage.errors import TriageError
-from triage.incident import incident_id, new_record, service_from_json
+from triage.incident import incident_id, new_record
 from triage.models import Alert, iso
-from triage.pipeline import Progress, Target, _quiet, run_detect, run_rca
-from triage.signals import Windows, make_windows
+from triage.pipeline.documents import analysis_document
+from triage.pipeline.phases import (
+    Progress,
+    Target,
+    quiet,
+    run_detect,
+    run_rca,
+)
+from triage.signals import Windows
 from triage.sources.interface import AlertSource
-from triage.sources.snapshot import RecordingSource, SnapshotSource
+from triage.sources.snapshot import RecordingSource
 
 CHART_POINTS = 60
 CHART_SIGNALS = ("rps", "latency_p95", "error_ratio")
@@ -40,25 +48,6 @@ class _RecordingAlerts:
         found = self.inner.alerts()
         self.sink.extend(a.to_json() for a in found)
         return found
-
-
-class _ReplayAlerts:
-    name = "incident record (live alerts)"
-
-    def __init__(self, raw: Sequence[Mapping[str, Any]]) -> None:
-        self.raw = raw
-
-    def alerts(self) -> list[Alert]:
-        out = []
-        for a in self.raw:
-            starts = a.get("starts_at")
-            out.append(Alert(
-                name=str(a.get("alertname", "?")), state=str(a.get("state", "firing")), severity=a.get("severity"),
-                source=str(a.get("source", "record")), labels={str(k): str(v) for k, v in (a.get("labels") or {}).items()},
-                starts_at=datetime.fromisoformat(starts.replace("Z", "+00:00")) if starts else None,
-                summary=str(a.get("summary", "")),
-            ))
-        return out
 
 
 def _downsample(points: Sequence[tuple[float, float]], n: int = CHART_POINTS) -> list[list[float | None]]:
@@ -91,7 +80,7 @@ def chart_series(results: Sequence[RcaResult]) -> dict[str, dict[str, Any]]:
 def run_phases(settings: Settings, catalog: Catalog, source: Any, windows: Windows, target: Target, *,
                alert_sources: Sequence[AlertSource] = (), health: HealthRunner | None = None,
                playbooks: PlaybookRunner | None = None, now: float | None = None,
-               progress: Progress = _quiet, backend: str = "") -> tuple[dict[str, Any], list[RcaResult]]:
+               progress: Progress = quiet, backend: str = "") -> tuple[dict[str, Any], list[RcaResult]]:
     recorder = RecordingSource(source)
     live: list[dict[str, Any]] = []
     recorded_alerts = [_RecordingAlerts(a, live) for a in alert_sources]
@@ -126,7 +115,7 @@ def run_phases(settings: Settings, catalog: Catalog, source: Any, windows: Windo
         record["phases"]["health"] = {"status": "skipped", "reason": "health checks are not available"}
     rca = phase("rca", lambda: run_rca(settings, catalog, recorder, windows, target, now=now, progress=progress))
     results: list[RcaResult] = rca[0] if rca else []
-    record["rca"] = rca_document(results, settings, windows, target.fleet) if results else None
+    record["rca"] = analysis_document(results, settings.services, windows, target.fleet) if results else None
     if playbooks is not None and record["rca"] is not None:
         record["playbooks"] = phase("playbooks", lambda: playbooks(record["rca"], record["health"]))
     else:
@@ -137,43 +126,5 @@ def run_phases(settings: Settings, catalog: Catalog, source: Any, windows: Windo
     return record, results
 
 
-def rca_document(results: Sequence[RcaResult], settings: Settings, windows: Windows, fleet: bool) -> dict[str, Any]:
-    if not fleet:
-        return results[0].to_json()
-    return {"schema": "triage.fleet/v1", "window": windows.window.to_json(), "baseline": windows.baseline.to_json(),
-            "ranking": rank_fleet(results, settings.services),
-            "services": {r.service.name: r.to_json() for r in results}}
-
-
 def _stamp(ts: float) -> str:
     return iso(datetime.fromtimestamp(ts, tz=timezone.utc))
-
-
-def replay_inputs(record: Mapping[str, Any], settings: Settings) -> tuple[Settings, Windows, Target, SnapshotSource,
-                                                                        list[AlertSource], float]:
-    """What a live run had: its services, windows, answers and alerts, from the record alone."""
-    services = tuple(service_from_json(s) for s in record["services"])
-    if not services:
-        raise TriageError("the incident record names no service")
-    try:
-        start = datetime.fromisoformat(record["window"]["start"].replace("Z", "+00:00"))
-        end = datetime.fromisoformat(record["window"]["end"].replace("Z", "+00:00"))
-        base_start = datetime.fromisoformat(record["baseline"]["start"].replace("Z", "+00:00"))
-        step = float(record.get("step") or 15)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        raise TriageError("the incident record's window, baseline or step is malformed") from None
-    windows = make_windows(end, end - start, start - base_start, step)
-    replay_settings = Settings(
-        config_path=settings.config_path, prometheus=None, alertmanager=None,
-        services={s.name: s for s in services if s.configured} | {
-            k: v for k, v in settings.services.items() if k not in {s.name for s in services}},
-        signals={k: tuple(v) for k, v in (record.get("signal_overrides") or {}).items()},
-        rate_interval=str(record.get("rate_interval") or settings.rate_interval),
-        step=step, max_concurrency=1, queries_dirs=settings.queries_dirs, playbooks_dirs=settings.playbooks_dirs,
-        templates_dirs=settings.templates_dirs, default_namespace=settings.default_namespace,
-    )
-    target = Target(services=services, fleet=bool(record.get("fleet")))
-    source = SnapshotSource(record["queries"])
-    alerts: list[AlertSource] = [_ReplayAlerts(record.get("live_alerts") or [])]
-    return replay_settings, windows, target, source, alerts, windows.end
-

@@ -1,0 +1,40 @@
+"""Phase 5 `triage postmortem`: an incident record and a Jinja template → a markdown draft."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from triage.cli import options as o
+
+RecordArg = Annotated[Path, typer.Argument(metavar="INCIDENT_JSON", help="An incident record (incident.json).")]
+TemplateOpt = Annotated[Optional[str], typer.Option(
+    "--template", metavar="NAME|PATH", help="Template name (user dirs first) or path; default postmortem.")]
+OutFileOpt = Annotated[Optional[Path], typer.Option("--out", metavar="FILE", help="Write here instead of stdout.")]
+
+
+def postmortem(
+    record_file: RecordArg,
+    template: TemplateOpt = None,
+    out: OutFileOpt = None,
+    force: o.ForceOpt = False,
+    config: o.ConfigOpt = None,
+) -> None:
+    """Phase 5: render a markdown post-mortem draft from an incident record and a Jinja template."""
+    import sys
+
+    from triage.config import load_settings
+    from triage.incident import load, write_new
+    from triage.postmortem import find_template, render
+
+    settings = load_settings(config=config)
+    record = load(record_file)
+    text = render(record, find_template(template or "postmortem", settings.templates_dirs))
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        write_new(out, text, force=force)
+        sys.stdout.write(f"{out}\n")
+    raise typer.Exit(0)

@@ -1,0 +1,275 @@
+"""`--output table`: the terminal renderings (Rich), one function per document.
+
+Every value from outside goes through `clean` (render.escape): a label, a log line or a user's
+playbook is shown, never acted on by the terminal.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Mapping, Sequence
+
+from rich.table import Table
+from rich.text import Text
+
+from triage.analysis.rca import RcaResult
+from triage.cli import console
+from triage.health.text import ok_summary, where
+from triage.models import DetectReport, HealthReport, Status, iso
+from triage.render.escape import strip_control as clean
+from triage.render.markdown.catalog import covers, threshold
+from triage.render.markdown.rca import number
+from triage.render.units import fmt
+
+STYLE = {Status.OK: "green", Status.WARNING: "yellow", Status.CRITICAL: "bold red", Status.UNKNOWN: "magenta"}
+
+
+def _grid() -> Table:
+    return Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+
+
+def detect_table(report: DetectReport) -> None:
+    out = console.out()
+    out.print(Text(f"Window {iso(report.window.start)} → {iso(report.window.end)}  "
+                   f"(baseline {iso(report.baseline.start)} → {iso(report.baseline.end)})", style="dim"))
+    for det in report.services:
+        head = Text()
+        head.append(clean(det.service), style="bold")
+        head.append(f"  {clean(det.namespace)}  tier {det.tier}  ")
+        head.append(det.status.value.upper(), style=STYLE[det.status])
+        if det.severity:
+            head.append(f"  {det.severity}", style=STYLE[det.status])
+        out.print()
+        out.print(head)
+        table = _grid()
+        for col in ("signal", "baseline", "window", "change", "status"):
+            table.add_column(col, justify="right" if col in ("baseline", "window", "change") else "left")
+        for v in det.signals:
+            if v.query is None:
+                table.add_row(v.name, "", "", "", Text("missing", style="dim"))
+                continue
+            change = f"×{v.change:.2f}" if v.change is not None else ""
+            table.add_row(v.name, fmt(v.baseline, v.unit), fmt(v.window, v.unit), change,
+                          Text(v.status.value, style=STYLE[v.status]))
+        out.print(table)
+        out.print(Text("affected: " + clean(det.affected)))
+        for a in det.alerts:
+            since = f" since {iso(a.starts_at)}" if a.starts_at else ""
+            out.print(Text(f"alert: {clean(a.name)} ({clean(a.severity or 'no severity')}, "
+                           f"{clean(a.source)}){since}", style="yellow"))
+        for name, reason in sorted(det.missing_signals.items()):
+            out.print(Text(f"missing: {name}: {clean(reason)}", style="dim"))
+    for source, reason in report.skipped:
+        console.err().print(Text(f"skipped {clean(source)}: {clean(reason)}", style="dim"))
+
+
+def health_table(report: HealthReport, status: Status) -> None:
+    out = console.out()
+    for level in (Status.CRITICAL, Status.WARNING, Status.UNKNOWN):
+        group = [f for f in report.findings if f.status is level]
+        if not group:
+            continue
+        out.print(Text(f"{level.value.upper()} ({len(group)})", style=STYLE[level]))
+        table = _grid()
+        for col in ("kind", "name", "reason", "detail"):
+            table.add_column(col, overflow="fold", no_wrap=col in ("kind",))
+        for f in group:
+            detail = Text(clean(f.detail))
+            for line in f.evidence:
+                if line not in f.detail:
+                    detail.append("\n  " + clean(line), style="dim")
+            table.add_row(Text(f.kind), Text(clean(where(f))), Text(f.reason or "", style=STYLE[level]), detail)
+        out.print(table)
+        out.print()
+    summary = ok_summary(report.findings)
+    if summary:
+        out.print(Text(f"OK: {summary}", style="green"))
+    for skip in report.skipped:
+        out.print(Text(f"skipped {clean(skip.source)}: {clean(skip.reason)}", style="dim"))
+    if not report.findings and not report.skipped:
+        out.print(Text("nothing to check", style="dim"))
+    out.print(Text(f"status: {status.value.upper()}", style=STYLE[status]))
+
+
+def rca_table(result: RcaResult) -> None:
+    out = console.out()
+    v = result.verdict
+    style = {"none": "green", "unknown": "magenta"}.get(v.bottleneck, "bold red")
+    head = Text()
+    head.append(f"{clean(result.service.name)}: ", style="bold")
+    head.append(v.bottleneck, style=style)
+    head.append(f"  confidence {v.confidence:.2f}  trigger {v.trigger}  severity {result.severity or '-'}")
+    out.print(head)
+    out.print(Text(clean(v.sentence)))
+    for cand in v.candidates[:4]:
+        out.print(Text(f"\n{cand.bottleneck}  {cand.score:.2f}", style="bold"))
+        for ev in cand.evidence:
+            sig = f"[{ev['signal']}] " if ev["signal"] else ""
+            out.print(Text(f"  - {sig}{clean(ev['summary'])}"))
+    for line in result.capacity.get("lines", []):
+        out.print(Text(f"capacity: {clean(line)}", style="cyan"))
+    for inv in result.invariants:
+        out.print(Text(f"invariant {clean(inv.name)}: {'VIOLATED' if inv.violated else 'holds'} "
+                       f"(observed {number(inv.minimum)}..{number(inv.maximum)})",
+                       style="bold red" if inv.violated else "green"))
+    if v.missing:
+        out.print(Text("missing: " + ", ".join(sorted(v.missing)), style="dim"))
+
+
+def fleet_lines(ranking: Sequence[Mapping[str, Any]]) -> None:
+    """The fleet as plain lines, one a service: they are read in a grep or a CI log as often as on a TTY."""
+    sys.stdout.write("rank. service: bottleneck, ranking score (not the verdict's confidence), severity — why\n")
+    for i, row in enumerate(ranking, 1):
+        why = f" — {clean(row['why'])}" if row.get("why") else ""
+        sys.stdout.write(f"{i:>3}. {clean(row['service'])}: {row['bottleneck']}, ranking score "
+                         f"{row['score']:.2f}{', ' + row['severity'] if row['severity'] else ''}{why}\n")
+
+
+def queries_table(catalog: Any) -> None:
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("signal", "unit", "warning", "critical", "alternatives", "source"):
+        table.add_column(col, overflow="fold", no_wrap=col == "signal")
+    for s in catalog.signals.values():
+        fams = " → ".join(f"{a.family or 'custom'}" for a in s.alternatives)
+        table.add_row(Text(clean(s.name)), Text(clean(s.unit)), threshold(s.threshold.warning),
+                      threshold(s.threshold.critical), Text(clean(fams)), Text(clean(s.threshold.source)))
+    console.out().print(table)
+
+
+def queries_check_table(results: Sequence[Mapping[str, Any]], covered: Sequence[str], signals: Sequence[str]) -> None:
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("signal", "#", "family", "result", "by key"):
+        table.add_column(col, overflow="fold", no_wrap=col == "signal")
+    for r in results:
+        style = {"data": "green", "empty": "dim", "error": "red"}[r["status"]]
+        detail = f"{r['series']} series" if r["status"] == "data" else clean(r.get("error", "no data"))
+        shown = ", ".join(clean(k) for k in r["services"][:5])
+        table.add_row(Text(clean(r["signal"])), str(r["alternative"] + 1), Text(clean(r["family"])),
+                      Text(detail, style=style), Text(f"{clean(r['key'])}: {shown}") if shown else "")
+    out = console.out()
+    out.print(table)
+    out.print(f"{len(covered)} of {len(signals)} signals have data; "
+              f"missing: {', '.join(n for n in signals if n not in covered) or 'none'}")
+
+
+def playbooks_table(books: Sequence[Any]) -> None:
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("playbook", "covers", "mitigations", "fixes", "origin"):
+        table.add_column(col, overflow="fold", no_wrap=col == "playbook")
+    for p in books:
+        table.add_row(clean(p.name), clean(covers(p)), str(len(p.mitigations)), str(len(p.fixes)),
+                      "built-in" if p.bundled else clean(p.path))
+    console.out().print(table)
+
+
+def _commands(out: Any, commands: Sequence[str]) -> None:
+    for cmd in commands:
+        for k, cl in enumerate(clean(cmd).split("\n")):
+            out.print(Text(("    $ " if k == 0 else "      ") + cl))
+
+
+def playbook_table(book: Any) -> None:
+    out = console.out()
+    out.print(Text(f"{clean(book.name)}: {clean(book.title)}", style="bold"))
+    out.print(Text(f"{clean(book.path)}", style="dim"))
+    if book.description:
+        out.print(Text(clean(book.description)))
+    for phase, steps in (("MITIGATIONS", book.mitigations), ("PERMANENT FIXES", book.fixes)):
+        if not steps:
+            continue
+        out.print(Text(f"\n{phase}", style="bold"))
+        for s in steps:
+            out.print(Text(f"\n  {s.id}: {clean(s.title)}" + ("  [safe]" if s.safe else ""), style="bold"))
+            out.print(Text(f"    seed      {clean(s.seed)}", style="dim"))
+            out.print(Text(f"    when      {clean(s.when_text)}"))
+            for name_, text, _ in s.compute:
+                out.print(Text(f"    compute   {name_} = {clean(text)}", style="cyan"))
+            if s.evidence:
+                out.print(Text(f"    evidence  {', '.join(s.evidence)}"))
+            out.print(Text(f"    risk      {clean(s.risk)}", style="yellow"))
+            if s.phase == "fixes":
+                out.print(Text(f"    effort    {clean(s.effort)} · timeline {clean(s.timeline)}"
+                               + (f" · priority {s.priority}" if s.priority else "")))
+                out.print(Text(f"    success   {clean(s.success_metric)}", style="green"))
+            if s.action:
+                out.print(Text(f"    action    {s.action}", style="green"))
+            _commands(out, s.commands)
+
+
+def _plan_head(out: Any, services: Sequence[Mapping[str, Any]]) -> None:
+    for s in services:
+        head = Text()
+        head.append(f"{clean(s.get('service'))} ({clean(s.get('namespace'))}): ", style="bold")
+        head.append(str(s.get("bottleneck")), style="bold red" if s.get("bottleneck") not in ("none", "unknown")
+                    else "magenta")
+        head.append(f"  confidence {s.get('confidence')}  trigger {s.get('trigger')}  "
+                    f"severity {s.get('severity') or '-'}")
+        out.print(head)
+
+
+def _planned_step(out: Any, i: int, p: Any) -> None:
+    from triage.playbooks import num_text
+    from triage.render.plan import describe_action
+
+    line = Text(f"\n{i:>2}. ", style="bold")
+    line.append(clean(p.title), style="bold")
+    if p.target and p.target.get("kind") != "service":
+        line.append(f"  [{clean(p.target.get('kind'))} {clean(p.target.get('name'))}]", style="cyan")
+    if p.action:
+        line.append("  [safe]", style="green")
+    out.print(line)
+    out.print(Text(f"    {p.step.full_id} · seed {clean(p.step.seed)}", style="dim"))
+    if p.description:
+        out.print(Text(f"    {clean(p.description)}"))
+    out.print(Text(f"    when {p.step.when_text}  →  {clean(p.why)}", style="dim"))
+    for ev in p.evidence:
+        out.print(Text(f"    evidence  {clean(ev['text'])}"))
+    for f in p.findings[1:]:
+        out.print(Text(f"    also      {clean(f.get('kind'))} {clean(f.get('name'))}: {clean(f.get('reason'))}"))
+    for n in p.numbers:
+        result = num_text(n["value"]) if n["value"] is not None else f"n/a ({clean(n.get('missing', ''))})"
+        out.print(Text(f"    number    {n['name']} = {n['formula']} = {n['with']} = {result}", style="cyan"))
+    out.print(Text(f"    risk      {clean(p.risk)}", style="yellow"))
+    if p.step.phase == "fixes":
+        prio = f"  priority {p.step.priority}" if p.step.priority else ""
+        out.print(Text(f"    effort    {clean(p.step.effort)}  ·  timeline {clean(p.step.timeline)}{prio}"))
+        out.print(Text(f"    success   {clean(p.success_metric)}", style="green"))
+    if p.action:
+        out.print(Text(f"    --apply   {describe_action(p.action)}", style="green"))
+    _commands(out, p.commands)
+    if p.verify:
+        out.print(Text(f"    $ {clean(p.verify)}", style="dim"))
+
+
+def plan_table(plan: Any) -> None:
+    out = console.out()
+    _plan_head(out, plan.services)
+    for ph, title in (("mitigations", "MITIGATIONS"), ("fixes", "PERMANENT FIXES")):
+        if plan.phase not in ("both", "mitigate" if ph == "mitigations" else "fix"):
+            continue
+        proposed = [p for p in plan.of(ph) if p.status == "proposed"]
+        out.print(Text(f"\n{title} ({len(proposed)})", style="bold"))
+        if not proposed:
+            out.print(Text("  nothing in the playbooks applies to what was found", style="dim"))
+        for i, p in enumerate(proposed, 1):
+            _planned_step(out, i, p)
+        skipped = [p for p in plan.of(ph) if p.status == "skipped"]
+        if skipped:
+            out.print(Text(f"\nskipped ({len(skipped)})", style="magenta"))
+            for p in skipped:
+                out.print(Text(f"  - {clean(p.title)} ({p.step.full_id}): {clean(p.why)}", style="magenta"))
+    for note in plan.notes:
+        out.print(Text(f"note: {clean(note)}", style="dim"))
+    out.print(Text(f"status: {plan.status.value.upper()}", style=STYLE.get(plan.status, "")))
+
+
+def actions_table(actions: Sequence[Mapping[str, Any]]) -> None:
+    if not actions:
+        return
+    out = console.out()
+    out.print(Text("\nACTIONS", style="bold"))
+    for a in actions:
+        ok = str(a.get("result", "")).startswith("ok")
+        out.print(Text(f"  {clean(a.get('time'))}  {clean(a.get('what'))} of {clean(a.get('target'))}: "
+                       f"{clean(a.get('result'))}  (before {a.get('before')}, after {a.get('after')})",
+                       style="green" if ok else "yellow"))

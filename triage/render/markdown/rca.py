@@ -1,0 +1,52 @@
+"""`triage rca --output markdown`: one service's verdict with its evidence, or the fleet's ranking."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from triage.analysis.rca import RcaResult
+from triage.models import iso
+from triage.render.escape import md, md_code
+
+
+def number(value: Any) -> str:
+    """An evidence value without its unit (the table says which signal it is): 4 significant digits."""
+    return "" if value is None else f"{value:.4g}"
+
+
+def rca_markdown(result: RcaResult) -> str:
+    v = result.verdict
+    lines = [f"# Root cause: {md(result.service.name)}", "",
+             f"**{v.bottleneck}** (confidence {v.confidence:.2f}, trigger {v.trigger}, "
+             f"severity {result.severity or 'none'}) — window {iso(result.window.start)} → {iso(result.window.end)}", "",
+             md(v.sentence), ""]
+    for cand in v.candidates:
+        lines += [f"## {cand.bottleneck} ({cand.score:.2f})", "", "| signal | baseline | window | evidence |",
+                  "|---|---|---|---|"]
+        for ev in cand.evidence:
+            lines.append(f"| {md(ev['signal'] or '')} | {number(ev['baseline'])} | {number(ev['window'])} | "
+                         f"{md(ev['summary'])} |")
+        lines.append("")
+        queries = sorted({ev["query"] for ev in cand.evidence if ev["query"]})
+        for q in queries:
+            lines.append(f"- {md_code(q)}")
+        lines.append("")
+    if result.capacity.get("lines"):
+        lines += ["## Capacity", ""] + [f"- {md(line)}" for line in result.capacity["lines"]] + [""]
+    for inv in result.invariants:
+        state = "VIOLATED" if inv.violated else "holds"
+        lines.append(f"- invariant {md(inv.name)}: {state} (observed {number(inv.minimum)}..{number(inv.maximum)})")
+    if v.missing:
+        lines.append("Missing signals: " + ", ".join(sorted(v.missing)))
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def fleet_markdown(ranking: Sequence[Mapping[str, Any]], results: Sequence[RcaResult]) -> str:
+    by_name = {r.service.name: r for r in results}
+    lines = ["| rank | service | bottleneck | ranking score | severity | why ranked here | summary |",
+             "|---|---|---|---|---|---|---|"]
+    for i, row in enumerate(ranking, 1):
+        lines.append(f"| {i} | {md(row['service'])} | {row['bottleneck']} | {row['score']:.2f} | "
+                     f"{row['severity'] or ''} | {md(row.get('why', ''))} | "
+                     f"{md(by_name[row['service']].verdict.sentence)} |")
+    return "\n".join(lines) + "\n"
