@@ -82,7 +82,7 @@ def test_postmortem_never_overwrites_without_force(tmp_path):
 def test_atomic_write_leaves_the_old_file_when_interrupted(tmp_path, monkeypatch):
     path = tmp_path / "incident.json"
     save({"schema": "triage.incident/v1", "old": True}, path)
-    import triage.incident as incident
+    import triage.files as incident
 
     def crash(*args, **kwargs):
         raise KeyboardInterrupt
@@ -153,7 +153,7 @@ def test_outputs_follow_the_umask(tmp_path):
 
 
 def test_write_new_refuses_existing(tmp_path):
-    from triage.incident import write_new
+    from triage.files import write_new
 
     path = tmp_path / "x"
     path.write_text("keep")
@@ -165,8 +165,8 @@ def test_write_new_refuses_existing(tmp_path):
 def test_write_new_names_the_file_exclusively(tmp_path, monkeypatch):
     """The final name is created with an operation that fails when it exists: a file that appears
     between the check and the write (another writer) is refused, never replaced."""
-    import triage.incident as incident
-    from triage.incident import write_new
+    import triage.files as incident
+    from triage.files import write_new
 
     path = tmp_path / "pm.md"
     real_stage = incident._stage
@@ -187,8 +187,8 @@ def test_write_new_without_hard_links_still_refuses(tmp_path, monkeypatch):
     """On a file system without hard links the name is taken with O_EXCL."""
     import errno
 
-    import triage.incident as incident
-    from triage.incident import write_new
+    import triage.files as incident
+    from triage.files import write_new
 
     def no_links(*args):
         raise OSError(errno.EPERM, "Operation not permitted")
@@ -208,9 +208,9 @@ def test_write_files_is_all_or_nothing(tmp_path, monkeypatch):
     directory the call made: nothing blocks a rerun."""
     import errno
 
-    import triage.incident as incident
+    import triage.files as incident
     from triage.errors import TriageError
-    from triage.incident import write_files
+    from triage.files import write_files
 
     out = tmp_path / "new" / "dir"
     files = [(out / "incident.json", "{}\n"), (out / "postmortem.md", "# pm\n")]

@@ -10,9 +10,9 @@ single-service queries and run per service.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Mapping, Sequence
 
 from triage.catalog import Catalog
 from triage.config import ServiceConfig, Settings, config_line
@@ -158,98 +158,125 @@ def _edges(series: Sequence[Series]) -> dict[str, Samples]:
 
 def collect(source: MetricsSource, catalog: Catalog, settings: Settings, services: Sequence[ServiceConfig],
             windows: Windows, names: Sequence[str], *, fleet: bool = False) -> Collection:
-    """Fetch `names` for `services`; a signal nobody answers becomes missing with its reason."""
-    rate = settings.rate_interval
-    parse_duration(rate, what="rate interval")
-    result = Collection(windows=windows)
-    pending: dict[str, list[ServiceConfig]] = {}
-    next_alt: dict[tuple[str, str], int] = {}
-    failures: dict[tuple[str, str], list[str]] = {}
-    for name in names:
-        pending[name] = list(services)
+    """Fetch `names` for `services`; a signal nobody answers becomes missing with its reason.
+
+    Each round asks, per signal, every service still without data for its next alternative
+    (built-in alternatives batched over the services, a user's override one per service),
+    until every service has data or has run out of alternatives."""
+    parse_duration(settings.rate_interval, what="rate interval")
+    run = _Collect(catalog, settings, Collection(windows=windows), fleet)
+    pending: dict[str, list[ServiceConfig]] = {name: list(services) for name in names}
     while pending:
-        jobs: list[_Job] = []
-        for name, waiting in pending.items():
-            spec = catalog.spec(name)
-            builtin: dict[int, list[ServiceConfig]] = {}
-            for svc in waiting:
-                overrides = settings.signal_overrides(svc).get(name)
-                idx = next_alt.get((name, svc.name), 0)
-                if overrides:
-                    if idx < len(overrides):
-                        query = render_override(overrides[idx], svc, name, settings)
-                        jobs.append(_Job(name, idx, query, None, (svc,), override=True))
-                elif idx < len(spec.alternatives):
-                    builtin.setdefault(idx, []).append(svc)
-            for idx, group in builtin.items():
-                alt = spec.alternatives[idx]
-                query = render(alt.query, placeholders(group, rate, fleet))
-                jobs.append(_Job(name, idx, query, alt.key, tuple(group)))
+        jobs = run.jobs(pending)
         if not jobs:
             break
         answers = run_batched(source, [j.query for j in jobs], windows, batch_size_for(len(services)))
         still: dict[str, list[ServiceConfig]] = {}
         for job, answer in zip(jobs, answers):
-            result.queries.append({"signal": job.signal, "alternative": job.alternative, "query": job.query,
-                                   "ok": not isinstance(answer, SourceError)})
-            if isinstance(answer, SourceError):
-                result.errors.append(answer)
-                if job.override and answer.detail and answer.detail.startswith("HTTP 4"):
-                    svc = job.services[0]
-                    where = config_line(settings, "services", svc.name, "signals", job.signal) \
-                        if svc.name in settings.services and job.signal in settings.services[svc.name].signals \
-                        else config_line(settings, "signals", job.signal)
-                    raise ConfigError(
-                        f"{where}: the {job.signal} override for service '{svc.name}' is not valid PromQL: "
-                        f"{answer.message.split(': ', 1)[-1]}"
-                    )
-                for svc in job.services:
-                    failures.setdefault((job.signal, svc.name), []).append(answer.message)
-                    next_alt[(job.signal, svc.name)] = job.alternative + 1
-                    still.setdefault(job.signal, []).append(svc)
-                continue
-            found: dict[str, list[Series]] = {}
-            if job.override:
-                series = [s for s in answer if _finite(s.points)]
-                if series:
-                    found[job.services[0].name] = series
-            else:
-                wanted: dict[str, list[str]] = {}
-                for svc in job.services:
-                    wanted.setdefault(svc.selector(job.key or "service"), []).append(svc.name)
-                for item in answer:
-                    value = item.labels.get(job.key or "service")
-                    if value is None or value not in wanted or not _finite(item.points):
-                        continue
-                    for svc_name in wanted[value]:
-                        found.setdefault(svc_name, []).append(item)
-            for svc in job.services:
-                if svc.name in found:
-                    spec = catalog.spec(job.signal)
-                    result.signals.setdefault(svc.name, {})[job.signal] = SignalSeries(
-                        name=job.signal, service=svc.name, unit=spec.unit, query=job.query,
-                        alternative=job.alternative, points=_merge_max(found[svc.name]),
-                        edges=_edges(found[svc.name]),
-                    )
-                else:
-                    next_alt[(job.signal, svc.name)] = job.alternative + 1
-                    still.setdefault(job.signal, []).append(svc)
+            for svc in run.take(job, answer):
+                run.next_alt[(job.signal, svc.name)] = job.alternative + 1
+                still.setdefault(job.signal, []).append(svc)
         pending = still
     for name in names:
-        spec = catalog.spec(name)
         for svc in services:
-            if name in result.signals.get(svc.name, {}):
-                continue
-            errs = failures.get((name, svc.name))
-            overrides = settings.signal_overrides(svc).get(name)
-            tried = len(overrides) if overrides else len(spec.alternatives)
-            if errs:
-                reason = f"query failed: {errs[-1]}"
+            if name not in run.result.signals.get(svc.name, {}):
+                run.result.missing.setdefault(svc.name, {})[name] = run.missing_reason(name, svc)
+    return run.result
+
+
+class _Collect:
+    """The state of one `collect`: which alternative each (signal, service) is at, what failed."""
+
+    def __init__(self, catalog: Catalog, settings: Settings, result: Collection, fleet: bool) -> None:
+        self.catalog, self.settings, self.result, self.fleet = catalog, settings, result, fleet
+        self.next_alt: dict[tuple[str, str], int] = {}
+        self.failures: dict[tuple[str, str], list[str]] = {}
+
+    def jobs(self, pending: Mapping[str, Sequence[ServiceConfig]]) -> list[_Job]:
+        jobs: list[_Job] = []
+        for name, waiting in pending.items():
+            spec = self.catalog.spec(name)
+            builtin: dict[int, list[ServiceConfig]] = {}
+            for svc in waiting:
+                overrides = self.settings.signal_overrides(svc).get(name)
+                idx = self.next_alt.get((name, svc.name), 0)
+                if overrides:
+                    if idx < len(overrides):
+                        query = render_override(overrides[idx], svc, name, self.settings)
+                        jobs.append(_Job(name, idx, query, None, (svc,), override=True))
+                elif idx < len(spec.alternatives):
+                    builtin.setdefault(idx, []).append(svc)
+            for idx, group in builtin.items():
+                alt = spec.alternatives[idx]
+                query = render(alt.query, placeholders(group, self.settings.rate_interval, self.fleet))
+                jobs.append(_Job(name, idx, query, alt.key, tuple(group)))
+        return jobs
+
+    def take(self, job: _Job, answer: list[Series] | SourceError) -> list[ServiceConfig]:
+        """Record one answer; return the services it left without data (they try the next alternative)."""
+        self.result.queries.append({"signal": job.signal, "alternative": job.alternative, "query": job.query,
+                                    "ok": not isinstance(answer, SourceError)})
+        if isinstance(answer, SourceError):
+            self.result.errors.append(answer)
+            if job.override and answer.detail and answer.detail.startswith("HTTP 4"):
+                raise self._bad_override(job, answer)
+            for svc in job.services:
+                self.failures.setdefault((job.signal, svc.name), []).append(answer.message)
+            return list(job.services)
+        found = _found(job, answer)
+        left = []
+        for svc in job.services:
+            if svc.name in found:
+                spec = self.catalog.spec(job.signal)
+                self.result.signals.setdefault(svc.name, {})[job.signal] = SignalSeries(
+                    name=job.signal, service=svc.name, unit=spec.unit, query=job.query,
+                    alternative=job.alternative, points=_merge_max(found[svc.name]),
+                    edges=_edges(found[svc.name]),
+                )
             else:
-                families = sorted({a.family for a in spec.alternatives if a.family}) if not overrides else ["override"]
-                reason = f"no data from {tried} quer{'y' if tried == 1 else 'ies'} ({', '.join(families)})"
-            result.missing.setdefault(svc.name, {})[name] = reason
-    return result
+                left.append(svc)
+        return left
+
+    def _bad_override(self, job: _Job, answer: SourceError) -> ConfigError:
+        settings, svc = self.settings, job.services[0]
+        where = config_line(settings, "services", svc.name, "signals", job.signal) \
+            if svc.name in settings.services and job.signal in settings.services[svc.name].signals \
+            else config_line(settings, "signals", job.signal)
+        return ConfigError(
+            f"{where}: the {job.signal} override for service '{svc.name}' is not valid PromQL: "
+            f"{answer.message.split(': ', 1)[-1]}"
+        )
+
+    def missing_reason(self, name: str, svc: ServiceConfig) -> str:
+        spec = self.catalog.spec(name)
+        errs = self.failures.get((name, svc.name))
+        overrides = self.settings.signal_overrides(svc).get(name)
+        tried = len(overrides) if overrides else len(spec.alternatives)
+        if errs:
+            return f"query failed: {errs[-1]}"
+        families = sorted({a.family for a in spec.alternatives if a.family}) if not overrides else ["override"]
+        return f"no data from {tried} quer{'y' if tried == 1 else 'ies'} ({', '.join(families)})"
+
+
+def _found(job: _Job, answer: Sequence[Series]) -> dict[str, list[Series]]:
+    """The answer's series by service: an override answers for its one service; a built-in
+    query's series are matched to the services by their label (`job.key`, else `service`)."""
+    found: dict[str, list[Series]] = {}
+    if job.override:
+        series = [s for s in answer if _finite(s.points)]
+        if series:
+            found[job.services[0].name] = series
+        return found
+    wanted: dict[str, list[str]] = {}
+    for svc in job.services:
+        wanted.setdefault(svc.selector(job.key or "service"), []).append(svc.name)
+    for item in answer:
+        value = item.labels.get(job.key or "service")
+        if value is None or value not in wanted or not _finite(item.points):
+            continue
+        for svc_name in wanted[value]:
+            found.setdefault(svc_name, []).append(item)
+    return found
 
 
 BATCH_SIZE = 6
@@ -366,7 +393,8 @@ def alert_matches(labels: Mapping[str, str], service: ServiceConfig) -> bool:
     """An alert belongs to a service when one of its identifying labels names it."""
     for label in ALERT_LABELS:
         value = labels.get(label)
-        if value is not None and value == service.selector(label if label in ("container", "deployment") else "service"):
+        key = label if label in ("container", "deployment") else "service"
+        if value is not None and value == service.selector(key):
             return True
     return False
 

@@ -6,9 +6,10 @@ first; each error then points at the line a human has to fix.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import yaml
 
@@ -117,51 +118,21 @@ def where(source: str, node: yaml.Node) -> str:
     return f"{source}:{node.start_mark.line + 1}"
 
 
+def _at(source: str, node: yaml.Node | None) -> str:
+    """`where`, for a node that is absent only at the top of an empty file."""
+    return where(source, node) if node is not None else source
+
+
 def validate(node: yaml.Node | None, schema: Any, source: str, path: str = "") -> Any:
     """Check `node` against `schema` and return plain Python values."""
     label = path or "(top level)"
     if isinstance(schema, Mapping):
-        if node is None:
-            return {}
-        if not isinstance(node, yaml.MappingNode):
-            raise ConfigError(f"{where(source, node)}: {label} must be a mapping")
-        out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
-            key = _scalar(key_node, source)
-            if not isinstance(key, str):
-                raise ConfigError(f"{where(source, key_node)}: key {key!r} in {label} must be a string")
-            if key in out:
-                raise ConfigError(f"{where(source, key_node)}: key '{_join(path, key)}' is given twice")
-            if key not in schema:
-                known = ", ".join(sorted(schema))
-                raise ConfigError(
-                    f"{where(source, key_node)}: unknown key '{_join(path, key)}' (expected one of: {known})"
-                )
-            out[key] = validate(value_node, schema[key].kind, source, _join(path, key))
-        for key, fld in schema.items():
-            if fld.required and key not in out:
-                raise ConfigError(f"{where(source, node)}: {label} is missing required key '{key}'")
-        return out
+        return _mapping(node, schema, source, path, label)
     if isinstance(schema, AnyMapOf):
-        if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
-            return {}
-        if not isinstance(node, yaml.MappingNode):
-            raise ConfigError(f"{where(source, node)}: {label} must be a mapping")
-        out = {}
-        for key_node, value_node in node.value:
-            key = _scalar(key_node, source)
-            key = str(key)
-            if schema.key_check is not None:
-                problem = schema.key_check(key)
-                if problem:
-                    raise ConfigError(f"{where(source, key_node)}: '{_join(path, key)}': {problem}")
-            if key in out:
-                raise ConfigError(f"{where(source, key_node)}: key '{_join(path, key)}' is given twice")
-            out[key] = validate(value_node, schema.value, source, _join(path, key))
-        return out
+        return _any_map(node, schema, source, path, label)
     if isinstance(schema, ListOf):
         if not isinstance(node, yaml.SequenceNode):
-            raise ConfigError(f"{where(source, node)}: {label} must be a list")
+            raise ConfigError(f"{_at(source, node)}: {label} must be a list")
         return [validate(item, schema.item, source, f"{path}[{i}]") for i, item in enumerate(node.value)]
     if isinstance(schema, OneOf):
         problems = []
@@ -175,19 +146,66 @@ def validate(node: yaml.Node | None, schema: Any, source: str, path: str = "") -
         value = _scalar(node, source)
         if value not in schema.values:
             allowed = ", ".join(str(v) for v in schema.values)
-            raise ConfigError(f"{where(source, node)}: {label} is {value!r}; expected one of {allowed}")
+            raise ConfigError(f"{_at(source, node)}: {label} is {value!r}; expected one of {allowed}")
         return value
     if isinstance(schema, IntRange):
         value = _scalar(node, source)
         if isinstance(value, bool) or not isinstance(value, int) or not schema.lo <= value <= schema.hi:
-            raise ConfigError(
-                f"{where(source, node)}: {label} must be a whole number from {schema.lo} to {schema.hi}, not {value!r}"
-            )
+            raise ConfigError(f"{_at(source, node)}: {label} must be a whole number from {schema.lo} to "
+                              f"{schema.hi}, not {value!r}")
         return value
     if schema is Any:
         return yaml.safe_load(yaml.serialize(node)) if node is not None else None
+    return _plain(node, schema, source, label)
+
+
+def _mapping(node: yaml.Node | None, schema: Schema, source: str, path: str, label: str) -> dict[str, Any]:
+    if node is None:
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigError(f"{where(source, node)}: {label} must be a mapping")
+    out: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key = _scalar(key_node, source)
+        if not isinstance(key, str):
+            raise ConfigError(f"{where(source, key_node)}: key {key!r} in {label} must be a string")
+        if key in out:
+            raise ConfigError(f"{where(source, key_node)}: key '{_join(path, key)}' is given twice")
+        if key not in schema:
+            known = ", ".join(sorted(schema))
+            raise ConfigError(
+                f"{where(source, key_node)}: unknown key '{_join(path, key)}' (expected one of: {known})"
+            )
+        out[key] = validate(value_node, schema[key].kind, source, _join(path, key))
+    for key, fld in schema.items():
+        if fld.required and key not in out:
+            raise ConfigError(f"{where(source, node)}: {label} is missing required key '{key}'")
+    return out
+
+
+def _any_map(node: yaml.Node | None, schema: AnyMapOf, source: str, path: str, label: str) -> dict[str, Any]:
+    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+        return {}
+    if not isinstance(node, yaml.MappingNode):
+        raise ConfigError(f"{_at(source, node)}: {label} must be a mapping")
+    out: dict[str, Any] = {}
+    for key_node, value_node in node.value:
+        key = str(_scalar(key_node, source))
+        if schema.key_check is not None:
+            problem = schema.key_check(key)
+            if problem:
+                raise ConfigError(f"{where(source, key_node)}: '{_join(path, key)}': {problem}")
+        if key in out:
+            raise ConfigError(f"{where(source, key_node)}: key '{_join(path, key)}' is given twice")
+        out[key] = validate(value_node, schema.value, source, _join(path, key))
+    return out
+
+
+def _plain(node: yaml.Node | None, schema: Any, source: str, label: str) -> Any:
+    """A str, int, float or bool: ints are numbers, a number is a string where text is asked
+    for (a version `1.10` stays as written), a bool is never a number."""
     if not isinstance(node, yaml.ScalarNode):
-        raise ConfigError(f"{where(source, node)}: {label} must be a {_type_name(schema)}")
+        raise ConfigError(f"{_at(source, node)}: {label} must be a {_type_name(schema)}")
     value = _scalar(node, source)
     if schema is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
@@ -200,9 +218,9 @@ def validate(node: yaml.Node | None, schema: Any, source: str, path: str = "") -
     return value
 
 
-def _scalar(node: yaml.Node, source: str) -> Any:
+def _scalar(node: yaml.Node | None, source: str) -> Any:
     if not isinstance(node, yaml.ScalarNode):
-        raise ConfigError(f"{where(source, node)}: expected a single value here, found a {_node_kind(node)}")
+        raise ConfigError(f"{_at(source, node)}: expected a single value here, found a {_node_kind(node)}")
     try:
         return yaml.SafeLoader(" ").construct_object(node, deep=True)
     except Exception as exc:  # noqa: BLE001 - an explicit tag on a value it does not fit: !!int "x", !!python/...
@@ -227,8 +245,10 @@ def _describe(value: Any) -> str:
     return f"{_type_name(type(value))} {value!r}"
 
 
-def _node_kind(node: yaml.Node) -> str:
-    return "mapping" if isinstance(node, yaml.MappingNode) else "list" if isinstance(node, yaml.SequenceNode) else "value"
+def _node_kind(node: yaml.Node | None) -> str:
+    if isinstance(node, yaml.MappingNode):
+        return "mapping"
+    return "list" if isinstance(node, yaml.SequenceNode) else "value"
 
 
 def load_file(path: Path, schema: Any) -> tuple[Any, yaml.Node | None]:

@@ -50,7 +50,7 @@ def _race_threads(target, n: int = WRITERS) -> list:
 
 def test_threads_racing_for_one_name_one_wins(tmp_path):
     from triage.errors import UsageError
-    from triage.incident import write_new
+    from triage.files import write_new
 
     path = tmp_path / "postmortem.md"
     results = _race_threads(lambda i: write_new(path, _text(i)))
@@ -65,7 +65,7 @@ def test_threads_racing_for_one_name_one_wins(tmp_path):
 def test_threads_racing_for_a_pair_one_wins_whole(tmp_path):
     """incident.json + postmortem.md: both from the same writer, or the writer is refused and leaves nothing."""
     from triage.errors import UsageError
-    from triage.incident import write_files
+    from triage.files import write_files
 
     rec, pm = tmp_path / "o" / "incident.json", tmp_path / "o" / "postmortem.md"
     results = _race_threads(lambda i: write_files([(rec, _text(i)), (pm, f"pm of writer {i}\n")]))
@@ -78,7 +78,7 @@ def test_threads_racing_for_a_pair_one_wins_whole(tmp_path):
 
 def test_forced_writers_racing_leave_one_whole_file(tmp_path):
     """--force: every writer may replace, but the file is always one writer's whole text."""
-    from triage.incident import write_new
+    from triage.files import write_new
 
     path = tmp_path / "incident.json"
     path.write_text("old\n")
@@ -92,7 +92,7 @@ _WRITER = """
 import os, sys, time
 from pathlib import Path
 from triage.errors import UsageError
-from triage.incident import write_new
+from triage.files import write_new
 path, go, i = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 text = f"writer {i}\\n" + ("x" * 63 + "\\n") * ({big} // 64)
 while not go.exists():
@@ -170,7 +170,7 @@ def test_commands_racing_for_one_out_one_wins(tmp_path, demo_record, command):
             else ["demo", "--out", str(target)])
     outs, codes = _finish([_triage(args, tmp_path) for _ in range(4)])
     assert codes.count(0) == 1, f"exit codes {codes}: {outs}"
-    for (out, err), rc in zip(outs, codes):
+    for (_out, err), rc in zip(outs, codes):
         assert "Traceback" not in err and "internal error" not in err, err
         if rc != 0:
             assert rc == 3 and len(err.strip().splitlines()) == 1 and "already exists" in err, err

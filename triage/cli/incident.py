@@ -3,22 +3,24 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 if TYPE_CHECKING:
     from triage.config import Settings
 
-OutDirOpt = Annotated[Optional[str], typer.Option(
+OutDirOpt = Annotated[str | None, typer.Option(
     "--out", metavar="DIR", help="Where incident.json and postmortem.md go (default ./incidents/<incident-id>/).")]
 
 
-def write_outputs(record: dict[str, Any], out: Optional[str], force: bool, settings: Settings) -> tuple[Path, Path]:
+def write_outputs(record: dict[str, Any], out: str | None, force: bool, settings: Settings) -> tuple[Path, Path]:
     """Both files or neither: the pair is staged whole, then named (exclusively unless --force),
     so a full or read-only disk, a racing writer or Ctrl-C leaves nothing that blocks a rerun."""
-    from triage.incident import record_text, write_files
+    from triage.files import write_files
+    from triage.incident import record_text
     from triage.postmortem import find_template, render
 
     directory = _out_dir(out, record["id"])
@@ -29,13 +31,14 @@ def write_outputs(record: dict[str, Any], out: Optional[str], force: bool, setti
     return record_path, pm_path
 
 
-def _out_dir(out: Optional[str], incident: str) -> Path:
+def _out_dir(out: str | None, incident: str) -> Path:
     return Path(out) if out else Path("incidents") / incident
 
 
-def refuse_early(out: Optional[str], force: bool, names: Sequence[str], window_end: Any) -> None:
+def refuse_early(out: str | None, force: bool, names: Sequence[str], window_end: Any) -> None:
     """Files that would be refused at the end are refused before the phases run."""
-    from triage.incident import incident_id, refuse_existing
+    from triage.files import refuse_existing
+    from triage.incident import incident_id
     from triage.models import iso
 
     directory = _out_dir(out, incident_id(list(names), iso(window_end)))

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from triage.cli import options as o
 
 RecordArg = Annotated[Path, typer.Argument(metavar="INCIDENT_JSON", help="An incident record (incident.json).")]
-TemplateOpt = Annotated[Optional[str], typer.Option(
+TemplateOpt = Annotated[str | None, typer.Option(
     "--template", metavar="NAME|PATH", help="Template name (user dirs first) or path; default postmortem.")]
-OutFileOpt = Annotated[Optional[Path], typer.Option("--out", metavar="FILE", help="Write here instead of stdout.")]
+OutFileOpt = Annotated[Path | None, typer.Option("--out", metavar="FILE", help="Write here instead of stdout.")]
 
 
 def postmortem(
@@ -26,7 +26,8 @@ def postmortem(
     import sys
 
     from triage.config import load_settings
-    from triage.incident import load, write_new
+    from triage.files import write_new
+    from triage.incident import load
     from triage.postmortem import find_template, render
 
     settings = load_settings(config=config)

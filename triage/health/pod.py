@@ -9,8 +9,8 @@ failures while still ready, pressure, an HPA that cannot grow).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from triage.health.text import ago, clip
 from triage.models import Finding, Status
@@ -78,113 +78,140 @@ def _finding(pod: Pod, check: str, status: Status, reason: str | None, detail: s
 
 def _check_pod(pod: Pod, events: list[KubeEvent], *, now: float, since: float,
                window: float) -> tuple[list[Finding], list[LogRequest]]:
-    out: list[Finding] = []
-    logs: list[LogRequest] = []
+    check = _PodCheck(pod, events, now=now, since=since, window=window)
+    if not check.settled():
+        for c in pod.containers:
+            check.container(c)
+        check.probes_and_readiness()
+        check.failed_or_pending()
+        check.healthy()
+    return check.out, check.logs
 
-    def want_log(c: KubeContainer, previous: bool) -> None:
-        since_s = None if previous else int(window)
-        req = LogRequest(namespace=pod.namespace, owner=pod.name, container=c.name, previous=previous,
+
+class _PodCheck:
+    """One pod's findings, in the order an engineer reads them: a pod that is gone or cannot be
+    scheduled says only that; then each container's state; then probes and readiness; a plain
+    failure or a long pending only when nothing else explains it; else one OK line."""
+
+    def __init__(self, pod: Pod, events: list[KubeEvent], *, now: float, since: float, window: float) -> None:
+        self.pod, self.events, self.now, self.since, self.window = pod, events, now, since, window
+        self.out: list[Finding] = []
+        self.logs: list[LogRequest] = []
+
+    def add(self, check: str, status: Status, reason: str | None, detail: str) -> None:
+        self.out.append(_finding(self.pod, check, status, reason, detail))
+
+    def want_log(self, c: KubeContainer, previous: bool) -> None:
+        since_s = None if previous else int(self.window)
+        req = LogRequest(namespace=self.pod.namespace, owner=self.pod.name, container=c.name, previous=previous,
                          since_seconds=since_s)
-        if req not in logs:
-            logs.append(req)
+        if req not in self.logs:
+            self.logs.append(req)
 
-    if pod.phase == "Failed" and pod.reason == "Evicted":
-        out.append(_finding(pod, "pod.evicted", Status.WARNING, "Evicted",
-                            f"evicted from {pod.node or 'its node'}: {pod.message or 'no message'}"))
-        return out, logs
-    if pod.phase == "Succeeded":
-        out.append(_finding(pod, "pod.status", Status.OK, None, "Succeeded (completed)"))
-        return out, logs
+    def settled(self) -> bool:
+        """Evicted, completed or unschedulable: the one thing to say about the pod."""
+        pod, now = self.pod, self.now
+        if pod.phase == "Failed" and pod.reason == "Evicted":
+            self.add("pod.evicted", Status.WARNING, "Evicted",
+                     f"evicted from {pod.node or 'its node'}: {pod.message or 'no message'}")
+            return True
+        if pod.phase == "Succeeded":
+            self.add("pod.status", Status.OK, None, "Succeeded (completed)")
+            return True
+        sched = pod.condition("PodScheduled")
+        if pod.phase == "Pending" and sched is not None and sched.false:
+            message = sched.message or next(
+                (e.message for e in reversed(self.events) if e.reason == "FailedScheduling"), "") or "no reason given"
+            self.add("pod.pending", Status.CRITICAL, "Pending",
+                     f"unschedulable for {ago(pod.created_at, now, suffix='') or 'a while'}: {message}")
+            return True
+        return False
 
-    sched = pod.condition("PodScheduled")
-    if pod.phase == "Pending" and sched is not None and sched.false:
-        message = sched.message or next(
-            (e.message for e in reversed(events) if e.reason == "FailedScheduling"), "") or "no reason given"
-        out.append(_finding(pod, "pod.pending", Status.CRITICAL, "Pending",
-                            f"unschedulable for {ago(pod.created_at, now, suffix='') or 'a while'}: {message}"))
-        return out, logs
-
-    for c in pod.containers:
+    def container(self, c: KubeContainer) -> None:
+        now = self.now
         if c.state == "waiting" and c.reason == "CrashLoopBackOff":
             last = _last_exit(c, now)
             if c.last_reason == "OOMKilled":
-                out.append(_finding(pod, "pod.oom", Status.CRITICAL, "OOMKilled",
-                                    f"{_what(c)} OOM-killed and in CrashLoopBackOff: {c.restarts} restarts, "
-                                    f"last {last}"))
+                self.add("pod.oom", Status.CRITICAL, "OOMKilled",
+                         f"{_what(c)} OOM-killed and in CrashLoopBackOff: {c.restarts} restarts, last {last}")
             else:
-                out.append(_finding(pod, "pod.crashloop", Status.CRITICAL, "CrashLoopBackOff",
-                                    f"{_what(c)} in CrashLoopBackOff: {c.restarts} restarts, last {last}"))
-            want_log(c, previous=True)
+                self.add("pod.crashloop", Status.CRITICAL, "CrashLoopBackOff",
+                         f"{_what(c)} in CrashLoopBackOff: {c.restarts} restarts, last {last}")
+            self.want_log(c, previous=True)
         elif c.state == "waiting" and c.reason in IMAGE_REASONS:
-            out.append(_finding(pod, "pod.image", Status.CRITICAL, "ImagePullBackOff",
-                                f"{_what(c)} {c.reason}: {c.message or 'image cannot be pulled'}"))
+            self.add("pod.image", Status.CRITICAL, "ImagePullBackOff",
+                     f"{_what(c)} {c.reason}: {c.message or 'image cannot be pulled'}")
         elif c.state == "waiting" and c.reason in CONFIG_REASONS:
-            out.append(_finding(pod, "pod.config", Status.CRITICAL, "NotReady",
-                                f"{_what(c)} cannot start, {c.reason}: {c.message or 'no message'}"))
+            self.add("pod.config", Status.CRITICAL, "NotReady",
+                     f"{_what(c)} cannot start, {c.reason}: {c.message or 'no message'}")
         elif c.state == "terminated" and c.reason == "OOMKilled":
-            out.append(_finding(pod, "pod.oom", Status.CRITICAL, "OOMKilled",
-                                f"{_what(c)} OOM-killed (exit {c.exit_code}) {ago(c.finished_at, now)}".strip()))
-            want_log(c, previous=False)
-        elif c.last_reason == "OOMKilled" and (c.last_finished_at is None or c.last_finished_at >= since):
-            out.append(_finding(pod, "pod.oom", Status.CRITICAL, "OOMKilled",
-                                f"{_what(c)} OOM-killed {ago(c.last_finished_at, now)} (exit "
-                                f"{c.last_exit_code if c.last_exit_code is not None else 137}), "
-                                f"{c.restarts} restarts".replace("  ", " ")))
-            want_log(c, previous=True)
-        elif c.restarts > 0 and c.last_finished_at is not None and c.last_finished_at >= since:
+            self.add("pod.oom", Status.CRITICAL, "OOMKilled",
+                     f"{_what(c)} OOM-killed (exit {c.exit_code}) {ago(c.finished_at, now)}".strip())
+            self.want_log(c, previous=False)
+        elif c.last_reason == "OOMKilled" and (c.last_finished_at is None or c.last_finished_at >= self.since):
+            self.add("pod.oom", Status.CRITICAL, "OOMKilled",
+                     f"{_what(c)} OOM-killed {ago(c.last_finished_at, now)} (exit "
+                     f"{c.last_exit_code if c.last_exit_code is not None else 137}), "
+                     f"{c.restarts} restarts".replace("  ", " "))
+            self.want_log(c, previous=True)
+        elif c.restarts > 0 and c.last_finished_at is not None and c.last_finished_at >= self.since:
             total = f"{c.restarts} restart{'s' if c.restarts != 1 else ''} in total"
-            out.append(_finding(pod, "pod.restarts", Status.WARNING, "Restarting",
-                                f"{_what(c)} restarted {ago(c.last_finished_at, now)} after {_last_exit(c)}, "
-                                f"{total}"))
-            want_log(c, previous=True)
+            self.add("pod.restarts", Status.WARNING, "Restarting",
+                     f"{_what(c)} restarted {ago(c.last_finished_at, now)} after {_last_exit(c)}, {total}")
+            self.want_log(c, previous=True)
 
-    blocking = any(f.status is Status.CRITICAL for f in out)
-    probes = [e for e in events if e.reason == PROBE_EVENT]
-    ready = pod.condition("Ready")
-    not_ready = pod.phase == "Running" and ready is not None and not ready.true
-    if probes:
-        latest = probes[-1]
-        failures = sum(max(1, e.count) for e in probes)
-        kinds = sorted({e.message.split(" ", 1)[0] for e in probes if e.message})
-        if not_ready and not blocking:
-            detail = f"not ready: {latest.message} (×{failures} in the window)"
-            status = Status.CRITICAL
+    def probes_and_readiness(self) -> None:
+        pod = self.pod
+        blocking = any(f.status is Status.CRITICAL for f in self.out)
+        probes = [e for e in self.events if e.reason == PROBE_EVENT]
+        ready = pod.condition("Ready")
+        not_ready = pod.phase == "Running" and ready is not None and not ready.true
+        if probes:
+            latest = probes[-1]
+            failures = sum(max(1, e.count) for e in probes)
+            kinds = sorted({e.message.split(" ", 1)[0] for e in probes if e.message})
+            if not_ready and not blocking:
+                self.add("pod.probe", Status.CRITICAL, "Unhealthy",
+                         f"not ready: {latest.message} (×{failures} in the window)")
+            else:
+                self.add("pod.probe", Status.WARNING, "Unhealthy",
+                         f"{'/'.join(kinds) or 'probe'} failures ×{failures} in the window: {latest.message}")
+        elif not_ready and not blocking:
+            unready = [c.name for c in pod.containers if not c.ready and not c.init]
+            if unready:
+                why = (f"not ready ({', '.join(unready)}): "
+                       f"{ready.message if ready and ready.message else 'Ready=False'}")
+            else:
+                why = (f"Ready=False although its containers last reported ready: is node {pod.node or '?'} "
+                       "reachable?")
+            self.add("pod.ready", Status.CRITICAL, "NotReady", f"running but {why}")
         else:
-            detail = f"{'/'.join(kinds) or 'probe'} failures ×{failures} in the window: {latest.message}"
-            status = Status.WARNING
-        out.append(_finding(pod, "pod.probe", status, "Unhealthy", detail))
+            return
         for c in pod.containers:
             if not c.ready and c.state == "running":
-                want_log(c, previous=False)
-    elif not_ready and not blocking:
-        unready = [c.name for c in pod.containers if not c.ready and not c.init]
-        if unready:
-            why = f"not ready ({', '.join(unready)}): {ready.message if ready and ready.message else 'Ready=False'}"
-        else:
-            why = (f"Ready=False although its containers last reported ready: is node {pod.node or '?'} "
-                   "reachable?")
-        out.append(_finding(pod, "pod.ready", Status.CRITICAL, "NotReady", f"running but {why}"))
-        for c in pod.containers:
-            if not c.ready and c.state == "running":
-                want_log(c, previous=False)
+                self.want_log(c, previous=False)
 
-    if pod.phase == "Failed" and not out:
-        term = next((c for c in pod.containers if c.state == "terminated"), None)
-        detail = pod.message or pod.reason or "pod failed"
-        if term is not None:
-            detail = f"{_what(term)} exited {term.exit_code} ({term.reason or 'Error'}); {detail}"
-        out.append(_finding(pod, "pod.failed", Status.WARNING, "Exited", detail))
-        if term is not None:
-            want_log(term, previous=False)
+    def failed_or_pending(self) -> None:
+        pod, now = self.pod, self.now
+        if pod.phase == "Failed" and not self.out:
+            term = next((c for c in pod.containers if c.state == "terminated"), None)
+            detail = pod.message or pod.reason or "pod failed"
+            if term is not None:
+                detail = f"{_what(term)} exited {term.exit_code} ({term.reason or 'Error'}); {detail}"
+            self.add("pod.failed", Status.WARNING, "Exited", detail)
+            if term is not None:
+                self.want_log(term, previous=False)
+        if (pod.phase == "Pending" and not self.out and pod.created_at is not None
+                and now - pod.created_at > PENDING_GRACE):
+            waiting = next((c for c in pod.containers if c.state == "waiting"), None)
+            why = f"{waiting.name} {waiting.reason}" if waiting and waiting.reason else (pod.reason or "not started")
+            self.add("pod.pending", Status.WARNING, "Pending",
+                     f"pending for {ago(pod.created_at, now, suffix='')}: {why}")
 
-    if (pod.phase == "Pending" and not out and pod.created_at is not None
-            and now - pod.created_at > PENDING_GRACE):
-        waiting = next((c for c in pod.containers if c.state == "waiting"), None)
-        why = f"{waiting.name} {waiting.reason}" if waiting and waiting.reason else (pod.reason or "not started")
-        out.append(_finding(pod, "pod.pending", Status.WARNING, "Pending",
-                            f"pending for {ago(pod.created_at, now, suffix='')}: {why}"))
-
-    if not out:
+    def healthy(self) -> None:
+        if self.out:
+            return
+        pod = self.pod
         total_c = len(pod.containers) or len(pod.spec_containers)
         ready_c = sum(1 for c in pod.containers if c.ready and not c.init)
         restarts = sum(c.restarts for c in pod.containers)
@@ -192,7 +219,6 @@ def _check_pod(pod: Pod, events: list[KubeEvent], *, now: float, since: float,
         note = ""
         older = [c for c in pod.containers if c.restarts and c.last_reason]
         if older:
-            note = f", last restart {ago(older[0].last_finished_at, now)} ({older[0].last_reason})".replace(" ()", "")
-        out.append(_finding(pod, "pod.status", Status.OK, None,
-                            f"{pod.phase}, {ready_c}/{regular} ready, {restarts} restarts{note}"))
-    return out, logs
+            last = older[0]
+            note = f", last restart {ago(last.last_finished_at, self.now)} ({last.last_reason})".replace(" ()", "")
+        self.add("pod.status", Status.OK, None, f"{pod.phase}, {ready_c}/{regular} ready, {restarts} restarts{note}")
