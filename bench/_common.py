@@ -42,7 +42,8 @@ def run_timed(args: list[str], cwd: Path | None = None) -> tuple[float, int, int
 
 
 def summary(times: list[float]) -> str:
-    return f"median {statistics.median(times) * 1000:.0f} ms, min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms (n={len(times)})"
+    return (f"median {statistics.median(times) * 1000:.0f} ms, min {min(times) * 1000:.0f} ms, "
+            f"max {max(times) * 1000:.0f} ms (n={len(times)})")
 
 
 def machine() -> str:

@@ -153,7 +153,7 @@ def evaluate(args: argparse.Namespace, realdata: Path, scratch: Path, started: f
 
     print(f"triage rca on real labelled incidents ({realdata}); {machine()}")
     print(f"{len(cases)} cases, {len(asks)} CLI runs "
-          f"({'subprocess, -j %d' % args.jobs if args.subprocess else 'in-process'})")
+          f"({f'subprocess, -j {args.jobs:d}' if args.subprocess else 'in-process'})")
     if args.verbose:
         per_case_lines(records)
     summary = report(records, fleet_rows)

@@ -83,7 +83,8 @@ def main() -> int:
         for r in rows:
             mark = "ok " if r["verdict"] == r["expected"] else "BAD"
             print(f"{mark} {r['scenario']:20} expected {r['expected']:20} verdict {r['verdict']:20} "
-                  f"confidence {r['confidence']:.2f}  trigger {r['trigger']}  checks {'hold' if r['checks'] else 'FAIL'}"
+                  f"confidence {r['confidence']:.2f}  trigger {r['trigger']}  "
+                  f"checks {'hold' if r['checks'] else 'FAIL'}"
                   f"{'  invariant violated' if r['invariant_violated'] else ''}  {r['size']}  {r['seconds']:.1f}s")
     print(f"{right}/{len(rows)} named correctly ({rows[0]['mode'] if rows else '-'})")
     return 0 if right == len(rows) else 1

@@ -37,12 +37,12 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import cache
 from http.server import BaseHTTPRequestHandler
 from itertools import accumulate
 from pathlib import Path
-from typing import Callable, Iterator
 
 import requests
 
@@ -99,7 +99,7 @@ def _ramp(before: float, after: float) -> list[float]:
     return [before * (1 - w) + after * w for w in _W]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cdf1(p50: float, p95: float) -> tuple[tuple[float, ...], float]:
     """The share of observations <= each `le` (lognormal through p50 and p95), and the mean."""
     sigma = max(math.log(p95 / p50) / 1.6448536, 1e-3)
@@ -144,7 +144,8 @@ def service_series(i: int) -> Iterator[Series]:
         base = rng.uniform(1e3, 1e5)
         for b, le in enumerate(LES):
             yield f"{fam}_bucket", labels + (("le", le),), counter([x * c[b] for x, c in zip(inc, cdf)], base), True
-        yield f"{fam}_sum", labels, [round(v, 3) for v in counter([x * m for x, m in zip(inc, mean)], base * 0.05)], False
+        yield (f"{fam}_sum", labels, [round(v, 3) for v in counter([x * m for x, m in zip(inc, mean)], base * 0.05)],
+               False)
         yield f"{fam}_count", labels, counter(inc, base), True
 
     for p, pod in enumerate(pods):
@@ -152,7 +153,8 @@ def service_series(i: int) -> Iterator[Series]:
         req = noisy([r * SCRAPE / PODS * podf[p] for r in rps])          # requests per scrape, this pod
         for handler, method, share in HANDLERS:
             lab = (("handler", handler), ("method", method), *app)
-            yield "http_requests_total", lab + (("status", "200"),), counter([r * share * (1 - err) for r in req], 1e4), True
+            yield ("http_requests_total", lab + (("status", "200"),),
+                   counter([r * share * (1 - err) for r in req], 1e4), True)
             yield "http_requests_total", lab + (("status", "500"),), counter([r * share * err for r in req], 10), True
             yield from histogram("http_request_duration_seconds", lab, [r * share for r in req], http_cdf, http_mean)
         yield "http_requests_inprogress", app, [r / SCRAPE * m for r, m in zip(req, http_mean)], True
@@ -168,11 +170,13 @@ def service_series(i: int) -> Iterator[Series]:
         client = (("http_response_status_code", "200"), *app, ("server_address", "payments.example.com"))
         yield from histogram("http_client_request_duration_seconds", client, [r * 0.2 for r in req], dep_cdf, dep_mean)
         pod_cpu = noisy([c * podf[p] for c in cpu], 0.02)
-        yield "process_cpu_seconds_total", app, [round(v, 3) for v in counter([c * 0.97 * SCRAPE for c in pod_cpu], 5e3)], False
+        yield ("process_cpu_seconds_total", app,
+               [round(v, 3) for v in counter([c * 0.97 * SCRAPE for c in pod_cpu], 5e3)], False)
         yield "process_resident_memory_bytes", app, noisy(flat(3.8e8 * podf[p]), 0.01), True
         cad = (("container", name), ("instance", f"node-{(i * PODS + p) % 50:02d}"), ("job", "kubelet"),
                ("namespace", ns), ("pod", pod))
-        yield "container_cpu_usage_seconds_total", cad, [round(v, 3) for v in counter([c * SCRAPE for c in pod_cpu], 5e3)], False
+        yield ("container_cpu_usage_seconds_total", cad,
+               [round(v, 3) for v in counter([c * SCRAPE for c in pod_cpu], 5e3)], False)
         yield "container_spec_cpu_quota", cad, flat(100000), True
         yield "container_spec_cpu_period", cad, flat(100000), True
         yield "container_cpu_cfs_throttled_periods_total", cad, flat(40), True
@@ -303,7 +307,8 @@ def start_prometheus(n: int, work: Path) -> tuple[Backend, str, int]:
     blocks = sum(1 for _ in tsdb.glob("*/meta.json"))
     peak = rss.read_text().strip().splitlines()[-1] if rss.exists() else "?"
     du = sum(f.stat().st_size for f in tsdb.rglob("*") if f.is_file())
-    return backend, (f"OpenMetrics {written:,} series x {K} samples ({size / 2**30:.1f} GiB) written in {t1 - t0:.0f} s; "
+    return backend, (f"OpenMetrics {written:,} series x {K} samples ({size / 2**30:.1f} GiB) "
+                     f"written in {t1 - t0:.0f} s; "
                      f"promtool backfill {t2 - t1:.0f} s (peak RSS {int(peak) / 2**20:.1f} GiB), {blocks} block, "
                      f"{du / 2**20:.0f} MiB on disk; Prometheus up and `count` answered in {t3 - t2:.0f} s; "
                      f"total {t3 - t0:.0f} s"), real
@@ -515,7 +520,8 @@ def run_backend(kind: str, backend: Backend, n: int, runs: int, work: Path, stor
         # The same pass with prometheus.timeout left at its default (10 s).
         plain = work / "default-timeout"
         plain.mkdir(exist_ok=True)
-        (plain / "triage.yaml").write_text(f"prometheus:\n  url: http://127.0.0.1:9\n  rate_interval: {RATE_INTERVAL}\n")
+        (plain / "triage.yaml").write_text("prometheus:\n  url: http://127.0.0.1:9\n"
+                                           f"  rate_interval: {RATE_INTERVAL}\n")
         proxy.reset()
         elapsed, code, rss, out = run_timed(["rca", "--prometheus-url", proxy.url, "--all-services", "--at", AT,
                                              "-o", "json"], cwd=plain)

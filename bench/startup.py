@@ -15,7 +15,8 @@ def main(runs: int = 20) -> None:
     print(f"triage --help: {summary(times)}")
     code = ("import sys, runpy; sys.argv=['triage','--help']\n"
             "try:\n    runpy.run_module('triage', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & {'kubernetes','docker','prometheus_api_client','jinja2'}))")
+            "print(sorted({m.split('.')[0] for m in sys.modules}"
+            " & {'kubernetes','docker','prometheus_api_client','jinja2'}))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip().splitlines()[-1]
     print(f"heavy SDKs imported by --help: {out}")
 

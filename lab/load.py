@@ -55,7 +55,8 @@ async def run(args: argparse.Namespace) -> dict:
             try:
                 if rng.random() < args.book_share:
                     event = args.hot_event if rng.random() < args.hot_share else rng.choice(events)
-                    body = {"event_id": event, "qty": rng.choice((1, 1, 1, 2, 2, 4)), "user_id": rng.randrange(1, 10**6)}
+                    body = {"event_id": event, "qty": rng.choice((1, 1, 1, 2, 2, 4)),
+                            "user_id": rng.randrange(1, 10**6)}
                     if rng.random() < args.promo_share:
                         body["promo_code"] = rng.choice(("harbolnas", "payday", "early-bird"))
                     r = await client.post("/book", json=body)

@@ -21,16 +21,17 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import requests
 import yaml
 
 from lab import cgroups, control, postgres, procs
-from lab.procs import LabError
 from lab.judge import free_port, rfc3339, run_checks, triage_rca
+from lab.procs import LabError
 from lab.scenarios import CPU_LIMIT_CORES, MEMORY_LIMIT_BYTES, NAMESPACE, Load, Scenario
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,7 +124,7 @@ class Lab:
             self.stacks.append(Stack(sc, name, self.workdir / name))
 
     # ---- lifecycle ------------------------------------------------------------------------
-    def __enter__(self) -> "Lab":
+    def __enter__(self) -> Lab:
         procs.install_handlers()
         try:
             self.start()
@@ -208,7 +209,8 @@ class Lab:
         control.write(st.control_path, {**control.SERVICE_DEFAULTS, **sc.service_settings})
         control.write(st.bank_control_path, {**control.BANK_DEFAULTS, **sc.bank_settings})
         st.bank_port = free_port()
-        st.bank = procs.start(f"bank-api[{st.service}]", [sys.executable, "-m", "lab.bank", "--port", str(st.bank_port)],
+        st.bank = procs.start(f"bank-api[{st.service}]",
+                              [sys.executable, "-m", "lab.bank", "--port", str(st.bank_port)],
                               log_path=st.workdir / "bank.log", env=self._env(LAB_CONTROL=str(st.bank_control_path)),
                               cwd=ROOT)
         self._wait_http(f"http://127.0.0.1:{st.bank_port}/health", f"bank stub of {st.service}", st.bank)
@@ -386,8 +388,9 @@ class Lab:
         for st in self.stacks:
             self.inject(st)
         incident_start = time.time()
-        self.say(f"incident: {incident:.0f}s: " + ", ".join(f"{st.service} → {st.scenario.name} at "
-                                                           f"{st.scenario.incident.rate:g} req/s" for st in self.stacks))
+        self.say(f"incident: {incident:.0f}s: "
+                 + ", ".join(f"{st.service} → {st.scenario.name} at {st.scenario.incident.rate:g} req/s"
+                             for st in self.stacks))
         loads += [self.start_load(st, st.scenario.incident, incident, "incident") for st in self.stacks]
         self._sleep(incident)
         at = float(int(incident_start + incident))

@@ -11,8 +11,9 @@ Rates are requests per second; the mix is 40 % ``POST /book``, 60 % ``GET /statu
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 NAMESPACE = "lab"
 CPU_LIMIT_CORES = 0.5          # the worker's "resources.limits.cpu: 500m"
@@ -132,7 +133,8 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
         baseline=Load(12), incident=Load(24),
         incident_settings={"pooling": False},
         checks=(Check("connect is ≥ 40 % of DB time",
-                      'max_over_time((sum(rate(db_query_duration_seconds_sum{service="$service",operation="connect"}[1m])) '
+                      'max_over_time((sum(rate(db_query_duration_seconds_sum'
+                      '{service="$service",operation="connect"}[1m])) '
                       '/ sum(rate(db_query_duration_seconds_sum{service="$service"}[1m])))' + W + ")", ">=", 0.4),),
     ),
     Scenario(
@@ -166,7 +168,8 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     ),
     Scenario(
         name="external-dependency", service="payment", bottleneck="external_dependency", trigger="dependency_failure",
-        story="Seed 000's payment: the bank API slows from 150 ms to ~1.8 s and fails 10 % of calls; payments time out at 2 s.",
+        story=("Seed 000's payment: the bank API slows from 150 ms to ~1.8 s and fails 10 % of calls; "
+               "payments time out at 2 s."),
         baseline=Load(12), incident=Load(12),
         incident_bank={"latency_ms": 1800.0, "latency_sigma": 0.4, "error_rate": 0.1},
         checks=(Check("bank p95 ≥ 1.5 s",
@@ -187,13 +190,14 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
     Scenario(
         name="overselling", service="booking", bottleneck="none",
         story=("Seed 001 root cause 1: the naive booking (check availability, charge, then decrement: no lock, "
-               "no guard) during an on-sale rush (150 released tickets, traffic ×1.7): concurrent bookings all pass the check and "
+               "no guard) during an on-sale rush (150 released tickets, traffic ×1.7): concurrent bookings all pass "
+               "the check and "
                "tickets_remaining goes below zero. No resource saturates: it is a correctness incident, caught "
                "by the no-overselling invariant, not by a bottleneck class."),
         baseline=Load(12), incident=Load(20, hot_share=0.9),
         service_settings={"naive_booking": True}, restock={1: 150},
-        checks=(Check("tickets_remaining below zero", 'min(min_over_time(tickets_remaining{service="$service"}' + W + "))",
-                      "<", 0),),
+        checks=(Check("tickets_remaining below zero",
+                      'min(min_over_time(tickets_remaining{service="$service"}' + W + "))", "<", 0),),
         invariants=(NO_OVERSELLING,),
     ),
 )}

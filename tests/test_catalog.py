@@ -5,11 +5,11 @@ import re
 import pytest
 
 from triage.catalog import load_catalog
-from triage.models import SIGNAL_NAMES
+from triage.config import ServiceConfig
 from triage.errors import ConfigError
+from triage.models import SIGNAL_NAMES
 from triage.promql import render
 from triage.signals import placeholders
-from triage.config import ServiceConfig
 
 
 def test_every_contract_signal_is_in_the_catalog_with_a_unit():
@@ -50,7 +50,8 @@ signals:
     description: our own histogram
     queries:
       - key: service
-        query: 'histogram_quantile(0.95, sum by (service, le) (rate(svc_latency_bucket{service=~"$service_re"}[$rate])))'
+        query: 'histogram_quantile(0.95, sum by (service, le) """  # one YAML line, split for the line length
+        """(rate(svc_latency_bucket{service=~"$service_re"}[$rate])))'
 """)
     catalog = load_catalog([tmp_path])
     assert "svc_latency_bucket" in catalog.spec("latency_p95").alternatives[0].query

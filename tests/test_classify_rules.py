@@ -140,12 +140,16 @@ def _rank(*results):
 
 
 def test_fleet_points_at_the_callee_its_callers_wait_on():
-    flat = lambda: {**_golden(), "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.2 + _noise(t, 0.01)),
-                    "dependency_latency_p95": _series("dependency_latency_p95", lambda t: 0.02 + _noise(t, 0.001))}
-    slowed = lambda: {**_golden(lat=lambda t: 0.6 if t >= W0 else 0.1),
-                      "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.2 + _noise(t, 0.01)),
-                      "dependency_latency_p95": _series("dependency_latency_p95",
-                                                        lambda t: 0.5 if t >= W0 else 0.02 + _noise(t, 0.001))}
+    def flat():
+        return {**_golden(), "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.2 + _noise(t, 0.01)),
+                "dependency_latency_p95": _series("dependency_latency_p95", lambda t: 0.02 + _noise(t, 0.001))}
+
+    def slowed():
+        return {**_golden(lat=lambda t: 0.6 if t >= W0 else 0.1),
+                "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.2 + _noise(t, 0.01)),
+                "dependency_latency_p95": _series("dependency_latency_p95",
+                                                  lambda t: 0.5 if t >= W0 else 0.02 + _noise(t, 0.001))}
+
     ranking = _rank(_result("web", slowed(), depends_on=["cart"]), _result("api", slowed(), depends_on=["cart", "ads"]),
                     _result("cart", flat()), _result("ads", flat()))
     assert ranking[0]["service"] == "cart", ranking
@@ -234,14 +238,20 @@ def _edge_series(edges):
 def test_per_edge_client_latency_names_the_callee_and_says_network():
     """A network delay in front of `ledger`: only the calls to it slowed; its own server-side
     latency stayed flat. The caller also calls two healthy services."""
-    flat_dep = lambda t: 0.02 + _noise(t, 0.001)
-    slow = lambda t: 0.4 if t >= W0 else 0.02 + _noise(t, 0.001)
+    def flat_dep(t):
+        return 0.02 + _noise(t, 0.001)
+
+    def slow(t):
+        return 0.4 if t >= W0 else 0.02 + _noise(t, 0.001)
+
     caller = {**_golden(lat=lambda t: 0.5 if t >= W0 else 0.1),
               "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.2),
               "dependency_latency_p95": _series("dependency_latency_p95", slow),
               "dependency_edge_latency_p95": _edge_series({"ledger.shop.svc:8080": slow, "fx.shop": flat_dep,
                                                            "geo": flat_dep})}
-    quiet = lambda: {**_golden(), "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.2 + _noise(t, 0.01))}
+    def quiet():
+        return {**_golden(), "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.2 + _noise(t, 0.01))}
+
     ranking = _rank(_result("payments", caller, depends_on=["fx", "geo"]), _result("ledger", quiet()),
                     _result("fx", quiet()), _result("geo", quiet()))
     assert ranking[0]["service"] == "ledger", ranking

@@ -7,8 +7,8 @@ import contextlib
 import io
 import json
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 import pytest
 import yaml
@@ -81,7 +81,8 @@ def run_pb(args: Sequence[str], *, env: Mapping[str, str] | None = None, stdin: 
 def write_record(path: Path, *, rca: dict | None = None, health: dict | None = None, **extra) -> Path:
     services = [{"name": (rca or {}).get("service", "orders"), "namespace": "shop"}]
     record = {"schema": "triage.incident/v1", "id": "20261110T200100Z-test", "services": services,
-              "window": {"start": "2026-11-10T19:46:00Z", "end": AT}, "baseline": {"start": "2026-11-10T18:46:00Z", "end": "2026-11-10T19:46:00Z"},
+              "window": {"start": "2026-11-10T19:46:00Z", "end": AT},
+              "baseline": {"start": "2026-11-10T18:46:00Z", "end": "2026-11-10T19:46:00Z"},
               "queries": [], "rca": rca, "health": health, "actions": [], "notes": "kept as is", **extra}
     path.write_text(json.dumps(record, indent=1))
     return path

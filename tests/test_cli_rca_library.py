@@ -83,7 +83,8 @@ def _show(result, payload) -> str:
         return f"exit {result.code}; stdout {result.stdout[:800]!r}; stderr {result.stderr[-800:]!r}"
     brief = {k: payload.get(k) for k in ("bottleneck", "confidence", "trigger", "missing_signals", "severity")}
     brief["candidates"] = [(c.get("bottleneck"), c.get("score")) for c in payload.get("candidates") or []]
-    return f"exit {result.code}; {json.dumps(brief)}\nfull: {json.dumps(payload)[:4000]}\nstderr: {result.stderr[-500:]}"
+    return (f"exit {result.code}; {json.dumps(brief)}\nfull: {json.dumps(payload)[:4000]}"
+            f"\nstderr: {result.stderr[-500:]}")
 
 
 def _number(x) -> bool:

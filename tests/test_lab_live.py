@@ -64,7 +64,8 @@ def live(tmp_path_factory):
             raw = {
                 "checks": lab.check(st, at, WINDOW),
                 "throttled_increase_window": q(
-                    f'sum(increase(container_cpu_cfs_throttled_periods_total{{namespace="lab",container="{svc}"}}[{WINDOW}]))', at),
+                    f'sum(increase(container_cpu_cfs_throttled_periods_total{{namespace="lab",container="{svc}"}}'
+                    f'[{WINDOW}]))', at),
                 "throttled_increase_baseline": q(
                     f'sum(increase(container_cpu_cfs_throttled_periods_total{{namespace="lab",container="{svc}"}}[{BASE}]))',
                     at - INCIDENT),

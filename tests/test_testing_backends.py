@@ -356,7 +356,8 @@ def test_cart_has_no_cadvisor_series(backend):
 AGREE = [
     RPS_BY_SERVICE,
     'histogram_quantile(0.95, sum by (service, le) (rate(http_request_duration_seconds_bucket[5m])))',
-    'sum by (service) (rate(http_requests_total{status=~"5.."}[5m])) / sum by (service) (rate(http_requests_total[5m]))',
+    ('sum by (service) (rate(http_requests_total{status=~"5.."}[5m])) '
+     '/ sum by (service) (rate(http_requests_total[5m]))'),
     POOL_RATIO,
     'max by (container) (rate(container_cpu_usage_seconds_total[5m]))',
     'histogram_quantile(0.95, sum by (service, operation, le) (rate(db_query_duration_seconds_bucket[5m])))',

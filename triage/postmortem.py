@@ -8,9 +8,10 @@ StrictUndefined so a template that asks for something the record lacks fails lou
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import quote
 
 from triage.catalog import search_dirs
@@ -245,7 +246,8 @@ def build_context(record: Mapping[str, Any]) -> dict[str, Any]:
     detect = record.get("detect") or {}
     det_svc: dict[str, Any] = next((s for s in detect.get("services") or [] if s.get("service") == service), {})
     alerts = sorted(det_svc.get("alerts") or [], key=lambda a: a.get("starts_at") or "")
-    thresholds = {name: (sig.get("warning"), sig.get("critical")) for name, sig in (det_svc.get("signals") or {}).items()}
+    thresholds = {name: (sig.get("warning"), sig.get("critical"))
+                  for name, sig in (det_svc.get("signals") or {}).items()}
     top = (rca.get("candidates") or [{}])[0] if rca.get("candidates") else {}
     evidence, queries = _evidence(rca, top, record.get("backend") or None, w1, span)
     fixes, actions = _fixes_and_actions(record)
@@ -294,7 +296,8 @@ def find_template(name: str, user_dirs: Sequence[Path]) -> Path:
             path = directory / fname
             if path.is_file():
                 return path
-    raise ConfigError(f"template {name!r} not found in {', '.join(str(d) for d in search_dirs('templates', user_dirs))}")
+    raise ConfigError(f"template {name!r} not found in "
+                      f"{', '.join(str(d) for d in search_dirs('templates', user_dirs))}")
 
 
 def render(record: Mapping[str, Any], template: Path) -> str:

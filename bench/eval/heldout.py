@@ -6,9 +6,10 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, ContextManager, Sequence
 
 from bench._common import machine
 from bench.eval.ask import ask_served, start
@@ -23,7 +24,7 @@ class HeldOut:
     name: str                                        # the group name in the report ("holdout")
     heading: str                                     # the title of the scenario listing
     scenarios: Callable[[], list[LabelledScenario]]
-    serve: Callable[[Path, list[LabelledScenario]], ContextManager[LibraryServer]]
+    serve: Callable[[Path, list[LabelledScenario]], AbstractContextManager[LibraryServer]]
     chain: tuple[str, str]                           # (the root cause, its caller): the cause must rank first
     listing: Callable[[LabelledScenario], str]       # one line of the listing
     top: int = 2                                     # candidates and evidence shown per miss

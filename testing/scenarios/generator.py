@@ -27,11 +27,11 @@ import gc
 import math
 import random
 import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping, Optional, Sequence, Union
 
 Curve = Callable[[float], float]
-CurveLike = Union[float, int, Curve]
+CurveLike = float | int | Curve
 
 STEP_SECONDS = 15
 
@@ -91,19 +91,25 @@ FAMILY_META: dict[str, tuple[str, str]] = {
     "container_memory_working_set_bytes": (_GAUGE, "Current working set in bytes."),
     "container_spec_memory_limit_bytes": (_GAUGE, "Memory limit for the container."),
     "kube_pod_container_status_restarts": (_COUNTER, "The number of container restarts per container."),
-    "kube_pod_container_status_last_terminated_reason": (_GAUGE, "Describes the last reason the container was in terminated state."),
+    "kube_pod_container_status_last_terminated_reason": (_GAUGE, "Describes the last reason the container was in "
+                                                                 "terminated state."),
     "kube_deployment_status_replicas_available": (_GAUGE, "The number of available replicas per deployment."),
     "kube_deployment_spec_replicas": (_GAUGE, "Number of desired pods for a deployment."),
-    "kube_deployment_metadata_generation": (_GAUGE, "Sequence number representing a specific generation of the desired state."),
+    "kube_deployment_metadata_generation": (_GAUGE, "Sequence number representing a specific generation of the "
+                                                    "desired state."),
     "kube_deployment_status_observed_generation": (_GAUGE, "The generation observed by the deployment controller."),
-    "kube_horizontalpodautoscaler_status_current_replicas": (_GAUGE, "Current number of replicas of pods managed by this autoscaler."),
-    "kube_horizontalpodautoscaler_spec_max_replicas": (_GAUGE, "Upper limit for the number of pods that can be set by the autoscaler."),
-    "kube_horizontalpodautoscaler_spec_min_replicas": (_GAUGE, "Lower limit for the number of pods that can be set by the autoscaler."),
+    "kube_horizontalpodautoscaler_status_current_replicas": (_GAUGE, "Current number of replicas of pods managed by "
+                                                                     "this autoscaler."),
+    "kube_horizontalpodautoscaler_spec_max_replicas": (_GAUGE, "Upper limit for the number of pods that can be set by "
+                                                               "the autoscaler."),
+    "kube_horizontalpodautoscaler_spec_min_replicas": (_GAUGE, "Lower limit for the number of pods that can be set by "
+                                                               "the autoscaler."),
     "pg_stat_activity_count": (_GAUGE, "number of connections in this state"),
     "pg_locks_count": (_GAUGE, "Number of locks"),
     "pg_settings_max_connections": (_GAUGE, "Sets the maximum number of concurrent connections."),
     "pgbouncer_pools_client_waiting_connections": (_GAUGE, "Client connections waiting on a server connection"),
-    "pgbouncer_pools_client_active_connections": (_GAUGE, "Client connections linked to server connection and able to process queries"),
+    "pgbouncer_pools_client_active_connections": (_GAUGE, "Client connections linked to server connection and able to "
+                                                          "process queries"),
     "pgbouncer_pools_server_active_connections": (_GAUGE, "Server connections linked to a client connection"),
     "ALERTS": (_GAUGE, "Alerts firing (as recorded by Prometheus' rule manager)."),
 }
@@ -163,7 +169,7 @@ def piecewise(points: Sequence[tuple[float, float]]) -> Curve:
     return f
 
 
-def pulse(base: CurveLike, value: CurveLike, start: float, end: Optional[float] = None) -> Curve:
+def pulse(base: CurveLike, value: CurveLike, start: float, end: float | None = None) -> Curve:
     """``value`` during [start, end), ``base`` elsewhere (end None: until forever)."""
     b, v = as_curve(base), as_curve(value)
     stop = math.inf if end is None else end
@@ -217,7 +223,7 @@ def gauss_at(seed: int, t: float) -> float:
     return max(-3.0, min(3.0, g))
 
 
-def noisy(curve: CurveLike, rel_sigma: float, seed: Union[int, str] = 0) -> Curve:
+def noisy(curve: CurveLike, rel_sigma: float, seed: int | str = 0) -> Curve:
     """Multiplicative gaussian noise, deterministic in (seed, t); never below 0."""
     c = as_curve(curve)
     s = seed if isinstance(seed, int) else zlib.crc32(seed.encode())
@@ -245,7 +251,7 @@ class Alert:
     alertname: str
     severity: str
     start: float
-    end: Optional[float] = None              # None: still firing at the end of the data
+    end: float | None = None              # None: still firing at the end of the data
 
 
 @dataclass(frozen=True)
@@ -274,12 +280,12 @@ class ServiceSpec:
 
     name: str
     namespace: str = "default"
-    database: Optional[str] = None           # postgres datname; None: the service name
-    pg_server: Optional[str] = None          # postgres host:port; None: "postgres.<ns>:5432"
+    database: str | None = None           # postgres datname; None: the service name
+    pg_server: str | None = None          # postgres host:port; None: "postgres.<ns>:5432"
     pg_max_connections: int = 100
     pods: int = 2                            # most pods ever running; pod i exists while i < replicas(t)
-    replicas: Optional[CurveLike] = None     # None: always ``pods``
-    spec_replicas: Optional[CurveLike] = None  # None: same as replicas
+    replicas: CurveLike | None = None     # None: always ``pods``
+    spec_replicas: CurveLike | None = None  # None: same as replicas
     cpu_limit_cores: float = 1.0
     memory_limit_bytes: int = 512 * 1024 * 1024
     pool_size: int = 10
@@ -294,7 +300,7 @@ class ServiceSpec:
     error_ratio: CurveLike = 0.002
     latency_p50: CurveLike = 0.04
     latency_p95: CurveLike = 0.12
-    inflight: Optional[CurveLike] = None     # per pod; None: Little's law
+    inflight: CurveLike | None = None     # per pod; None: Little's law
 
     db_ops: Mapping[str, float] = field(default_factory=dict)            # per request; missing -> defaults
     db_latency_p50: Mapping[str, CurveLike] = field(default_factory=dict)
@@ -305,31 +311,31 @@ class ServiceSpec:
     pool_wait_p95: CurveLike = 0.002
 
     cpu_usage_cores: CurveLike = 0.2
-    cpu_throttle_ratio: Optional[CurveLike] = None   # None: derived from usage / limit
-    memory_working_set_bytes: Optional[CurveLike] = None  # None: 40 % of the limit
+    cpu_throttle_ratio: CurveLike | None = None   # None: derived from usage / limit
+    memory_working_set_bytes: CurveLike | None = None  # None: 40 % of the limit
 
     restarts: tuple[Restart, ...] = ()
     counter_resets: tuple[tuple[float, int], ...] = ()   # (t, pod index): its counters start again at 0
     deploys: tuple[float, ...] = ()
-    rollout_seconds: Optional[float] = 15.0          # observed_generation lag; None: never observed
+    rollout_seconds: float | None = 15.0          # observed_generation lag; None: never observed
     generation_base: int = 7
-    hpa_min: Optional[int] = None                    # None: pods
-    hpa_max: Optional[int] = None                    # None: 2 * pods
+    hpa_min: int | None = None                    # None: pods
+    hpa_max: int | None = None                    # None: 2 * pods
 
-    pg_active: Optional[CurveLike] = None            # None: from pool use
-    pg_idle: Optional[CurveLike] = None
-    pg_idle_in_transaction: Optional[CurveLike] = None
+    pg_active: CurveLike | None = None            # None: from pool use
+    pg_idle: CurveLike | None = None
+    pg_idle_in_transaction: CurveLike | None = None
     locks: Mapping[str, CurveLike] = field(default_factory=dict)     # mode -> count; missing -> defaults
 
     pgbouncer_client_waiting: CurveLike = 0.0
-    pgbouncer_client_active: Optional[CurveLike] = None   # None: pool connections in use
-    pgbouncer_server_active: Optional[CurveLike] = None   # None: pg active
+    pgbouncer_client_active: CurveLike | None = None   # None: pool connections in use
+    pgbouncer_server_active: CurveLike | None = None   # None: pg active
 
     dependencies: tuple[Dependency, ...] = ()
     alerts: tuple[Alert, ...] = ()
 
     noise: float = 0.03                      # relative sigma applied to every quantity
-    seed: Optional[int] = None               # None: crc32 of the name
+    seed: int | None = None               # None: crc32 of the name
 
     @property
     def db_name(self) -> str:
@@ -339,13 +345,13 @@ class ServiceSpec:
     def server(self) -> str:
         return self.pg_server or f"postgres.{self.namespace}:5432"
 
-    def without(self, *families: str) -> "ServiceSpec":
+    def without(self, *families: str) -> ServiceSpec:
         unknown = set(families) - FAMILIES
         if unknown:
             raise ValueError(f"unknown families: {sorted(unknown)}")
         return dataclasses.replace(self, families=self.families - set(families))
 
-    def with_families(self, *families: str) -> "ServiceSpec":
+    def with_families(self, *families: str) -> ServiceSpec:
         unknown = set(families) - FAMILIES
         if unknown:
             raise ValueError(f"unknown families: {sorted(unknown)}")
@@ -659,7 +665,7 @@ class _ServiceGen:
         self.pods = spec.pod_names()
 
     # ---- curve sampling -------------------------------------------------------------
-    def sample(self, curve: CurveLike, quantity: str, sigma: Optional[float] = None,
+    def sample(self, curve: CurveLike, quantity: str, sigma: float | None = None,
                lo: float = 0.0) -> list[float]:
         c = as_curve(curve)
         sig = self.spec.noise if sigma is None else sigma
@@ -782,7 +788,7 @@ class _ServiceGen:
                            if self.present[i][k] else 0 for k in range(n)] for i in range(npods)]
         self.pool_total = [sum(self.pool_used[i][k] for i in range(npods)) for k in range(n)]
 
-    def _step_at(self, t: float) -> Optional[int]:
+    def _step_at(self, t: float) -> int | None:
         """First step at or after ``t``."""
         for k, tk in enumerate(self.ts):
             if tk >= t:

@@ -123,7 +123,8 @@ def _cpu() -> list[LabelledScenario]:
         L(thumbs, "cpu_saturation", "deploy",
           "deploy at 19:50 adds CPU-heavy code: flat traffic, CPU pinned at 0.5-core limit; only cAdvisor+ksm+http"),
         L(maps, "cpu_saturation", None,
-          "stateless tile server, 6 pods at HPA max, slow ramp 62 %->93 % CPU from 19:30 with load, p95 ->1.3 s; no process metrics"),
+          "stateless tile server, 6 pods at HPA max, slow ramp 62 %->93 % CPU from 19:30 with load, p95 ->1.3 s; "
+          "no process metrics"),
     ]
 
 
@@ -213,7 +214,8 @@ def _pool() -> list[LabelledScenario]:
     wallet = hs(
         "ho-wallet", "ho-fin", pg=PG_FIN, pods=1, tier=1, noise=0.02, rps=55.0,
         pool_size=20, pool_used=ramp(4.0, 19.2, at(19, 30), at(19, 55)),          # ~95 %, a connection leak
-        pool_wait_p50=ramp(0.0002, 0.08, at(19, 50), at(19, 55)), pool_wait_p95=ramp(0.002, 0.45, at(19, 50), at(19, 55)),
+        pool_wait_p50=ramp(0.0002, 0.08, at(19, 50), at(19, 55)),
+        pool_wait_p95=ramp(0.002, 0.45, at(19, 50), at(19, 55)),
         db_latency_p50=FAST_DB_P50, db_latency_p95=FAST_DB_P95,
         pg_idle_in_transaction=ramp(1.0, 26.0, at(19, 30), at(19, 55)),
         latency_p50=ramp(0.05, 0.18, at(19, 50), at(19, 55)), latency_p95=ramp(0.14, 0.65, at(19, 50), at(19, 55)),
@@ -269,7 +271,8 @@ def _db_latency() -> list[LabelledScenario]:
     slow_w = r(0.012, 1.4, at(19, 55), at(19, 57))
     analytics = hs(
         "ho-analytics-api", "ho-rides", pg=PG_RIDES, pods=1, tier=2, noise=0.03, rps=40.0,
-        db_latency_p50={"select": r(0.003, 0.7, at(19, 55), at(19, 57)), "insert": r(0.003, 0.4, at(19, 55), at(19, 57)),
+        db_latency_p50={"select": r(0.003, 0.7, at(19, 55), at(19, 57)),
+                        "insert": r(0.003, 0.4, at(19, 55), at(19, 57)),
                         "update": r(0.003, 0.4, at(19, 55), at(19, 57))},
         db_latency_p95={"select": slow, "insert": slow_w, "update": slow_w},
         latency_p50=r(0.06, 1.6, at(19, 55), at(19, 57)), latency_p95=r(0.18, 3.8, at(19, 55), at(19, 57)),
@@ -317,24 +320,29 @@ def _locks() -> list[LabelledScenario]:
     w1 = r(0.012, 1.5, at(19, 46), at(19, 49))
     seat = hs(
         "ho-seat-reserve", "ho-tix", pg=PG_TIX, pods=1, tier=1, noise=0.03, rps=rps1,
-        db_latency_p50={"update": r(0.004, 0.5, at(19, 46), at(19, 49)), "insert": r(0.004, 0.4, at(19, 46), at(19, 49))},
+        db_latency_p50={"update": r(0.004, 0.5, at(19, 46), at(19, 49)),
+                        "insert": r(0.004, 0.4, at(19, 46), at(19, 49))},
         db_latency_p95={"update": w1, "insert": w1},
         latency_p50=r(0.05, 0.7, at(19, 46), at(19, 49)), latency_p95=r(0.15, 2.3, at(19, 46), at(19, 49)),
         error_ratio=r(0.002, 0.02, at(19, 47), at(19, 49)),
-        pool_size=10, pool_used=r(2.0, 7.0, at(19, 46), at(19, 49)), pool_wait_p95=r(0.002, 0.01, at(19, 46), at(19, 49)),
-        locks={"rowexclusivelock": r(3.0, 50.0, at(19, 46), at(19, 49)), "sharelock": r(0.0, 22.0, at(19, 46), at(19, 49)),
+        pool_size=10, pool_used=r(2.0, 7.0, at(19, 46), at(19, 49)),
+        pool_wait_p95=r(0.002, 0.01, at(19, 46), at(19, 49)),
+        locks={"rowexclusivelock": r(3.0, 50.0, at(19, 46), at(19, 49)),
+               "sharelock": r(0.0, 22.0, at(19, 46), at(19, 49)),
                "exclusivelock": r(0.0, 12.0, at(19, 46), at(19, 49))},
         pg_active=r(3.0, 16.0, at(19, 46), at(19, 49)), cpu_usage_cores=r(0.15, 0.22, at(19, 46), at(19, 48)),
     )
     w2 = r(0.015, 0.30, at(19, 47), at(19, 52))
     ledger = hs(
         "ho-stock-ledger", "ho-shop", pods=1, tier=2, noise=0.02, rps=60.0,
-        db_latency_p50={"update": r(0.004, 0.08, at(19, 47), at(19, 52)), "insert": r(0.004, 0.07, at(19, 47), at(19, 52))},
+        db_latency_p50={"update": r(0.004, 0.08, at(19, 47), at(19, 52)),
+                        "insert": r(0.004, 0.07, at(19, 47), at(19, 52))},
         db_latency_p95={"update": w2, "insert": w2},
         latency_p50=r(0.05, 0.14, at(19, 47), at(19, 52)), latency_p95=r(0.14, 0.55, at(19, 47), at(19, 52)),
         inflight=r(4.0, 14.0, at(19, 47), at(19, 52)),
         error_ratio=0.002, pool_size=10, pool_used=r(2.5, 4.5, at(19, 47), at(19, 52)),
-        locks={"rowexclusivelock": r(3.0, 15.0, at(19, 47), at(19, 52)), "exclusivelock": r(0.0, 6.0, at(19, 47), at(19, 52)),
+        locks={"rowexclusivelock": r(3.0, 15.0, at(19, 47), at(19, 52)),
+               "exclusivelock": r(0.0, 6.0, at(19, 47), at(19, 52)),
                "sharelock": r(0.0, 5.0, at(19, 47), at(19, 52))},
         cpu_usage_cores=0.2,
     )
@@ -352,7 +360,8 @@ def _locks() -> list[LabelledScenario]:
     )
     return [
         L(seat, "lock_contention", "traffic_surge",
-          "seed 001 race: booking surge, write p95 12 ms->1.5 s, row/share locks 3->50/0->22, reads 8 ms, in-flight up"),
+          "seed 001 race: booking surge, write p95 12 ms->1.5 s, row/share locks 3->50/0->22, reads 8 ms, "
+          "in-flight up"),
         L(ledger, "lock_contention", None,
           "borderline: write p95 15->300 ms, locks 3->15, reads fine, in-flight 4->14, flat traffic"),
         L(payout, "lock_contention", "deploy",

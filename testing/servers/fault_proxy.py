@@ -8,9 +8,10 @@ from __future__ import annotations
 import json
 import socket
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Callable, Optional
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -71,7 +72,7 @@ class Rewrite:
     fn: Callable[[dict], dict]  # forward, then rewrite the JSON answer
 
 
-Action = Optional[Any]
+Action = Any | None
 Fault = Callable[[Request], Action]
 
 

@@ -222,7 +222,8 @@ OUT_CASES = {
     "demo --out under a file": (["demo", "--out", "afile/sub"], "exists and is not a directory"),
     "postmortem --out a directory": (["postmortem", "RECORD", "--out", "adir"], "is a directory"),
     "postmortem --out a directory --force": (["postmortem", "RECORD", "--out", "adir", "--force"], "is a directory"),
-    "postmortem --out under a file": (["postmortem", "RECORD", "--out", "afile/pm.md"], "exists and is not a directory"),
+    "postmortem --out under a file": (["postmortem", "RECORD", "--out", "afile/pm.md"],
+                                      "exists and is not a directory"),
     "postmortem --out in /proc": (["postmortem", "RECORD", "--out", "/proc/pm.md"], "/proc/pm.md"),
     "demo --out in /proc": (["demo", "--out", "/proc/triage-d"], "/proc/triage-d"),
 }

@@ -4,7 +4,8 @@ max_connections and the HPA."""
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from triage.analysis.classify.levels import Level
 from triage.models import DB_CLASSES
@@ -32,7 +33,8 @@ def capacity(levels: Mapping[str, Level], bottleneck: str) -> dict[str, Any]:
     if rps and inflight is not None and rps > 0:
         mean = inflight / rps
         out["mean_latency_s"] = round(mean, 4)
-        lines.append(f"Little's law: in-flight {inflight:.0f} ≈ {rps:.0f} req/s × {mean * 1000:.0f} ms mean time in the service")
+        lines.append(f"Little's law: in-flight {inflight:.0f} ≈ {rps:.0f} req/s × {mean * 1000:.0f} ms "
+                     "mean time in the service")
     dbt = _w(levels, "db_time_per_request")
     pool = _last(levels, "db_pool_size")
     replicas = _last(levels, "replicas")

@@ -18,7 +18,8 @@ app = typer.Typer(
     help="Observability-driven incident triage: detect, check, find the bottleneck, mitigate, fix, write it up.",
     epilog="Deadlines: every request to Prometheus or Alertmanager ends within its timeout (prometheus.timeout, "
            "default 10s, the answer's body included), and all of a command's requests within prometheus.deadline "
-           "of its start (default 30 x the timeout); past either: one line naming the backend, exit 3. Ctrl-C (SIGINT) ends any command at "
+           "of its start (default 30 x the timeout); past either: one line naming the backend, exit 3. "
+           "Ctrl-C (SIGINT) ends any command at "
            "once with exit 130, SIGTERM with 143.",
     no_args_is_help=True,
     add_completion=False,

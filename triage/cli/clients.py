@@ -9,7 +9,8 @@ from triage.errors import UsageError
 def prometheus(settings: Settings, max_concurrency: int | None = None):
     if settings.prometheus is None:
         raise UsageError(
-            "no Prometheus to ask: pass --prometheus-url URL, set TRIAGE_PROMETHEUS_URL, or set prometheus.url in triage.yaml"
+            "no Prometheus to ask: pass --prometheus-url URL, set TRIAGE_PROMETHEUS_URL, "
+            "or set prometheus.url in triage.yaml"
         )
     from triage.sources.prometheus import PrometheusSource
 

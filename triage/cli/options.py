@@ -7,9 +7,10 @@ code past the signature never passes a dozen loose arguments.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Annotated, List, Optional, Sequence
+from typing import Annotated
 
 import typer
 
@@ -20,35 +21,35 @@ class Output(str, Enum):
     markdown = "markdown"
 
 
-OptStr = Optional[str]
+OptStr = str | None
 
-ConfigOpt = Annotated[Optional[str], typer.Option(
+ConfigOpt = Annotated[str | None, typer.Option(
     "--config", envvar="TRIAGE_CONFIG", metavar="PATH",
     help="Config file (default ./triage.yaml, then $XDG_CONFIG_HOME/triage/config.yaml).")]
-PrometheusUrlOpt = Annotated[Optional[str], typer.Option(
+PrometheusUrlOpt = Annotated[str | None, typer.Option(
     "--prometheus-url", envvar="TRIAGE_PROMETHEUS_URL", metavar="URL",
     help="Prometheus or VictoriaMetrics base URL (default: the config's prometheus.url). "
          "Deadlines: each request ends within prometheus.timeout (default 10s, the "
          "answer's body included), all of the command's requests within "
          "prometheus.deadline of its start (default 30 x the timeout); past either: one "
          "line naming the backend, exit 3.")]
-AlertmanagerUrlOpt = Annotated[Optional[str], typer.Option(
+AlertmanagerUrlOpt = Annotated[str | None, typer.Option(
     "--alertmanager-url", envvar="TRIAGE_ALERTMANAGER_URL", metavar="URL",
     help="Alertmanager base URL (default: the config's alertmanager.url).")]
-ServiceOpt = Annotated[Optional[str], typer.Option("--service", "-s", metavar="NAME", help="The service to triage.")]
+ServiceOpt = Annotated[str | None, typer.Option("--service", "-s", metavar="NAME", help="The service to triage.")]
 AllServicesOpt = Annotated[bool, typer.Option(
     "--all-services", help="Every service in the config or with data, in one pass.")]
-NamespaceOpt = Annotated[Optional[str], typer.Option(
+NamespaceOpt = Annotated[str | None, typer.Option(
     "--namespace", "-n", metavar="NS", help="Namespace (default: the service's from the config, else 'default').")]
-AtOpt = Annotated[Optional[str], typer.Option(
+AtOpt = Annotated[str | None, typer.Option(
     "--at", metavar="TIME", help="End of the incident window: RFC 3339 or unix seconds (default now).")]
 WindowOpt = Annotated[str, typer.Option("--window", metavar="DURATION", help="The incident window, ending at --at.")]
 BaselineOpt = Annotated[str, typer.Option(
     "--baseline", metavar="DURATION", help="The normal period just before the window.")]
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", case_sensitive=False, help="table, json or markdown.")]
-MaxConcurrencyOpt = Annotated[Optional[int], typer.Option(
+MaxConcurrencyOpt = Annotated[int | None, typer.Option(
     "--max-concurrency", min=1, max=64, metavar="N", help="Parallel queries against Prometheus (default 4).")]
-FromRecordOpt = Annotated[Optional[str], typer.Option(
+FromRecordOpt = Annotated[str | None, typer.Option(
     "--from", metavar="INCIDENT_JSON", help="Replay an incident record instead of asking Prometheus (no network).")]
 ForceOpt = Annotated[bool, typer.Option(
     "--force", help="Replace files that already exist (they may hold someone's edits).")]
@@ -57,10 +58,10 @@ ForceOpt = Annotated[bool, typer.Option(
 # before issue 14 the three commands said it three ways).
 NoKubernetesOpt = Annotated[bool, typer.Option("--no-kubernetes", help="Skip the Kubernetes health checks.")]
 NoDockerOpt = Annotated[bool, typer.Option("--no-docker", help="Skip the Docker health checks.")]
-UrlOpt = Annotated[Optional[List[str]], typer.Option(
+UrlOpt = Annotated[list[str] | None, typer.Option(
     "--url", metavar="URL",
     help="A health/readiness URL to GET (repeatable); adds to the services' health_urls.")]
-ContextOpt = Annotated[Optional[str], typer.Option(
+ContextOpt = Annotated[str | None, typer.Option(
     "--context", metavar="NAME",
     help="kubeconfig context (default: the current one; in-cluster config inside a pod).")]
 # All of a source's requests end within this many --timeouts of its first.

@@ -6,9 +6,10 @@ them); flags and environment beat the file, as everywhere in the config.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from triage.config.values import DEADLINE_RANGE, in_range, parse_size, shown, to_seconds
@@ -174,6 +175,6 @@ def check_url(url: str, what: str) -> None:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"{what}: {display_url(url)!r} is not an http(s) URL")
     try:
-        parts.port
+        _ = parts.port  # read only for its ValueError: urlsplit checks the port when it is asked for
     except ValueError:
         raise UsageError(f"{what}: {display_url(url)!r} has an invalid port") from None

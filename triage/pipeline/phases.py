@@ -151,7 +151,8 @@ def check_invariants(source: MetricsSource, settings: Settings, service: Service
     """Business rules from the config (e.g. `min(tickets_remaining) >= 0`, seed 001's overselling)."""
     if not service.invariants:
         return []
-    queries = [render_override(inv["query"], service, f"invariant {inv['name']}", settings) for inv in service.invariants]
+    queries = [render_override(inv["query"], service, f"invariant {inv['name']}", settings)
+               for inv in service.invariants]
     answers = source.query_range_many([RangeQuery(q, windows.window.start.timestamp(), windows.end, windows.step)
                                        for q in queries])
     out = []

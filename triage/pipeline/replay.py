@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from triage.catalog import Catalog
 from triage.config import Settings
@@ -30,7 +30,8 @@ class _ReplayAlerts:
             starts = a.get("starts_at")
             out.append(Alert(
                 name=str(a.get("alertname", "?")), state=str(a.get("state", "firing")), severity=a.get("severity"),
-                source=str(a.get("source", "record")), labels={str(k): str(v) for k, v in (a.get("labels") or {}).items()},
+                source=str(a.get("source", "record")),
+                labels={str(k): str(v) for k, v in (a.get("labels") or {}).items()},
                 starts_at=datetime.fromisoformat(starts.replace("Z", "+00:00")) if starts else None,
                 summary=str(a.get("summary", "")),
             ))

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from triage.analysis.rca import RcaResult
 from triage.models import iso
@@ -18,7 +19,8 @@ def rca_markdown(result: RcaResult) -> str:
     v = result.verdict
     lines = [f"# Root cause: {md(result.service.name)}", "",
              f"**{v.bottleneck}** (confidence {v.confidence:.2f}, trigger {v.trigger}, "
-             f"severity {result.severity or 'none'}) — window {iso(result.window.start)} → {iso(result.window.end)}", "",
+             f"severity {result.severity or 'none'}) — "
+             f"window {iso(result.window.start)} → {iso(result.window.end)}", "",
              md(v.sentence), ""]
     for cand in v.candidates:
         lines += [f"## {cand.bottleneck} ({cand.score:.2f})", "", "| signal | baseline | window | evidence |",

@@ -17,9 +17,10 @@ import signal
 import stat
 import subprocess
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from triage.errors import UsageError
 from triage.secrets import redact, register_secret
@@ -216,7 +217,7 @@ def load_kubeconfig(cfg: Any, paths: str, context: str | None, *, timeout: float
             raise ExecPluginError("exec plugin: the kubeconfig's exec entry is not a mapping")
         status = run_exec_plugin(raw, cwd=base_path, cluster=self._cluster, timeout=timeout)
         if status.get("token"):
-            self.token = "Bearer %s" % status["token"]
+            self.token = f"Bearer {status['token']}"
         else:
             self.cert_file = kube_config.FileOrData(status, None, data_key_name="clientCertificateData",
                                                     file_base_path=base_path, base64_file_content=False,
