@@ -12,8 +12,9 @@ import asyncio
 import json
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 # The service's knobs and their healthy values.
 SERVICE_DEFAULTS: dict[str, Any] = {

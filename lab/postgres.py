@@ -11,8 +11,8 @@ import os
 import pwd
 import secrets
 import shutil
-import tempfile
 import signal
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 

@@ -14,11 +14,11 @@ import signal
 import subprocess
 import threading
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, Sequence
 
-_LIVE: list["Proc"] = []
+_LIVE: list[Proc] = []
 _LOCK = threading.RLock()
 
 

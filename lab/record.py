@@ -20,8 +20,9 @@ import gzip
 import json
 import math
 from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 STEP = 5.0
 MAX_PLAIN = 2_000_000

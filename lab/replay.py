@@ -8,17 +8,17 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 
 import requests
 import yaml
 
 from lab import procs, record
-from lab.procs import LabError
 from lab.judge import free_port, run_checks, triage_rca
+from lab.procs import LabError
 from lab.scenarios import NAMESPACE, SCENARIOS
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Sequence
 
 
 @dataclass

@@ -114,7 +114,7 @@ class Engine:
         finally:
             self._finalizer()
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc: object) -> None:

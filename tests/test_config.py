@@ -6,8 +6,8 @@ import pytest
 
 from testing.cli import run_cli
 from triage.config import load_settings
-from triage.secrets import redact
 from triage.errors import ConfigError, UsageError
+from triage.secrets import redact
 
 GOOD = """\
 prometheus:

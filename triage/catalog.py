@@ -6,10 +6,10 @@ Bundled files live top-level in the checkout and inside the wheel under
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Iterable, Mapping
 
 from triage.errors import ConfigError
 from triage.models import (

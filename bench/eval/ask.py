@@ -6,8 +6,8 @@ import json
 import os
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from bench._common import ROOT, machine, run_timed, triage_argv
 from bench.eval.cases import CLASSES, NO_ANSWER, Answer, Case, Run

@@ -3,8 +3,8 @@ answers triage gave, and the runs (one way of asking) that hold them."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from testing.scenarios.rca_library import CLASSES, LabelledScenario
 

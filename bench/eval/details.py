@@ -3,7 +3,8 @@ every signal baseline -> window, so a miss can be read without rerunning anythin
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from bench.eval.cases import Case, Run
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
 
 # Nezha's code-level faults: its data carries no error signal, so the only honest answer is
 # `unknown` naming `error_ratio` among the missing signals (issue 12; realdata README).

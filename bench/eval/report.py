@@ -4,7 +4,7 @@ confidence, triggers, exit codes, the chain ranking and every miss with what tri
 from __future__ import annotations
 
 import statistics
-from typing import Sequence
+from collections.abc import Sequence
 
 from bench.eval.cases import CLASSES, NO_ANSWER, SHORT, Case, Run
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, Mapping, Sequence, Union
+from typing import Any
 
 import yaml
 
@@ -35,7 +36,7 @@ def alertmanager(workdir: PathLike, *, ready_timeout: float = 30.0,
     return start("alertmanager", argv_for, wd, "/-/ready", ready_timeout)
 
 
-def _rfc3339(t: Union[float, datetime]) -> str:
+def _rfc3339(t: float | datetime) -> str:
     if isinstance(t, (int, float)):
         t = datetime.fromtimestamp(t, timezone.utc)
     return t.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"

@@ -19,7 +19,7 @@ import tempfile
 import time
 import weakref
 from pathlib import Path
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 import requests
 
@@ -106,7 +106,7 @@ class Backend:
     def log_tail(self, limit: int = _LOG_TAIL_BYTES) -> str:
         return _tail(self.log_path, limit)
 
-    def __enter__(self) -> "Backend":
+    def __enter__(self) -> Backend:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -122,7 +122,7 @@ class Backend:
         r.raise_for_status()
         return r.json()
 
-    def query(self, promql: str, at: Optional[float] = None) -> list[dict]:
+    def query(self, promql: str, at: float | None = None) -> list[dict]:
         """Instant query (Prometheus HTTP API, also VictoriaMetrics); returns ``data.result``."""
         params: dict[str, Any] = {"query": promql}
         if at is not None:
@@ -197,7 +197,7 @@ def _wait_http(backend: Backend, path: str, timeout: float) -> None:
     raise backend.fail(f"not ready on {path} after {timeout:.0f}s ({last})")
 
 
-def _last_sample_time(text: str, millis: bool) -> Optional[float]:
+def _last_sample_time(text: str, millis: bool) -> float | None:
     """Timestamp of the last sample line (any sample of the data will do as a probe)."""
     end = len(text)
     while end > 0:

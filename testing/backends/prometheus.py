@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional, Sequence
+from typing import Any
 
 import requests
 import yaml
@@ -70,7 +71,7 @@ def wait_for_firing(backend: Backend, alertnames: Sequence[str], timeout: float 
 
 
 def prometheus_from_openmetrics(text: str, workdir: PathLike, *,
-                                rules_file: Optional[PathLike] = None,
+                                rules_file: PathLike | None = None,
                                 ready_timeout: float = 60.0,
                                 extra_args: Sequence[str] = ()) -> Backend:
     """Backfill ``text`` (OpenMetrics) with promtool and serve it with Prometheus.

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 LabelCheck = Callable[[Mapping[str, str]], bool]
 ObjectCheck = Callable[[dict], bool]

@@ -17,8 +17,9 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterable, Mapping
 from http.server import BaseHTTPRequestHandler
-from typing import Any, Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from testing.k8s.objects import BY_KIND, BY_PATH, RESOURCES, Forbidden, Resource, Stored, rfc3339, status_body

@@ -11,8 +11,8 @@ bottleneck class on the same timeline.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
-from typing import Sequence
 
 from testing.scenarios.generator import (
     Alert,

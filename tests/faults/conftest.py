@@ -4,8 +4,8 @@ every cell of the matrix makes, and a real backend behind a fault proxy."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import pytest
 

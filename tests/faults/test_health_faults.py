@@ -11,9 +11,10 @@ import os
 import socket
 import socketserver
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 
@@ -285,7 +286,7 @@ class DockerFaultProxy:
         self.host = f"unix://{sock}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def __enter__(self) -> "DockerFaultProxy":
+    def __enter__(self) -> DockerFaultProxy:
         self.thread.start()
         return self
 

@@ -15,9 +15,10 @@ import gzip
 import json
 import os
 import time
-from functools import lru_cache
+from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -30,7 +31,7 @@ HUGE = 3 << 30          # decoded size of every huge answer: past the 2 GiB the 
 FILL = 16 << 20         # one gzip member of spaces (or log lines)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _member(text: bytes) -> bytes:
     return gzip.compress(text * (FILL // len(text)), 9)
 

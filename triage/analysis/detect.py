@@ -4,8 +4,8 @@ firing alerts, a severity from the service's tier, and who is affected."""
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from statistics import median
-from typing import Mapping, Sequence
 
 from triage.analysis import stats
 from triage.analysis.classify.levels import sustain_for

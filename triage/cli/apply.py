@@ -51,7 +51,7 @@ class Stopped(Exception):
         self.message = message
 
 
-def apply_safe_steps(plan: "Plan", *, yes: bool, context: str | None, timeout: float,
+def apply_safe_steps(plan: Plan, *, yes: bool, context: str | None, timeout: float,
                      runner: Any = None) -> list[dict[str, Any]]:
     """Each safe step once, confirmed one by one (or all with --yes); every outcome is recorded.
 

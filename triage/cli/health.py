@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Optional, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
 # Commands import their machinery when they run, so `triage --help` stays fast.
 
 AllNamespacesOpt = Annotated[bool, typer.Option("--all-namespaces", "-A", help="Every namespace of the cluster.")]
-HealthNamespaceOpt = Annotated[Optional[str], typer.Option(
+HealthNamespaceOpt = Annotated[str | None, typer.Option(
     "--namespace", "-n", metavar="NS",
     help="Namespace (default: the service's from the config, else the kubeconfig context's, else 'default').")]
 HealthWindowOpt = Annotated[str, typer.Option(

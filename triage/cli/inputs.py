@@ -7,10 +7,10 @@ the same mistake gets the same message from `detect`, `rca`, `capacity`, `mitiga
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from triage.catalog import Catalog, load_catalog
 from triage.cli import clients, console

@@ -6,9 +6,10 @@ phase of the plan (and `--apply`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -18,14 +19,14 @@ if TYPE_CHECKING:
     from triage.config import Settings
     from triage.playbooks import Library, Plan, PlanInputs
 
-PlanFromOpt = Annotated[Optional[str], typer.Option(
+PlanFromOpt = Annotated[str | None, typer.Option(
     "--from", metavar="INCIDENT_JSON",
     help="Plan from an incident record (its rca and health), with no network; --apply appends the actions to it.")]
-HealthFromOpt = Annotated[Optional[str], typer.Option(
+HealthFromOpt = Annotated[str | None, typer.Option(
     "--health-from", metavar="HEALTH_JSON", help="A `triage health -o json` document to use instead of checking live.")]
 NoHealthOpt = Annotated[bool, typer.Option("--no-health", help="Do not run the health checks (only the rca's steps).")]
 # mitigate's --context and --timeout also reach the cluster --apply changes, so they say so.
-ApplyContextOpt = Annotated[Optional[str], typer.Option(
+ApplyContextOpt = Annotated[str | None, typer.Option(
     "--context", metavar="NAME",
     help="kubeconfig context for health checks and --apply (default: the current one).")]
 PlanTimeoutOpt = Annotated[float, typer.Option(

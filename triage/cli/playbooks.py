@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, List, Optional
+from typing import Annotated
 
 import typer
 
@@ -12,7 +12,7 @@ from triage.cli import options as o
 app = typer.Typer(help="The playbooks behind `mitigate` and `fix`: list, show, validate.", no_args_is_help=True)
 
 NameArg = Annotated[str, typer.Argument(metavar="NAME", help="The playbook's name (its file name without .yaml).")]
-PathsArg = Annotated[Optional[List[str]], typer.Argument(
+PathsArg = Annotated[list[str] | None, typer.Argument(
     metavar="[PATH]...", help="Files or directories (default: your playbooks_dir and the built-ins).")]
 
 

@@ -7,9 +7,10 @@ credentials, timeouts) is `backend.py`; durations and sizes are read by `values.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from triage.config.backend import AUTH_SCHEMA, BackendSettings, load_backend
 from triage.config.values import RATE_RANGE, STEP_RANGE, in_range

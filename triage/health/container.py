@@ -3,8 +3,8 @@ with memory and CPU against the limit from one-shot stats."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Iterable
 
 from triage.health.text import ago, clip, size
 from triage.models import Finding, Status

@@ -5,7 +5,8 @@ says *which* dependency is down becomes `DependencyDown` naming it."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from triage.health.text import clip
 from triage.models import Finding, Status

@@ -3,7 +3,7 @@ metrics-server errors that leave it blind, nodes under pressure)."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from triage.health.text import clip
 from triage.models import Finding, Status

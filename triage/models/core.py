@@ -7,10 +7,11 @@ can all depend on it without cycles, and a record written by one version reads b
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum, IntEnum
-from typing import Any, Mapping
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -38,7 +39,7 @@ class Status(str, Enum):
         return _STATUS_EXIT[self]
 
     @staticmethod
-    def worst(statuses: "list[Status] | tuple[Status, ...]") -> "Status":
+    def worst(statuses: list[Status] | tuple[Status, ...]) -> Status:
         """The most severe status; an empty list is OK (nothing found is nothing wrong)."""
         worst = Status.OK
         for status in statuses:

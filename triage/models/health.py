@@ -8,8 +8,9 @@ not say).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 from triage.models.core import Status
 

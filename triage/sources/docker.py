@@ -11,9 +11,10 @@ import re
 import struct
 import threading
 import time
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 from triage.errors import SourceError
 from triage.models.health import (

@@ -9,7 +9,8 @@ as an SDK's exception.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping, Protocol, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
 
 from triage.errors import SourceError
 from triage.models import Alert, RangeQuery, Series

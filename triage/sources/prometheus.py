@@ -14,9 +14,10 @@ import random
 import threading
 import time
 from array import array
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -113,7 +114,7 @@ class PrometheusSource:
     def close(self) -> None:
         self._session.close()
 
-    def __enter__(self) -> "PrometheusSource":
+    def __enter__(self) -> PrometheusSource:
         return self
 
     def __exit__(self, *exc: object) -> None:

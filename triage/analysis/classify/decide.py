@@ -7,8 +7,8 @@ a claim about latency *and* errors, so it needs both (with a baseline to compare
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 from triage.analysis.classify.evidence import Candidate, clock, num, times
 from triage.analysis.classify.facts import Facts

@@ -3,8 +3,8 @@ and the user-facing gates (is latency or the error ratio out of its normal range
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from triage.analysis.classify.evidence import Candidate
 from triage.analysis.classify.levels import Level

@@ -20,8 +20,9 @@ verdict; then symptoms give way to causes:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from triage.models import NO_INCIDENT, OWN_RESOURCE_CLASSES, UNDECIDED
 

@@ -18,9 +18,9 @@ what real baselines look like:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from statistics import median
-from typing import Mapping, Sequence
 
 from triage.analysis import stats
 from triage.models import SignalSeries, SignalSet, SignalSpec

@@ -7,8 +7,9 @@ leaves it out and says so.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from triage.models.health import (
     Condition,

@@ -4,8 +4,8 @@ candidate against another once every class is scored)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from triage.analysis.classify.facts import Facts
 
