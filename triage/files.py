@@ -65,6 +65,8 @@ def make_dirs(directory: Path) -> list[Path]:
     walk = directory
     while not os.path.isdir(walk):
         if _exists(walk):
+            if os.path.isdir(walk):  # another writer made it between the two looks
+                break
             raise WriteError(f"{walk} exists and is not a directory")
         missing.append(walk)
         if walk.parent == walk:
@@ -217,7 +219,6 @@ def write_files(files: Sequence[tuple[Path, str]], *, force: bool = False) -> No
 def write_new(path: Path, text: str, *, force: bool = False) -> None:
     """Create `path` atomically; refuse to replace a file unless forced, even against a racing writer."""
     write_files([(Path(path), text)], force=force)
-
 
 
 @contextmanager
