@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from testing.cli import run_cli
 from testing.scenarios.rca_library import AT, serve_library

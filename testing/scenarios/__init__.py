@@ -45,4 +45,10 @@ from testing.scenarios.library import (
     triage_config,
 )
 
-__all__ = [name for name in dir() if not name.startswith("_")]
+__all__ = [
+    "Alert", "BASELINE_END", "BASELINE_END_S", "BASELINE_START", "BASELINE_START_S", "DATA_END", "DATA_END_S",
+    "DATA_START", "DATA_START_S", "DEFAULT_BUCKETS", "Dataset", "Dependency", "EXPECTED", "FAMILIES", "Restart",
+    "ServiceSpec", "WINDOW_END", "WINDOW_END_S", "WINDOW_START", "WINDOW_START_S", "add", "as_curve", "at",
+    "bottleneck_fleet", "bucket_cdf", "clamp", "combine", "const", "default_fleet", "export_dataset", "generate",
+    "mul", "noisy", "piecewise", "pulse", "ramp", "step", "to_openmetrics", "to_vm_import", "triage_config",
+]
