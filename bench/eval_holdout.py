@@ -1,4 +1,4 @@
-"""Accuracy of `triage rca` on the BLIND held-out library (testing/scenarios/holdout.py).
+"""Accuracy of `triage rca` on the BLIND held-out library (testing/scenarios/holdout/).
 
 The held-out scenarios were designed from CONTRACT.md, the seeds and the generator only,
 without reading the classifier or the development library's scenarios, to measure how the

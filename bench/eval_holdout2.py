@@ -1,4 +1,4 @@
-"""Accuracy of `triage rca` on the SECOND blind held-out set (testing/scenarios/holdout2.py).
+"""Accuracy of `triage rca` on the SECOND blind held-out set (testing/scenarios/holdout2/).
 
 Harder than the first held-out set: competing problems where only one is the cause,
 cause-then-effect chains inside one service, messy data (counter resets, pods coming and

@@ -1,6 +1,6 @@
 """Accuracy of `triage rca` on the labelled scenario library (and on lab recordings, if any).
 
-Loads every scenario of ``testing/scenarios/rca_library.py`` into one real Prometheus (one
+Loads every scenario of ``testing/scenarios/rca_library/`` into one real Prometheus (one
 dataset: each service is a decoy for the others), runs ``triage rca --all-services -o json``
 once and ``triage rca --service S -o json`` for every scenario, as a user would (the
 installed console script, a fresh process each time), and prints:

@@ -181,9 +181,9 @@ def fleet(services: int, latencies: list[float], work: Path) -> None:
 
 
 def many(processes: int, latencies: list[float], work: Path, timeout: float = 10.0) -> None:
-    from bench.load import CountingProxy  # the load bench's proxy: counts and forwards
     from testing.backends import prometheus_from_openmetrics
     from testing.scenarios.library import bottleneck_fleet, default_fleet, export_dataset
+    from testing.servers.counting_proxy import CountingProxy
 
     class SlowProxy(CountingProxy):
         latency = 0.0

@@ -1,6 +1,6 @@
 """`triage rca` against the labelled scenario library, all of it in one real Prometheus.
 
-Every scenario of ``testing/scenarios/rca_library.py`` is one service in the same dataset (so
+Every scenario of ``testing/scenarios/rca_library/`` is one service in the same dataset (so
 each is a decoy for the others).  Per scenario: the verdict is the label (or one of its
 ``acceptable`` answers), the JSON follows CONTRACT.md's ``triage.rca/v1``, an incident
 verdict carries evidence made of contract signals with numbers, ``unknown`` names what is

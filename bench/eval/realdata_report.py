@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter, defaultdict
+from collections.abc import Callable
 
 from bench.eval.realdata import calibration, class_scored, fleet_figures, missing_names, rank_in_ranking
 from bench.eval.realdata_cases import BASELINE_ROWS, Ask
@@ -34,6 +35,52 @@ def fleet_record(ask: Ask) -> dict:
             "code": ask.code, "stderr": ask.stderr, "seconds": round(ask.seconds, 2)}
 
 
+def _dataset(ds: str, recs: list[dict], rows: list[str], w: Callable[[str], object]) -> dict:
+    """One dataset's tables: class accuracy per fault, the fleet figures per row, exit codes, crashes."""
+    w(f"\n== {ds}: {len(recs)} cases ==\n\n")
+    w(f"{'fault':<16}{'n':>3}{'right':>7}{'acc':>7}  verdicts (--service)\n")
+    faults: dict[str, list[dict]] = defaultdict(list)
+    for r in recs:
+        faults[r["fault"]].append(r)
+    scored_n = scored_right = 0
+    ds_sum: dict = {"class": {}, "fleet": {}}
+    for fault, rs in faults.items():
+        verdicts = Counter(r["service_run"]["verdict"] or f"(exit {r['service_run']['code']})" for r in rs)
+        vs = " ".join(f"{v}x{n}" for v, n in verdicts.most_common())
+        if class_scored(fault):
+            right = sum(r["class_right"] for r in rs)
+            scored_n += len(rs)
+            scored_right += right
+            w(f"{fault:<16}{len(rs):>3}{right:>7}{right / len(rs):>7.2f}  {vs}\n")
+            ds_sum["class"][fault] = {"n": len(rs), "right": right}
+        else:
+            w(f"{fault:<16}{len(rs):>3}{'-':>7}{'-':>7}  {vs}  (class not scored)\n")
+    acc = scored_right / scored_n if scored_n else None
+    w(f"{'class, scored':<16}{scored_n:>3}{scored_right:>7}{_fmt(acc):>7}\n")
+    ds_sum["class_accuracy"] = acc
+    w(f"\n{'fleet ranking':<34}{'n':>3}{'AC@1':>7}{'AC@3':>7}{'Avg@5':>7}\n")
+    for row in rows:
+        fig = fleet_figures([r["ranks"].get(row) for r in recs])
+        ds_sum["fleet"][row] = fig
+        w(f"{row:<34}{fig['n']:>3}{_fmt(fig['ac1']):>7}{_fmt(fig['ac3']):>7}{_fmt(fig['avg5']):>7}\n")
+    _exits(recs, w)
+    return ds_sum
+
+
+def _exits(recs: list[dict], w: Callable[[str], object]) -> None:
+    codes: Counter[tuple[str, int | None]] = Counter()
+    for r in recs:
+        codes[("service", r["service_run"]["code"])] += 1
+        for k, f in r["fleet_runs"].items():
+            codes[(k, f["code"])] += 1
+    w("exit codes: " + ", ".join(f"{k} {c}: {n}" for (k, c), n in sorted(codes.items(), key=str)) + "\n")
+    crashes = [(r["case_id"], k, f["code"], f["stderr"]) for r in recs
+               for k, f in [("service", r["service_run"]), *r["fleet_runs"].items()]
+               if f["code"] not in (0, 1, 2, 3) or (f["code"] == 3 and f.get("verdict") is None and f["stderr"])]
+    for cid, k, c, e in crashes:
+        w(f"  ! {cid} {k}: exit {c}: {e}\n")
+
+
 def report(records: list[dict], fleet_rows: dict[str, list[str]], out=sys.stdout) -> dict:
     """Print the tables; return the summary figures."""
     summary: dict = {"datasets": {}}
@@ -42,45 +89,7 @@ def report(records: list[dict], fleet_rows: dict[str, list[str]], out=sys.stdout
     for r in records:
         by_ds[r["dataset"]].append(r)
     for ds, recs in by_ds.items():
-        w(f"\n== {ds}: {len(recs)} cases ==\n\n")
-        w(f"{'fault':<16}{'n':>3}{'right':>7}{'acc':>7}  verdicts (--service)\n")
-        faults: dict[str, list[dict]] = defaultdict(list)
-        for r in recs:
-            faults[r["fault"]].append(r)
-        scored_n = scored_right = 0
-        ds_sum: dict = {"class": {}, "fleet": {}}
-        for fault, rs in faults.items():
-            verdicts = Counter(r["service_run"]["verdict"] or f"(exit {r['service_run']['code']})" for r in rs)
-            vs = " ".join(f"{v}x{n}" for v, n in verdicts.most_common())
-            if class_scored(fault):
-                right = sum(r["class_right"] for r in rs)
-                scored_n += len(rs)
-                scored_right += right
-                w(f"{fault:<16}{len(rs):>3}{right:>7}{right / len(rs):>7.2f}  {vs}\n")
-                ds_sum["class"][fault] = {"n": len(rs), "right": right}
-            else:
-                w(f"{fault:<16}{len(rs):>3}{'-':>7}{'-':>7}  {vs}  (class not scored)\n")
-        acc = scored_right / scored_n if scored_n else None
-        w(f"{'class, scored':<16}{scored_n:>3}{scored_right:>7}{_fmt(acc):>7}\n")
-        ds_sum["class_accuracy"] = acc
-        w(f"\n{'fleet ranking':<34}{'n':>3}{'AC@1':>7}{'AC@3':>7}{'Avg@5':>7}\n")
-        for row in fleet_rows.get(ds, []):
-            ranks = [r["ranks"].get(row) for r in recs]
-            fig = fleet_figures(ranks)
-            ds_sum["fleet"][row] = fig
-            w(f"{row:<34}{fig['n']:>3}{_fmt(fig['ac1']):>7}{_fmt(fig['ac3']):>7}{_fmt(fig['avg5']):>7}\n")
-        codes: Counter[tuple[str, int | None]] = Counter()
-        for r in recs:
-            codes[("service", r["service_run"]["code"])] += 1
-            for k, f in r["fleet_runs"].items():
-                codes[(k, f["code"])] += 1
-        w("exit codes: " + ", ".join(f"{k} {c}: {n}" for (k, c), n in sorted(codes.items(), key=str)) + "\n")
-        crashes = [(r["case_id"], k, f["code"], f["stderr"]) for r in recs
-                   for k, f in [("service", r["service_run"]), *r["fleet_runs"].items()]
-                   if f["code"] not in (0, 1, 2, 3) or (f["code"] == 3 and f.get("verdict") is None and f["stderr"])]
-        for cid, k, c, e in crashes:
-            w(f"  ! {cid} {k}: exit {c}: {e}\n")
-        summary["datasets"][ds] = ds_sum
+        summary["datasets"][ds] = _dataset(ds, recs, fleet_rows.get(ds, []), w)
 
     scored = [(r["service_run"]["confidence"], r["class_right"]) for r in records if r["class_scored"]]
     cal = calibration(scored)

@@ -8,6 +8,8 @@ import time
 from testing.k8s.objects import rfc3339
 
 
+# Kept whole: the objects of one namespace written out kind by kind (nodes, deployments, HPAs, pods,
+# events): long by content, not by logic.
 def fleet(pods: int, *, namespace: str = "bench", crash_every: int = 20, nodes: int = 20,
           now: float | None = None) -> tuple[list[dict], dict[tuple[str, str, str, bool], str]]:
     now = time.time() if now is None else now
