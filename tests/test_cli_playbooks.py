@@ -3,7 +3,6 @@ through the error boundary, against a real Prometheus, and offline from incident
 
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import os
@@ -29,51 +28,12 @@ class _Stdin(io.StringIO):
         return self._tty
 
 
-def _registered() -> bool:
-    from triage.cli import app
-
-    return any(c.name == "mitigate" for c in app.registered_commands)
-
-
-def _local_app():
-    """The commands as `triage/cli/__init__.py` registers them (until it does)."""
-    import typer
-
-    from triage.cli import playbooks
-
-    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None)
-    app.command("mitigate", help=playbooks.mitigate.__doc__)(playbooks.mitigate)
-    app.command("fix", help=playbooks.fix.__doc__)(playbooks.fix)
-    app.add_typer(playbooks.app, name="playbooks")
-    return app
-
-
 def run_pb(args: Sequence[str], *, env: Mapping[str, str] | None = None, stdin: str = "",
            tty: bool = False, cwd: Path | None = None) -> Result:
     saved_stdin = os.sys.stdin
     os.sys.stdin = _Stdin(stdin, tty)
     try:
-        if _registered():
-            return run_cli(args, env=env, cwd=cwd)
-        from triage.cli import errors
-
-        saved_env, saved_cwd, saved_debug = dict(os.environ), Path.cwd(), errors.DEBUG
-        out, err = io.StringIO(), io.StringIO()
-        app = _local_app()
-        try:
-            for key in [k for k in os.environ if k.startswith("TRIAGE_")]:
-                del os.environ[key]
-            os.environ.update(env or {})
-            if cwd is not None:
-                os.chdir(cwd)
-            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-                code = errors.run(lambda: app(args=list(args), prog_name="triage", standalone_mode=False))
-        finally:
-            os.chdir(saved_cwd)
-            os.environ.clear()
-            os.environ.update(saved_env)
-            errors.DEBUG = saved_debug
-        return Result(code=code, stdout=out.getvalue(), stderr=err.getvalue())
+        return run_cli(args, env=env, cwd=cwd)
     finally:
         os.sys.stdin = saved_stdin
 
