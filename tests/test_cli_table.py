@@ -78,3 +78,37 @@ def test_commands_come_out_whole_at_any_width(command, columns):
     for cmd in _commands(command):
         for part in cmd.split("\n"):  # a multi-line command (a heredoc) is pasted line by line
             assert any(part.strip() in line for line in lines), f"cut at {columns} columns: {part!r}"
+
+
+def test_status_is_coloured_on_a_terminal():
+    code, text = on_a_terminal(["detect", "--from", str(DEMO), "-o", "table"], 120)
+    assert code == 2, text
+    assert re.search(r"\x1b\[1;31mCRITICAL\x1b\[0m", text), text
+    assert re.search(r"\x1b\[32mok\s*\x1b\[0m", text), text
+    assert re.search(r"\x1b\[1;31mcritical\x1b\[0m", text), text
+
+
+@pytest.mark.parametrize(("flags", "env"), [(["--no-color"], {}), ([], {"NO_COLOR": "1"}),
+                                            (["--no-color"], {"NO_COLOR": "1"})],
+                         ids=["--no-color", "NO_COLOR", "both"])
+def test_no_color_and_NO_COLOR_turn_colour_off(flags, env):
+    for command in (["detect"], ["mitigate"], ["rca"]):
+        code, text = on_a_terminal([*flags, *command, "--from", str(DEMO), "-o", "table"], 120, env)
+        assert code in (0, 1, 2), text
+        assert "CRITICAL" in text or "db_pool_exhaustion" in text
+        assert not COLOUR.search(text), f"{command}: {COLOUR.search(text)!r}"
+
+
+def test_an_empty_NO_COLOR_leaves_colour_on():
+    """no-color.org: set *and not empty*."""
+    _, text = on_a_terminal(["detect", "--from", str(DEMO), "-o", "table"], 120, {"NO_COLOR": ""})
+    assert COLOUR.search(text)
+
+
+def test_no_color_in_process_is_reset_for_the_next_run():
+    assert run_cli(["--no-color", "detect", "--from", str(DEMO), "-o", "json"]).code == 2
+    from triage.cli import console
+
+    assert console.no_color() is True
+    run_cli(["detect", "--from", str(DEMO), "-o", "json"], env={"NO_COLOR": ""})
+    assert console.no_color() is False

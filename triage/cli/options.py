@@ -47,6 +47,8 @@ WindowOpt = Annotated[str, typer.Option("--window", metavar="DURATION", help="Th
 BaselineOpt = Annotated[str, typer.Option(
     "--baseline", metavar="DURATION", help="The normal period just before the window.")]
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", case_sensitive=False, help="table, json or markdown.")]
+NoColorOpt = Annotated[bool, typer.Option(
+    "--no-color", help="No colour in the terminal table (also when NO_COLOR is set; pipes and JSON never have it).")]
 MaxConcurrencyOpt = Annotated[int | None, typer.Option(
     "--max-concurrency", min=1, max=64, metavar="N", help="Parallel queries against Prometheus (default 4).")]
 FromRecordOpt = Annotated[str | None, typer.Option(
