@@ -11,6 +11,7 @@ import time
 import typer
 
 from triage import __version__
+from triage.cli import console, options
 from triage.cli import errors as boundary
 
 app = typer.Typer(
@@ -42,9 +43,11 @@ def _root(
                                envvar="TRIAGE_DEBUG"),
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
+    no_color: options.NoColorOpt = False,
 ) -> None:
     """Run the five incident phases from a terminal, CI or a post-mortem."""
     boundary.DEBUG = boundary.DEBUG or debug
+    console.set_no_color(no_color)
 
 
 def _register() -> None:

@@ -1,23 +1,48 @@
-"""Consoles made at call time (tests swap sys.stdout), colour only on a terminal."""
+"""Consoles made at call time (tests swap sys.stdout), colour only on a terminal.
+
+Colour is off with the global `--no-color` or a non-empty `NO_COLOR` (https://no-color.org);
+bold and dim stay (NO_COLOR is about colour). Pipes and JSON never get any escape code.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+# rich is imported when a console is made: the root callback sets this before `--help` is parsed.
+_settings = {"no_color": False}
+
+
+def set_no_color(value: bool) -> None:
+    """The global `--no-color`, set by the root callback on every run (an in-process run after
+    one with the flag gets colour back)."""
+    _settings["no_color"] = value
+
+
+def no_color() -> bool:
+    return _settings["no_color"] or bool(os.environ.get("NO_COLOR"))
 
 
 def out() -> Console:
+    from rich.console import Console
+
     # Piped output is never wrapped: a grep or a CI log wants whole lines.
     tty = sys.stdout.isatty()
-    return Console(file=sys.stdout, highlight=False, soft_wrap=not tty, width=None if tty else 160)
+    return Console(file=sys.stdout, highlight=False, soft_wrap=not tty, width=None if tty else 160,
+                   no_color=no_color())
 
 
 def err() -> Console:
-    return Console(file=sys.stderr, highlight=False)
+    from rich.console import Console
+
+    return Console(file=sys.stderr, highlight=False, no_color=no_color())
 
 
 @contextmanager

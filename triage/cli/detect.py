@@ -16,7 +16,7 @@ def detect(
     at: o.AtOpt = None,
     window: o.WindowOpt = "15m",
     baseline: o.BaselineOpt = "1h",
-    output: o.OutputOpt = o.Output.table,
+    output: o.ChatOutputOpt = o.ChatOutput.table,
     config: o.ConfigOpt = None,
     prometheus_url: o.PrometheusUrlOpt = None,
     alertmanager_url: o.AlertmanagerUrlOpt = None,
@@ -33,14 +33,18 @@ def detect(
 
     scope = o.Scope(service, all_services, namespace, at, window, baseline)
     backends = o.Backends(config, prometheus_url, alertmanager_url, max_concurrency)
-    with inputs.analysis(scope, backends, from_record, show_progress=output is o.Output.table) as i:
+    with inputs.analysis(scope, backends, from_record, show_progress=output is o.ChatOutput.table) as i:
         report = run_detect(i.settings, i.catalog, i.source, i.windows, i.target, alert_sources=i.alerts, now=i.now,
                             progress=i.progress)
     if from_record and service:
         report = replace(report, services=tuple(d for d in report.services if d.service == service))
-    if output is o.Output.json:
+    if output is o.ChatOutput.json:
         print_json(report.to_json())
-    elif output is o.Output.markdown:
+    elif output is o.ChatOutput.slack:
+        from triage.render.slack import detect_slack
+
+        sys.stdout.write(detect_slack(report))
+    elif output is o.ChatOutput.markdown:
         from triage.render.markdown.detect import detect_markdown
 
         sys.stdout.write(detect_markdown(report))

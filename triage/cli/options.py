@@ -21,6 +21,22 @@ class Output(str, Enum):
     markdown = "markdown"
 
 
+class ChatOutput(str, Enum):
+    """The choices of the commands whose output is also posted to a chat: `detect`, `rca`, the status update."""
+
+    table = "table"
+    json = "json"
+    markdown = "markdown"
+    slack = "slack"
+
+
+class DraftOutput(str, Enum):
+    """`postmortem`'s: the draft as its template writes it, or the status update in Slack's mrkdwn."""
+
+    markdown = "markdown"
+    slack = "slack"
+
+
 OptStr = str | None
 
 ConfigOpt = Annotated[str | None, typer.Option(
@@ -47,6 +63,14 @@ WindowOpt = Annotated[str, typer.Option("--window", metavar="DURATION", help="Th
 BaselineOpt = Annotated[str, typer.Option(
     "--baseline", metavar="DURATION", help="The normal period just before the window.")]
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", case_sensitive=False, help="table, json or markdown.")]
+ChatOutputOpt = Annotated[ChatOutput, typer.Option(
+    "--output", "-o", case_sensitive=False,
+    help="table, json, markdown or slack (Slack's mrkdwn: no tables, no backslash escapes).")]
+DraftOutputOpt = Annotated[DraftOutput, typer.Option(
+    "--output", "-o", case_sensitive=False,
+    help="markdown (the template's), or slack: the status update (--template status-update) in Slack's mrkdwn.")]
+NoColorOpt = Annotated[bool, typer.Option(
+    "--no-color", help="No colour in the terminal table (also when NO_COLOR is set; pipes and JSON never have it).")]
 MaxConcurrencyOpt = Annotated[int | None, typer.Option(
     "--max-concurrency", min=1, max=64, metavar="N", help="Parallel queries against Prometheus (default 4).")]
 FromRecordOpt = Annotated[str | None, typer.Option(

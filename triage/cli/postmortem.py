@@ -21,6 +21,7 @@ def postmortem(
     out: OutFileOpt = None,
     force: o.ForceOpt = False,
     config: o.ConfigOpt = None,
+    output: o.DraftOutputOpt = o.DraftOutput.markdown,
 ) -> None:
     """Phase 5: render a markdown post-mortem draft from an incident record and a Jinja template."""
     import sys
@@ -31,8 +32,18 @@ def postmortem(
     from triage.postmortem import find_template, render
 
     settings = load_settings(config=config)
+    if output is o.DraftOutput.slack and template != "status-update":
+        from triage.errors import UsageError
+
+        raise UsageError("--output slack is the status update: give --template status-update "
+                         "(the post-mortem itself is markdown)")
     record = load(record_file)
-    text = render(record, find_template(template or "postmortem", settings.templates_dirs))
+    if output is o.DraftOutput.slack:
+        from triage.render.slack import status_update_slack
+
+        text = status_update_slack(record)
+    else:
+        text = render(record, find_template(template or "postmortem", settings.templates_dirs))
     if out is None:
         sys.stdout.write(text)
     else:

@@ -15,13 +15,13 @@ if TYPE_CHECKING:
     from triage.signals import Windows
 
 
-def analyse(scope: o.Scope, backends: o.Backends, from_record: str | None,
-            output: o.Output) -> tuple[Mapping[str, ServiceConfig], Windows, list[RcaResult], list[tuple[str, str]]]:
+def analyse(scope: o.Scope, backends: o.Backends, from_record: str | None, output: o.Output | o.ChatOutput,
+            ) -> tuple[Mapping[str, ServiceConfig], Windows, list[RcaResult], list[tuple[str, str]]]:
     """Phase 3 live or replayed: the services' configs, the windows, the verdicts, what was skipped."""
     from triage.cli import inputs
     from triage.pipeline import run_rca
 
-    with inputs.analysis(scope, backends, from_record, show_progress=output is o.Output.table) as i:
+    with inputs.analysis(scope, backends, from_record, show_progress=output.value == "table") as i:
         results, skipped = run_rca(i.settings, i.catalog, i.source, i.windows, i.target, alert_sources=i.alerts,
                                    now=i.now, progress=i.progress)
     if from_record and scope.service:
@@ -37,7 +37,7 @@ def rca(
     at: o.AtOpt = None,
     window: o.WindowOpt = "15m",
     baseline: o.BaselineOpt = "1h",
-    output: o.OutputOpt = o.Output.table,
+    output: o.ChatOutputOpt = o.ChatOutput.table,
     config: o.ConfigOpt = None,
     prometheus_url: o.PrometheusUrlOpt = None,
     alertmanager_url: o.AlertmanagerUrlOpt = None,
@@ -56,9 +56,13 @@ def rca(
                                                              max_concurrency), from_record, output)
     if all_services or len(results) > 1:
         doc = fleet_document(results, services, windows, skipped=skipped)
-        if output is o.Output.json:
+        if output is o.ChatOutput.json:
             print_json(doc)
-        elif output is o.Output.markdown:
+        elif output is o.ChatOutput.slack:
+            from triage.render.slack import fleet_slack
+
+            sys.stdout.write(fleet_slack(doc["ranking"]))
+        elif output is o.ChatOutput.markdown:
             from triage.render.markdown.rca import fleet_markdown
 
             sys.stdout.write(fleet_markdown(doc["ranking"], results))
@@ -68,9 +72,13 @@ def rca(
             fleet_lines(doc["ranking"])
         raise typer.Exit(int(Status.worst([r.status for r in results]).exit_code))
     [result] = results
-    if output is o.Output.json:
+    if output is o.ChatOutput.json:
         print_json(rca_document(result, skipped=skipped))
-    elif output is o.Output.markdown:
+    elif output is o.ChatOutput.slack:
+        from triage.render.slack import rca_slack
+
+        sys.stdout.write(rca_slack(result))
+    elif output is o.ChatOutput.markdown:
         from triage.render.markdown.rca import rca_markdown
 
         sys.stdout.write(rca_markdown(result))

@@ -163,10 +163,13 @@ def playbooks_table(books: Sequence[Any]) -> None:
     console.out().print(table)
 
 
-def _commands(out: Any, commands: Sequence[str]) -> None:
+def _commands(out: Any, commands: Sequence[str], style: str = "") -> None:
+    """Each line of a command whole on one line of output, at any width: a newline the renderer put
+    inside one would run half of it when pasted (soft_wrap: neither wrapped nor cropped; a narrow
+    terminal folds it on screen and a copy still gives the one line)."""
     for cmd in commands:
         for k, cl in enumerate(clean(cmd).split("\n")):
-            out.print(Text(("    $ " if k == 0 else "      ") + cl))
+            out.print(Text(("    $ " if k == 0 else "      ") + cl, style=style), soft_wrap=True)
 
 
 def playbook_table(book: Any) -> None:
@@ -239,7 +242,7 @@ def _planned_step(out: Any, i: int, p: Any) -> None:
         out.print(Text(f"    --apply   {describe_action(p.action)}", style="green"))
     _commands(out, p.commands)
     if p.verify:
-        out.print(Text(f"    $ {clean(p.verify)}", style="dim"))
+        _commands(out, [p.verify], style="dim")
 
 
 def plan_table(plan: Any) -> None:
