@@ -73,9 +73,9 @@ def test_mitigate_checkout_proposes_pool_and_db_steps_with_numbers(prometheus_se
     assert {"cap-pods-at-db-budget", "find-connection-holders", "end-idle-transactions", "restart-to-release",
             "shed-load"} <= set(steps)
     cap = {n["name"]: n for n in steps["cap-pods-at-db-budget"]["numbers"]}
-    assert cap["max_pods"]["value"] == 5
-    assert cap["max_pods"]["with"] == "floor(100 ÷ 20)"
-    assert """kubectl -n shop patch hpa checkout --type=merge -p '{"spec":{"maxReplicas":5}}'""" in \
+    assert cap["max_pods"]["value"] == 4
+    assert cap["max_pods"]["with"] == "max(floor(0.8 × 100 ÷ 20), 1)"
+    assert """kubectl -n shop patch hpa checkout --type=merge -p '{"spec":{"maxReplicas":4}}'""" in \
         steps["cap-pods-at-db-budget"]["commands"]
     needed = {n["name"]: n["value"] for n in steps["find-connection-holders"]["numbers"]}["needed"]
     assert 6 < needed < 8  # 324 req/s × 21 ms of DB time per request: the queries need ~7 connections
@@ -95,7 +95,8 @@ def test_mitigate_table_shows_formulas_commands_and_changes_nothing(prometheus_s
                      "--config", str(config), "--at", AT])
     assert result.code == 2, result.stderr
     out = result.stdout
-    assert "max_pods = floor(db_max_connections ÷ capacity.pool_per_pod) = floor(100 ÷ 20) = 5" in out
+    assert ("max_pods = max(floor(0.8 × db_max_connections ÷ capacity.pool_per_pod), 1) = "
+            "max(floor(0.8 × 100 ÷ 20), 1) = 4") in out
     assert "$ kubectl -n shop rollout restart deployment/checkout" in out
     assert "[safe]" in out and "status: CRITICAL" in out
     assert "nothing was changed" in result.stderr
@@ -124,7 +125,7 @@ def test_fix_from_a_recorded_run_works_offline(prometheus_server, config, tmp_pa
     fixes = by_id(payload, "fixes")
     assert fixes["pgbouncer"]["priority"] == "P0"
     numbers = {n["name"]: n["value"] for n in fixes["pgbouncer"]["numbers"]}
-    assert numbers["server_pool"] == 14 and numbers["client_conns"] == 200
+    assert numbers["server_pool"] == 14 and numbers["client_conns"] == 400
     assert fixes["pgbouncer"]["success_metric"].startswith("histogram_quantile(0.95")
     assert fixes["pgbouncer"]["verify"].startswith("promtool query instant http://127.0.0.1:9 '")
     assert payload["source"] == str(record_path)

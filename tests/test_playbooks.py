@@ -302,8 +302,8 @@ def test_cpu_saturation_with_an_hpa_at_max_raises_the_hpa_instead(library):
 def test_db_pool_exhaustion_proposes_pool_and_db_steps_with_numbers(library):
     p = plan(library, rca=rca_doc("db_pool_exhaustion", service="checkout"))
     cap = proposed(p, "cap-pods-at-db-budget")
-    assert numbers(cap) == {"max_pods": 5, "connections_at_hpa_max": 200}
-    assert """'{"spec":{"maxReplicas":5}}'""" in cap.commands[1]
+    assert numbers(cap) == {"max_pods": 4, "connections_at_hpa_max": 200}  # 80 % of max_connections
+    assert """'{"spec":{"maxReplicas":4}}'""" in cap.commands[1]
     holders = proposed(p, "find-connection-holders")
     assert numbers(holders)["needed"] == pytest.approx(324.1 * 0.0211, rel=1e-3)
     assert "datname = 'checkout'" in holders.commands[0]
@@ -313,10 +313,10 @@ def test_db_pool_exhaustion_proposes_pool_and_db_steps_with_numbers(library):
     assert restart.action == {"kind": "rollout_restart", "namespace": "shop", "name": "checkout"}
     fixes = plan(library, rca=rca_doc("db_pool_exhaustion", service="checkout"), phase="fix")
     bouncer = proposed(fixes, "pgbouncer")
-    assert numbers(bouncer)["server_pool"] == 14 and numbers(bouncer)["client_conns"] == 200
+    assert numbers(bouncer)["server_pool"] == 14 and numbers(bouncer)["client_conns"] == 400
     assert "default_pool_size = 14" in bouncer.commands[0] and bouncer.step.priority == "P0"
     pool = proposed(fixes, "size-pool")
-    assert numbers(pool)["per_pod_cap"] == 8 and numbers(pool)["pool_size"] == 5
+    assert numbers(pool)["pool_size"] == 20 and numbers(pool)["pods"] == 4  # never below the exhausted 20 per pod
 
 
 def test_memory_growth_rate_and_time_a_restart_buys(library):

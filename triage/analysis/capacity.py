@@ -68,5 +68,5 @@ def capacity(levels: Mapping[str, Level], bottleneck: str) -> dict[str, Any]:
     if bottleneck in DB_CLASSES and cpu is not None and cpu < 0.7:
         lines.append(f"HPA on CPU will not react (CPU {cpu * 100:.0f} %), and it should not: this service is "
                      "DB-bound, more pods lengthen the connection queue — scale on p95 latency or pool wait, "
-                     "and add DB capacity first (seed 000)")
+                     "and add DB capacity first")
     return out

@@ -51,7 +51,7 @@ class PlannedStep:
         s = self.step
         out: dict[str, Any] = {
             "id": s.full_id, "playbook": s.playbook, "kind": "mitigation" if s.phase == "mitigations" else "fix",
-            "title": self.title, "seed": s.seed, "seeds": s.seeds, "status": self.status, "when": s.when_text,
+            "title": self.title, "status": self.status, "when": s.when_text,
             "why": self.why, "service": self.service, "target": dict(self.target) if self.target else None,
             "evidence": [dict(e) for e in self.evidence], "numbers": [dict(n) for n in self.numbers],
             "commands": list(self.commands), "risk": self.risk,
@@ -186,7 +186,7 @@ def _plan_step(step: Step, ctx: Context) -> PlannedStep | None:
     found = (ctx.finding,) if ctx.finding else ()
     if isinstance(decided, Missing):
         return PlannedStep(step=step, status="skipped", why=f"cannot decide `{step.when_text}`: {decided.why}",
-                           service=service, target=target, title=_plain(step.title, ctx), findings=found)
+                           service=service, target=target, title=_plain(step, ctx), findings=found)
     why = show(step.when, ctx.lookup)
     numbers, values = _compute(step, ctx)
     full = Context(ctx.rca, ctx.words, values, ctx.finding)
@@ -200,7 +200,7 @@ def _plan_step(step: Step, ctx: Context) -> PlannedStep | None:
     except RenderError as exc:
         why = str(exc) if str(exc).startswith("cannot compute") else f"cannot render the commands: {exc}"
         return PlannedStep(step=step, status="skipped", why=why, service=service,
-                           target=target, title=_plain(step.title, ctx), findings=found)
+                           target=target, title=_plain(step, ctx), findings=found)
     verify = ""
     if metric:
         verify = f"promtool query instant {full.words['prometheus_url']} '{metric}'"
@@ -230,11 +230,13 @@ def _compute(step: Step, ctx: Context) -> tuple[list[dict[str, Any]], dict[str, 
     return numbers, values
 
 
-def _plain(text: str, ctx: Context) -> str:
+def _plain(step: Step, ctx: Context) -> str:
+    """A skipped step's title: the numbers that can be computed filled in, the others n/a."""
+    _, values = _compute(step, ctx)
     try:
-        return render_template(text, ctx.lookup, shell=False, keep_missing=True)
+        return render_template(step.title, Context(ctx.rca, ctx.words, values, ctx.finding).lookup, shell=False)
     except RenderError:
-        return text
+        return step.title
 
 
 def _target(ctx: Context) -> dict[str, Any] | None:

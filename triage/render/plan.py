@@ -57,18 +57,23 @@ def _md_actions(actions: Sequence[Mapping[str, Any]]) -> list[str]:
     lines = ["## Actions", "", "| time | action | target | before | after | result |", "|---|---|---|---|---|---|"]
     for a in actions:
         lines.append(f"| {md(a.get('time', ''))} | {md(a.get('what', ''))} | {md(a.get('target', ''))} | "
-                     f"{md(json.dumps(a.get('before')))} | {md(json.dumps(a.get('after')))} | "
+                     f"{_md_value(a.get('before'))} | {_md_value(a.get('after'))} | "
                      f"{md(a.get('result', ''))} |")
     lines.append("")
     return lines
+
+
+def _md_value(value: Any) -> str:
+    """A recorded before/after: a dash when there was none (a restart has no before), never `None`."""
+    return "—" if value is None else md(json.dumps(value))
 
 
 def _md_step(i: int, p: PlannedStep) -> list[str]:
     s = p.step
     where = f" — {md(p.target['kind'])} {md(p.target['name'])}" if p.target else ""
     lines = [f"### {i}. {md(p.title)}{where}", "",
-             f"*{md(s.full_id)}, seed {md(s.seed)}*", ""] + ([md(p.description), ""] if p.description else []) + [
-             f"- when: {md_code(s.when_text)} → {md_code(p.why)}"]
+             f"*{md(s.full_id)}*", ""] + ([md(p.description), ""] if p.description else []) + [
+             f"- when: {md_code(s.when_text)}"]
     for ev in p.evidence:
         lines.append(f"- evidence: {md(ev['text'])}" + (f" — {md_code(ev['query'])}" if ev.get("query") else ""))
     for f in p.findings[1:]:
