@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli_harness import run_cli
+from testing.cli import run_cli
 from tests.test_playbook_invariants import INPUTS
 from tests.test_playbooks import plan
 from triage.playbooks import load_library
@@ -44,17 +44,12 @@ def _offences(text: str) -> list[str]:
     return out
 
 
-# demo/incident.json was recorded before the analysis's capacity line lost its "(seed 000)": the
-# plan replays the record's own words. Strict: it fails (passes) once the demo record is re-recorded.
-_OLD_RECORD = pytest.mark.xfail(strict=True, reason="demo/incident.json stores an old capacity line; re-record it")
-
-
 @pytest.fixture(scope="module")
 def library():
     return load_library()
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, marks=_OLD_RECORD) if c == "demo" else c for c in sorted(INPUTS)])
+@pytest.mark.parametrize("case", sorted(INPUTS))
 def test_plans_of_every_playbook_carry_no_internal_text(library, case):
     bad: list[str] = []
     for phase in ("mitigate", "fix"):
@@ -66,8 +61,8 @@ def test_plans_of_every_playbook_carry_no_internal_text(library, case):
 
 
 
-@pytest.mark.parametrize("output", ["json", "markdown"])
-@pytest.mark.parametrize("command", [pytest.param(c, marks=_OLD_RECORD) for c in ("mitigate", "fix")])
+@pytest.mark.parametrize("output", ["json", "markdown", "table"])
+@pytest.mark.parametrize("command", ["mitigate", "fix"])
 def test_the_demo_plans_carry_no_internal_text(command, output):
     result = run_cli([command, "--from", str(ROOT / "demo" / "incident.json"), "-o", output],
                      env={"COLUMNS": "120"})

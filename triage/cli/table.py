@@ -184,7 +184,6 @@ def playbook_table(book: Any) -> None:
         out.print(Text(f"\n{phase}", style="bold"))
         for s in steps:
             out.print(Text(f"\n  {s.id}: {clean(s.title)}" + ("  [safe]" if s.safe else ""), style="bold"))
-            out.print(Text(f"    seed      {clean(s.seed)}", style="dim"))
             out.print(Text(f"    when      {clean(s.when_text)}"))
             for name_, text, _ in s.compute:
                 out.print(Text(f"    compute   {name_} = {clean(text)}", style="cyan"))
@@ -222,10 +221,10 @@ def _planned_step(out: Any, i: int, p: Any) -> None:
     if p.action:
         line.append("  [safe]", style="green")
     out.print(line)
-    out.print(Text(f"    {p.step.full_id} · seed {clean(p.step.seed)}", style="dim"))
+    out.print(Text(f"    {p.step.full_id}", style="dim"))
     if p.description:
         out.print(Text(f"    {clean(p.description)}"))
-    out.print(Text(f"    when {p.step.when_text}  →  {clean(p.why)}", style="dim"))
+    out.print(Text(f"    when {clean(p.step.when_text)}", style="dim"))
     for ev in p.evidence:
         out.print(Text(f"    evidence  {clean(ev['text'])}"))
     for f in p.findings[1:]:
@@ -267,6 +266,12 @@ def plan_table(plan: Any) -> None:
     out.print(Text(f"status: {plan.status.value.upper()}", style=STYLE.get(plan.status, "")))
 
 
+def _before_after(action: Mapping[str, Any]) -> str:
+    """"(before 2, after 4)" where the action has them; nothing where it does not (a restart)."""
+    parts = [f"{key} {clean(action[key])}" for key in ("before", "after") if action.get(key) is not None]
+    return f"  ({', '.join(parts)})" if parts else ""
+
+
 def actions_table(actions: Sequence[Mapping[str, Any]]) -> None:
     if not actions:
         return
@@ -275,5 +280,5 @@ def actions_table(actions: Sequence[Mapping[str, Any]]) -> None:
     for a in actions:
         ok = str(a.get("result", "")).startswith("ok")
         out.print(Text(f"  {clean(a.get('time'))}  {clean(a.get('what'))} of {clean(a.get('target'))}: "
-                       f"{clean(a.get('result'))}  (before {a.get('before')}, after {a.get('after')})",
+                       f"{clean(a.get('result'))}{_before_after(a)}",
                        style="green" if ok else "yellow"))
