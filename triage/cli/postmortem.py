@@ -32,7 +32,8 @@ def postmortem(
 
     settings = load_settings(config=config)
     record = load(record_file)
-    text = render(record, find_template(template or "postmortem", settings.templates_dirs))
+    prometheus = settings.prometheus.display_url if settings.prometheus else None
+    text = render(record, find_template(template or "postmortem", settings.templates_dirs), prometheus)
     if out is None:
         sys.stdout.write(text)
     else:
