@@ -155,3 +155,15 @@ def test_uneven_samples_get_one_unique_clock_label_each():
     labels = re.findall(r'"(\d\d:\d\d:\d\d)"', axis)
     assert labels == ["00:00:00", "00:00:15", "00:00:45", "00:01:00"]
     assert chart("t", "ratio", points, {"critical": 0.95}, 30.0)["block"].count("    line [") == 2
+
+
+def test_a_template_written_for_the_earlier_context_still_renders(tmp_path):
+    # A template of one's own (templates_dir) asks for the names the earlier draft used.
+    own = tmp_path / "mine.md.j2"
+    own.write_text("{{ impact.duration_minutes }} {{ impact.affected_users }} {{ detection.time_to_detect_minutes }}\n"
+                   "{% for f in fixes %}{{ f.title }}|{{ f.priority }}|{{ f.metric }}\n{% endfor %}"
+                   "{% for e in timeline %}{{ e.time }} {{ e.event }}\n{% endfor %}"
+                   "{% for c in charts %}{{ c.title }}{% endfor %} {{ summary }} {{ trigger }}\n")
+    result = run_cli(["postmortem", str(DEMO), "--template", str(own)])
+    assert result.code == 0, result.stderr
+    assert result.stdout.startswith("3 194 0.2\nPgBouncer in transaction pooling")

@@ -88,14 +88,19 @@ def _impact(f: Facts) -> dict[str, Any]:
         "peak_error_ratio": _fmt(max((v for _, v in in_window(err)), default=None), "ratio"),
         "peak_rps": _fmt(peak_rps, "req/s"),
         "active_users": round(users) if users and math.isfinite(users) else None,
+        # The names earlier templates used (a template of one's own may still ask for them).
+        "affected_users": round(users) if users and math.isfinite(users) else None,
+        "duration_minutes": round((f.w1 - w0) / 60) if w0 and f.w1 else None,
         "actions_per_user_per_minute": ACTIONS_PER_USER_PER_MINUTE,
     }
 
 
 def _detection(f: Facts) -> dict[str, Any]:
     first = f.alerts[0] if f.alerts else None
+    at, start = f.first_alert(), f.impact_start()
     return {"first_alert": md(first.get("alertname")) if first else None,
-            "first_alert_at": stamp(ts(first.get("starts_at")) or 0) if first and ts(first.get("starts_at")) else None}
+            "first_alert_at": stamp(at) if first and at else None,
+            "time_to_detect_minutes": round(max(0.0, at - start) / 60, 1) if at and start else None}
 
 
 def _evidence(f: Facts, top: Mapping[str, Any], base: str | None, span: float) -> tuple[list[dict[str, Any]],
@@ -196,6 +201,8 @@ def build_context(record: Mapping[str, Any], prometheus_url: str | None = None) 
         "missing": [md(m) for m in rca.get("missing_signals") or []],
         "timeline": timeline(f), "charts": charts(f, _marks(f)), "actions": _actions(record),
         "action_items": _action_items(record), "phases": phases(record),
+        "fixes": [{"title": a["title"], "priority": a["priority"], "metric": a["metric"]}
+                  for a in _action_items(record) if a["type"] != "mitigate"],
         "tool_version": md((record.get("tool") or {}).get("version", "")),
     }
 
