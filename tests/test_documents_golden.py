@@ -138,9 +138,9 @@ def test_run_record_and_its_replays(prometheus_server, config, tmp_path, scope):
     _check(f"run/{name}.incident.json",
            _record_text_of({k: v for k, v in record.items() if k != "queries"}, subs))
     _check(f"run/{name}.queries.count", f"{len(record['queries'])}\n")
-    # The timeline's phase rows carry the wall-clock time the phase ran.
-    postmortem = re.sub(r"\| \d{4}-\d\d-\d\d \d\d:\d\d \| triage ", "| STARTED | triage ",
-                        (out / "postmortem.md").read_text())
+    # "How this draft was made" carries the wall-clock time and duration each phase ran.
+    postmortem = re.sub(r"(- triage \w+: \w+), started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC \([\d.]+ s\)",
+                        r"\1, started STARTED (SECONDS)", (out / "postmortem.md").read_text())
     _check(f"run/{name}.postmortem.md", _normal(postmortem, subs))
     for command in (["rca"], ["detect"], ["fix"]):
         again = run_cli([*command, "--from", str(out / "incident.json"), "-o", "json"], env=ENV)

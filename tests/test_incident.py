@@ -15,30 +15,36 @@ from triage.incident import load, save
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "demo" / "incident.json"
 AT = "2026-11-10T20:01:00Z"
+# An intended change of the demo's post-mortem: TRIAGE_REGEN_GOLDEN=1 rewrites it (read the diff).
+REGEN = os.environ.get("TRIAGE_REGEN_GOLDEN") == "1"
 
 
 def test_postmortem_of_the_demo_record_matches_the_golden_file():
     result = run_cli(["postmortem", str(DEMO)])
     assert result.code == 0, result.stderr
-    golden = (ROOT / "tests" / "golden" / "demo-postmortem.md").read_text()
-    assert result.stdout == golden
+    path = ROOT / "tests" / "golden" / "demo-postmortem.md"
+    if REGEN:
+        path.write_text(result.stdout)
+    assert result.stdout == path.read_text()
 
 
 def test_postmortem_has_what_a_reviewer_expects():
     text = run_cli(["postmortem", str(DEMO)]).stdout
-    for heading in ("## Summary", "## Impact", "## Detection", "## Root cause", "## Timeline (UTC)", "## Charts",
-                    "## Resolution and actions taken", "## Action items", "## Lessons learned"):
+    for heading in ("## Summary", "## Impact", "## Root cause", "## Trigger", "## Detection", "## Resolution",
+                    "## Action items", "## Lessons learned", "## Timeline (UTC)", "## Supporting information",
+                    "### Charts", "### Evidence", "### Queries"):
         assert heading in text
     # The incident lab's recording of seed 000's story (lab/recordings/db-pool): a pool of 4,
     # traffic ×3 (10 → 32 req/s) for 3 minutes, the lab Prometheus' own alert rules firing.
-    assert "db\\_pool\\_exhaustion" in text
+    assert "checkout: db pool exhaustion" in text
     assert "Service | checkout (lab)" in text
     peak = float(text.split("Peak p95 latency: ")[1].split(" ")[0])
     assert 3.0 < peak < 10.0
-    assert "First alert: **DBConnectionsHigh** at 2026-11-30T14:42:03Z" in text
+    assert "First alert: **DBConnectionsHigh** at 2026-11-30 14:42:03 UTC" in text
     assert "alert HighLatencyP95 (critical) firing" in text
-    assert text.count("```mermaid\nxychart-beta") >= 4
-    assert "[open in Prometheus](http://prometheus.example:9090/graph?g0.expr=" in text
+    assert text.count("```mermaid\n%%{init:") >= 4
+    # The record's backend is a placeholder host: no link to it, the queries are given to paste.
+    assert "prometheus.example" not in text and "`max by (service) (db_connection_pool_used" in text
     failed = int(text.split("Failed requests in the window: ≈ ")[1].split(" ")[0])
     assert 50 < failed < 600  # a few % of ~30 req/s over 3 minutes
 

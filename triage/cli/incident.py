@@ -26,7 +26,8 @@ def write_outputs(record: dict[str, Any], out: str | None, force: bool, settings
     directory = _out_dir(out, record["id"])
     record_path = directory / "incident.json"
     pm_path = directory / "postmortem.md"
-    text = render(record, find_template("postmortem", settings.templates_dirs))
+    prometheus = settings.prometheus.display_url if settings.prometheus else None
+    text = render(record, find_template("postmortem", settings.templates_dirs), prometheus)
     write_files([(record_path, record_text(record, record_path)), (pm_path, text)], force=force)
     return record_path, pm_path
 

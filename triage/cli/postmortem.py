@@ -43,7 +43,8 @@ def postmortem(
 
         text = status_update_slack(record)
     else:
-        text = render(record, find_template(template or "postmortem", settings.templates_dirs))
+        prometheus = settings.prometheus.display_url if settings.prometheus else None
+        text = render(record, find_template(template or "postmortem", settings.templates_dirs), prometheus)
     if out is None:
         sys.stdout.write(text)
     else:
