@@ -161,8 +161,12 @@ LABEL_BUGS: dict = {}
 def test_label_values_are_inert(proxied, tmp_path, command, output):
     proxied.fault = lambda r: Rewrite(_inject) if r.path.startswith("/api/v1/query") else None
     config = write_config(tmp_path / "triage.yaml", proxied.url)
-    result = run_bounded([*LABEL_COMMANDS[command], "--at", AT, "--config", str(config), "-o", output],
-                         proxy=proxied, cwd=tmp_path)
+    argv = [*LABEL_COMMANDS[command], "--at", AT, "--config", str(config), "-o", output]
+    result = run_bounded(argv, proxy=proxied, cwd=tmp_path)
+    if command != "detect" and not any(m in result.stdout + result.stderr for m in MARKERS):
+        # On a loaded machine a fleet pass through the proxy can miss the injected series once
+        # (1 run in ~100): ask again before calling the cell unexercised.
+        result = run_bounded(argv, proxy=proxied, cwd=tmp_path)
     check(result, {0, 1, 2, 3})
     assert_inert(result, output, exercised=command != "detect")
 
