@@ -122,8 +122,8 @@ def test_demo_writes_record_and_postmortem_and_exits_0(tmp_path):
     record = load(tmp_path / paths[0])
     assert record["rca"]["bottleneck"] == "db_pool_exhaustion"
     assert (tmp_path / paths[1]).read_text().startswith("# Post-mortem: checkout")
-    again = run_cli(["demo"], cwd=tmp_path)
-    assert again.code == 3 and "already exists" in again.stderr
+    again = run_cli(["demo"], cwd=tmp_path)  # a new directory beside the first (tests/test_cli_demo.py)
+    assert again.code == 0 and Path(again.stdout.split()[0]).parent.name == f"{paths[0].parent.name}-2"
 
 
 def test_replay_equals_live(prometheus_server, tmp_path):

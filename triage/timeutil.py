@@ -1,4 +1,4 @@
-"""Durations and instants as users type them (`15m`, `1h30m`, RFC 3339, unix seconds)."""
+"""Durations and instants as users type them (`15m`, `1h30m`, RFC 3339, unix seconds, `now-1h`, `-30m`)."""
 
 from __future__ import annotations
 
@@ -58,12 +58,33 @@ def format_duration(delta: timedelta | float) -> str:
     return "".join(out)
 
 
+# `now`, `now-1h`, `now - 1h30m`, `-30m` (a duration before now, as Prometheus and Grafana write it)
+_RELATIVE = re.compile(r"(now)?\s*(?:([-+])\s*(\S.*))?", re.ASCII | re.IGNORECASE)
+
+
+def _relative(raw: str, current: float, what: str) -> datetime | None:
+    """A time relative to now, or None when `raw` is not written as one (a bare `-30` is unix seconds)."""
+    match = _RELATIVE.fullmatch(raw)
+    if match is None or not (match.group(1) or (match.group(2) and not _NUMBER.fullmatch(match.group(3)))):
+        return None
+    if match.group(2) == "+":
+        raise UsageError(f"{what}: {raw!r} is in the future (use now-1h or -30m for the past)")
+    ago = parse_duration(match.group(3), what=f"{what} {raw!r}") if match.group(2) else timedelta(0)
+    if ago.total_seconds() >= current:
+        raise UsageError(f"{what}: {raw!r} is before 1970")
+    return datetime.fromtimestamp(int(current - ago.total_seconds()), tz=timezone.utc)
+
+
 def parse_instant(text: str | None, *, now: float | None = None, what: str = "--at") -> datetime:
-    """RFC 3339 or unix seconds, as UTC; None is now. The future is refused."""
+    """RFC 3339, unix seconds or relative to now (`now`, `now-1h`, `-30m`), as UTC; None is now.
+    The future is refused."""
     current = time.time() if now is None else now
-    if text is None or str(text).strip() == "" or str(text).strip().lower() == "now":
+    if text is None or str(text).strip() == "":
         return datetime.fromtimestamp(int(current), tz=timezone.utc)
     raw = str(text).strip()
+    relative = _relative(raw, current, what)
+    if relative is not None:
+        return relative
     if re.fullmatch(r"-?\d+(\.\d+)?", raw, re.ASCII):
         try:
             moment = datetime.fromtimestamp(float(raw), tz=timezone.utc)
@@ -75,7 +96,8 @@ def parse_instant(text: str | None, *, now: float | None = None, what: str = "--
             moment = datetime.fromisoformat(candidate)
         except ValueError:
             raise UsageError(
-                f"{what}: {raw!r} is neither RFC 3339 (2026-11-10T20:01:00Z) nor unix seconds"
+                f"{what}: {raw!r} is neither RFC 3339 (2026-11-10T20:01:00Z), unix seconds nor relative "
+                "(now, now-1h, -30m)"
             ) from None
         if moment.tzinfo is None:
             raise UsageError(f"{what}: {raw!r} has no time zone; add Z or an offset like +07:00")
@@ -85,3 +107,35 @@ def parse_instant(text: str | None, *, now: float | None = None, what: str = "--
     if moment.timestamp() > current + FUTURE_SLACK_SECONDS:
         raise UsageError(f"{what}: {raw!r} is in the future")
     return moment
+
+
+def window_span(at: str | None, window: str, since: str | None, until: str | None, *,
+                window_given: bool, now: float | None = None) -> tuple[datetime, timedelta]:
+    """The incident window's end and length from --at/--window or their kubectl/Prometheus
+    spellings: `--since 30m` is the last 30 minutes ending at --until (default now); --since may
+    also be an instant (`now-2h`, RFC 3339). Two options for the same thing are refused."""
+    if at is not None and until is not None:
+        raise UsageError("--at and --until both set the end of the window; give one")
+    if since is not None and window_given:
+        raise UsageError("--since and --window both set the length of the window; give one "
+                         "(--since 30m is --window 30m ending now or at --until)")
+    end = parse_instant(until if until is not None else at, now=now, what="--until" if until is not None else "--at")
+    if since is None:
+        return end, parse_duration(window, what="--window")
+    return end, _since_length(since, end, now)
+
+
+def _since_length(since: str, end: datetime, now: float | None) -> timedelta:
+    """--since as a duration (30m), else as the window's start time (now-2h, RFC 3339)."""
+    try:
+        return parse_duration(since, what="--since")
+    except UsageError:
+        pass
+    try:
+        start = parse_instant(since, now=now, what="--since")
+    except UsageError:
+        raise UsageError(f"--since: {since!r} is neither a duration (30m, 1h) nor a time "
+                         "(now-1h, RFC 3339, unix seconds)") from None
+    if start >= end:
+        raise UsageError(f"--since: {since!r} is not before the end of the window ({end:%Y-%m-%dT%H:%M:%SZ})")
+    return end - start

@@ -53,6 +53,7 @@ def _root(
 def _register() -> None:
     from triage.cli import (
         capacity,
+        completion,
         demo,
         detect,
         fix,
@@ -77,6 +78,7 @@ def _register() -> None:
     app.command("demo", help=demo.demo.__doc__)(demo.demo)
     app.add_typer(queries.app, name="queries")
     app.add_typer(playbooks.app, name="playbooks")
+    app.command("completion", help=completion.completion.__doc__)(completion.completion)
 
 
 _register()
@@ -149,6 +151,10 @@ def main(argv: list[str] | None = None) -> None:
     (no argv: `triage`, `python -m triage`) it also owns SIGINT / SIGTERM."""
     if os.environ.get("TRIAGE_DEBUG", "").lower() in ("1", "true", "yes"):
         boundary.DEBUG = True
+    if os.environ.get("_TRIAGE_COMPLETE"):  # a completion script asking (`triage completion`)
+        from triage.cli.completion import register
+
+        register()
     signals = None
     watched = None
     if argv is None and threading.current_thread() is threading.main_thread():

@@ -14,7 +14,9 @@ def detect(
     all_services: o.AllServicesOpt = False,
     namespace: o.NamespaceOpt = None,
     at: o.AtOpt = None,
-    window: o.WindowOpt = "15m",
+    window: o.WindowOpt = None,
+    since: o.SinceOpt = None,
+    until: o.UntilOpt = None,
     baseline: o.BaselineOpt = "1h",
     output: o.ChatOutputOpt = o.ChatOutput.table,
     config: o.ConfigOpt = None,
@@ -31,7 +33,7 @@ def detect(
     from triage.cli.console import print_json
     from triage.pipeline import run_detect
 
-    scope = o.Scope(service, all_services, namespace, at, window, baseline)
+    scope = o.Scope(service, all_services, namespace, at, window, baseline, since, until)
     backends = o.Backends(config, prometheus_url, alertmanager_url, max_concurrency)
     with inputs.analysis(scope, backends, from_record, show_progress=output is o.ChatOutput.table) as i:
         report = run_detect(i.settings, i.catalog, i.source, i.windows, i.target, alert_sources=i.alerts, now=i.now,

@@ -33,7 +33,9 @@ from triage.signals import (
     Windows,
     make_windows,
 )
-from triage.timeutil import parse_duration, parse_instant
+from triage.timeutil import parse_duration, window_span
+
+DEFAULT_WINDOW = "15m"
 
 
 @dataclass(frozen=True)
@@ -56,15 +58,16 @@ def settings_from(backends: Backends, *, replayed: bool = False) -> Settings:
                          alertmanager_url=backends.alertmanager_url)
 
 
-def windows_from(settings: Settings, at: str | None, window: str, baseline: str, *, fleet: bool = False) -> Windows:
-    end = parse_instant(at, what="--at")
-    win = parse_duration(window, what="--window")
+def windows_from(settings: Settings, at: str | None, window: str | None, baseline: str, *, fleet: bool = False,
+                 since: str | None = None, until: str | None = None) -> Windows:
+    end, win = window_span(at, window or DEFAULT_WINDOW, since, until, window_given=window is not None)
     base = parse_duration(baseline, what="--baseline")
     # A window (or window + baseline) that starts before 1970 has no data and no date to ask for
     # (3000y is an OverflowError in datetime arithmetic).
     since_epoch = end.timestamp()
     if win.total_seconds() >= since_epoch:
-        raise UsageError(f"--window: {window!r} before --at {end:%Y-%m-%dT%H:%M:%SZ} starts before 1970")
+        flag, text = ("--since", since) if since is not None else ("--window", window or DEFAULT_WINDOW)
+        raise UsageError(f"{flag}: {text!r} before {end:%Y-%m-%dT%H:%M:%SZ} starts before 1970")
     if (win + base).total_seconds() >= since_epoch:
         raise UsageError(f"--baseline: {baseline!r} before the window starts before 1970")
     return make_windows(end, win, base, settings.step, points=FLEET_POINTS if fleet else TARGET_POINTS)
@@ -86,7 +89,8 @@ def replayed(path: str, settings: Settings, catalog: Catalog, service: str | Non
 def live(settings: Settings, catalog: Catalog, scope: Scope, backends: Backends, *,
          show_progress: bool) -> Iterator[Inputs]:
     """Live inputs, with the spinner on while the target is resolved and the caller's phases run."""
-    windows = windows_from(settings, scope.at, scope.window, scope.baseline, fleet=scope.all_services)
+    windows = windows_from(settings, scope.at, scope.window, scope.baseline, fleet=scope.all_services,
+                           since=scope.since, until=scope.until)
     source = clients.prometheus(settings, backends.max_concurrency)
     with console.progress(show_progress) as progress:
         target = resolve_target(settings, source, catalog, windows, service=scope.service,

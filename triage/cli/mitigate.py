@@ -29,7 +29,9 @@ def mitigate(
     all_services: o.AllServicesOpt = False,
     namespace: o.NamespaceOpt = None,
     at: o.AtOpt = None,
-    window: o.WindowOpt = "15m",
+    window: o.WindowOpt = None,
+    since: o.SinceOpt = None,
+    until: o.UntilOpt = None,
     baseline: o.BaselineOpt = "1h",
     output: o.OutputOpt = o.Output.table,
     config: o.ConfigOpt = None,
@@ -54,7 +56,7 @@ def mitigate(
 
     applying.refuse_unattended(apply, yes)
     found, library, settings = incident(
-        o.Scope(service, all_services, namespace, at, window, baseline),
+        o.Scope(service, all_services, namespace, at, window, baseline, since, until),
         o.Backends(config, prometheus_url, alertmanager_url, max_concurrency),
         PlanSources(from_record, health_from, no_health,
                    o.HealthChecks(no_kubernetes, no_docker, tuple(url or ()), context, timeout)), output)

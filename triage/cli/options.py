@@ -58,8 +58,17 @@ AllServicesOpt = Annotated[bool, typer.Option(
 NamespaceOpt = Annotated[str | None, typer.Option(
     "--namespace", "-n", metavar="NS", help="Namespace (default: the service's from the config, else 'default').")]
 AtOpt = Annotated[str | None, typer.Option(
-    "--at", metavar="TIME", help="End of the incident window: RFC 3339 or unix seconds (default now).")]
-WindowOpt = Annotated[str, typer.Option("--window", metavar="DURATION", help="The incident window, ending at --at.")]
+    "--at", metavar="TIME",
+    help="End of the incident window: RFC 3339, unix seconds, or relative: now, now-1h, -30m (default now).")]
+SinceOpt = Annotated[str | None, typer.Option(
+    "--since", metavar="DURATION|TIME",
+    help="The window as kubectl and Prometheus say it: --since 30m is the last 30 minutes (ending now or at "
+         "--until); also a start time (now-2h, RFC 3339). Instead of --window.")]
+UntilOpt = Annotated[str | None, typer.Option(
+    "--until", metavar="TIME", help="End of the window, as --at says it (now-1h, RFC 3339, ...). Instead of --at.")]
+# None when not given (the default is 15m), so that --window with --since is refused
+WindowOpt = Annotated[str | None, typer.Option(
+    "--window", metavar="DURATION", show_default=False, help="The incident window, ending at --at (default 15m).")]
 BaselineOpt = Annotated[str, typer.Option(
     "--baseline", metavar="DURATION", help="The normal period just before the window.")]
 OutputOpt = Annotated[Output, typer.Option("--output", "-o", case_sensitive=False, help="table, json or markdown.")]
@@ -115,8 +124,10 @@ class Scope:
     all_services: bool = False
     namespace: str | None = None
     at: str | None = None
-    window: str = "15m"
+    window: str | None = None  # 15m
     baseline: str = "1h"
+    since: str | None = None
+    until: str | None = None
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,9 @@ def check(
     service: o.ServiceOpt = None,
     namespace: o.NamespaceOpt = None,
     at: o.AtOpt = None,
-    window: o.WindowOpt = "15m",
+    window: o.WindowOpt = None,
+    since: o.SinceOpt = None,
+    until: o.UntilOpt = None,
     output: o.OutputOpt = o.Output.table,
     config: o.ConfigOpt = None,
     prometheus_url: o.PrometheusUrlOpt = None,
@@ -54,7 +56,7 @@ def check(
     from triage.pipeline.catalog import check_catalog, covered, queries_check_document
 
     settings = inputs.settings_from(o.Backends(config, prometheus_url))
-    windows = inputs.windows_from(settings, at, window, "1m")
+    windows = inputs.windows_from(settings, at, window, "1m", since=since, until=until)
     catalog = load_catalog(settings.queries_dirs)
     source = clients.prometheus(settings, max_concurrency)
     results = check_catalog(source, catalog, settings, windows, service=service, namespace=namespace)

@@ -35,7 +35,9 @@ def rca(
     all_services: o.AllServicesOpt = False,
     namespace: o.NamespaceOpt = None,
     at: o.AtOpt = None,
-    window: o.WindowOpt = "15m",
+    window: o.WindowOpt = None,
+    since: o.SinceOpt = None,
+    until: o.UntilOpt = None,
     baseline: o.BaselineOpt = "1h",
     output: o.ChatOutputOpt = o.ChatOutput.table,
     config: o.ConfigOpt = None,
@@ -51,9 +53,9 @@ def rca(
     from triage.models import Status
     from triage.pipeline import fleet_document, rca_document
 
-    services, windows, results, skipped = analyse(o.Scope(service, all_services, namespace, at, window, baseline),
-                                                  o.Backends(config, prometheus_url, alertmanager_url,
-                                                             max_concurrency), from_record, output)
+    scope = o.Scope(service, all_services, namespace, at, window, baseline, since, until)
+    backends = o.Backends(config, prometheus_url, alertmanager_url, max_concurrency)
+    services, windows, results, skipped = analyse(scope, backends, from_record, output)
     if all_services or len(results) > 1:
         doc = fleet_document(results, services, windows, skipped=skipped)
         if output is o.ChatOutput.json:

@@ -13,7 +13,9 @@ def run(
     all_services: o.AllServicesOpt = False,
     namespace: o.NamespaceOpt = None,
     at: o.AtOpt = None,
-    window: o.WindowOpt = "15m",
+    window: o.WindowOpt = None,
+    since: o.SinceOpt = None,
+    until: o.UntilOpt = None,
     baseline: o.BaselineOpt = "1h",
     out: OutDirOpt = None,
     force: o.ForceOpt = False,
@@ -42,7 +44,7 @@ def run(
     checks = o.HealthChecks(no_kubernetes, no_docker, tuple(url or ()), context)
     settings = inputs.settings_from(backends)
     catalog = load_catalog(settings.queries_dirs)
-    scope = o.Scope(service, all_services, namespace, at, window, baseline)
+    scope = o.Scope(service, all_services, namespace, at, window, baseline, since, until)
     with inputs.live(settings, catalog, scope, backends, show_progress=True) as i:
         refuse_early(out, force, [s.name for s in i.target.services], i.windows.window.end)
         record, _ = run_phases(
