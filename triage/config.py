@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from triage.errors import ConfigError, UsageError
 from triage.timeutil import parse_duration
-from triage.yamlschema import AnyMapOf, Field, IntRange, ListOf, OneOf, load_file, line_of
+from triage.yamlschema import AnyMapOf, Choice, Field, IntRange, ListOf, OneOf, load_file, line_of
 
 SIGNAL_NAMES = (
     "rps", "error_ratio", "latency_p95", "inflight", "cpu_usage_ratio", "cpu_throttle_ratio",
@@ -172,6 +172,9 @@ class Settings:
     playbooks_dirs: tuple[Path, ...] = ()
     templates_dirs: tuple[Path, ...] = ()
     default_namespace: str = "default"
+    # `serve:` and `sinks:` as validated; triage/serve/settings.py gives them their types.
+    serve: Mapping[str, Any] = field(default_factory=dict)
+    sinks: tuple[Mapping[str, Any], ...] = ()
 
     def service(self, name: str, namespace: str | None = None) -> ServiceConfig:
         """The configured service, or one with the default selectors (any name can be triaged)."""
@@ -216,6 +219,19 @@ _AUTH = {
     "max_response_bytes": Field(OneOf(int, str)),
 }
 
+_SERVE = {
+    "listen": Field(str), "token_file": Field(str), "token_env": Field(str),
+    "settle": Field(OneOf(float, str)), "workers": Field(IntRange(1, 64)), "spool_dir": Field(str),
+    "records_dir": Field(str), "max_body_bytes": Field(OneOf(int, str)), "service_labels": Field(ListOf(str)),
+    "retry_for": Field(OneOf(float, str)), "drain": Field(OneOf(float, str)), "public_url": Field(str),
+    "window": Field(str), "baseline": Field(str),
+}
+_SINK = {
+    "type": Field(Choice("slack", "webhook", "directory"), required=True), "name": Field(str),
+    "url_file": Field(str), "url_env": Field(str), "path": Field(str),
+    "timeout": Field(OneOf(float, str)), "retries": Field(IntRange(0, 10)),
+}
+
 _SIGNAL_OVERRIDES = AnyMapOf(OneOf(str, ListOf(str)), key_check=_check_signal_name)
 
 SCHEMA = {
@@ -231,6 +247,8 @@ SCHEMA = {
     "queries_dir": Field(str),
     "playbooks_dir": Field(str),
     "templates_dir": Field(str),
+    "serve": Field(_SERVE),
+    "sinks": Field(ListOf(_SINK)),
     "services": Field(AnyMapOf({
         "namespace": Field(str),
         "database": Field(str),
@@ -490,6 +508,8 @@ def load_settings(*, config: str | None = None, prometheus_url: str | None = Non
         playbooks_dirs=_dirs(raw.get("playbooks_dir"), env.get("TRIAGE_PLAYBOOKS_DIR"), base),
         templates_dirs=_dirs(raw.get("templates_dir"), env.get("TRIAGE_TEMPLATES_DIR"), base),
         default_namespace=default_ns,
+        serve=raw.get("serve") or {},
+        sinks=tuple(raw.get("sinks") or ()),
     )
 
 

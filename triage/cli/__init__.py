@@ -48,6 +48,7 @@ def _root(
 
 def _register() -> None:
     from triage.cli import detect, health, incident, playbooks, queries, rca
+    from triage.cli import serve
 
     app.command("detect", help=detect.__doc__)(detect.detect)
     app.command("health", help=health.health.__doc__)(health.health)
@@ -58,6 +59,7 @@ def _register() -> None:
     app.command("postmortem", help=incident.postmortem.__doc__)(incident.postmortem)
     app.command("run", help=incident.run.__doc__)(incident.run)
     app.command("demo", help=incident.demo.__doc__)(incident.demo)
+    app.command("serve", help=serve.serve.__doc__)(serve.serve)
     app.add_typer(queries.app, name="queries")
     app.add_typer(playbooks.app, name="playbooks")
 
