@@ -13,6 +13,8 @@ from triage.cli import options
 Listen = typer.Option(None, "--listen", envvar="TRIAGE_SERVE_LISTEN", metavar="HOST:PORT",
                       help="Where to listen (default: the config's serve.listen, else 127.0.0.1:8080).")
 
+Context = typer.Option(None, "--context", metavar="NAME", help="Kubeconfig context.")
+
 
 def _health(no_kubernetes: bool, no_docker: bool, context: str | None) -> Callable[..., Any]:
     """The health phase of each run, as `triage run` does it (a source that is not there is skipped)."""
@@ -31,7 +33,7 @@ def serve(
     listen: options.OptStr = Listen,
     no_kubernetes: bool = typer.Option(False, "--no-kubernetes", help="Skip the Kubernetes health checks."),
     no_docker: bool = typer.Option(False, "--no-docker", help="Skip the Docker health checks."),
-    context: options.OptStr = typer.Option(None, "--context", metavar="NAME", help="Kubeconfig context."),
+    context: options.OptStr = Context,
     config: options.OptStr = options.Config,
     prometheus_url: options.OptStr = options.PrometheusUrl,
     alertmanager_url: options.OptStr = options.AlertmanagerUrl,

@@ -47,7 +47,7 @@ class AlertItem:
                 "generator_url": self.generator_url}
 
     @staticmethod
-    def from_json(raw: Mapping[str, Any]) -> "AlertItem":
+    def from_json(raw: Mapping[str, Any]) -> AlertItem:
         return AlertItem(status=raw["status"], labels=dict(raw["labels"]), annotations=dict(raw["annotations"]),
                          starts_at=raw.get("starts_at"), ends_at=raw.get("ends_at"),
                          fingerprint=raw["fingerprint"], generator_url=raw.get("generator_url") or "")
@@ -70,7 +70,7 @@ class Notification:
                 "receiver": self.receiver, "truncated": self.truncated, "source": self.source}
 
     @staticmethod
-    def from_json(raw: Mapping[str, Any]) -> "Notification":
+    def from_json(raw: Mapping[str, Any]) -> Notification:
         return Notification(status=raw["status"], group_key=raw["group_key"],
                             alerts=tuple(AlertItem.from_json(a) for a in raw["alerts"]),
                             common_labels=dict(raw.get("common_labels") or {}),

@@ -30,6 +30,9 @@ from triage.serve.workers import Engine
 Handler = Callable[[Request], Awaitable[Response]]
 
 
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
 class _TooLarge(Exception):
     pass
 
@@ -60,67 +63,75 @@ async def _body(request: Request, cap: int) -> bytes:
     return bytes(body)
 
 
-def build_app(cfg: ServeSettings, engine: Engine) -> Starlette:
-    metrics = engine.metrics
+class _Api:
+    """The handlers, sharing the settings, the engine and its metrics."""
 
-    def timed(route: str, handler: Handler) -> Handler:
+    def __init__(self, cfg: ServeSettings, engine: Engine) -> None:
+        self.cfg = cfg
+        self.engine = engine
+        self.metrics = engine.metrics
+
+    def timed(self, route: str, handler: Handler) -> Handler:
         async def wrapped(request: Request) -> Response:
             started = time.perf_counter()
             response = await handler(request)
-            metrics.inc("triage_serve_requests_total", route=route, code=str(response.status_code))
-            metrics.observe("triage_serve_request_seconds", time.perf_counter() - started, route=route)
+            self.metrics.inc("triage_serve_requests_total", route=route, code=str(response.status_code))
+            self.metrics.observe("triage_serve_request_seconds", time.perf_counter() - started, route=route)
             return response
         return wrapped
 
-    def refused(result: str, status: int, message: str, **headers: str) -> JSONResponse:
-        metrics.inc("triage_serve_notifications_total", result=result)
+    def refused(self, result: str, status: int, message: str, **headers: str) -> JSONResponse:
+        self.metrics.inc("triage_serve_notifications_total", result=result)
         return _error(status, message, **headers)
 
-    async def receive(request: Request) -> Response:
+    async def receive(self, request: Request) -> Response:
+        cfg = self.cfg
         if not _authorized(request, cfg):
-            return refused("unauthorized", 401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
+            return self.refused("unauthorized", 401, "a valid bearer token is required", **_CHALLENGE)
         try:
             body = await _body(request, cfg.max_body_bytes)
         except _TooLarge:
-            return refused("too_large", 413, f"the body is larger than serve.max_body_bytes ({cfg.max_body_bytes})")
+            return self.refused("too_large", 413,
+                                f"the body is larger than serve.max_body_bytes ({cfg.max_body_bytes})")
         try:
             notification = parse(body)
         except InvalidBody as exc:
-            return refused("invalid", exc.status, exc.message)
+            return self.refused("invalid", exc.status, exc.message)
         if service_of(notification, cfg.service_labels) is None:
-            return refused("invalid", 422, "no alert names a service: none carries any of the labels "
-                                           f"{', '.join(cfg.service_labels)} (serve.service_labels)")
-        if not engine.ready:
-            return refused("not_ready", 503, "the receiver is shutting down", **{"Retry-After": "5"})
+            return self.refused("invalid", 422, "no alert names a service: none carries any of the labels "
+                                                f"{', '.join(cfg.service_labels)} (serve.service_labels)")
+        if not self.engine.ready:
+            return self.refused("not_ready", 503, "the receiver is shutting down", **{"Retry-After": "5"})
         try:
-            await run_in_threadpool(engine.accept, notification)
+            await run_in_threadpool(self.engine.accept, notification)
         except SpoolFull:
-            return refused("spool_full", 503, "too many notifications wait in the spool", **{"Retry-After": "30"})
+            return self.refused("spool_full", 503, "too many notifications wait in the spool",
+                                **{"Retry-After": "30"})
         except OSError as exc:
-            return refused("spool_error", 503, f"cannot spool the notification: {exc.strerror or exc}")
-        metrics.inc("triage_serve_notifications_total", result="accepted")
+            return self.refused("spool_error", 503, f"cannot spool the notification: {exc.strerror or exc}")
+        self.metrics.inc("triage_serve_notifications_total", result="accepted")
         return JSONResponse({"status": "accepted", "alerts": len(notification.alerts)})
 
-    async def healthz(request: Request) -> Response:
+    async def healthz(self, request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
-    async def readyz(request: Request) -> Response:
-        if engine.ready:
+    async def readyz(self, request: Request) -> Response:
+        if self.engine.ready:
             return PlainTextResponse("ready\n")
         return PlainTextResponse("not ready\n", status_code=503)
 
-    async def metrics_page(request: Request) -> Response:
-        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    async def metrics_page(self, request: Request) -> Response:
+        return PlainTextResponse(self.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
-    async def incidents(request: Request) -> Response:
-        if not _authorized(request, cfg):
-            return _error(401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
-        return JSONResponse(engine.store.listing())
+    async def incidents(self, request: Request) -> Response:
+        if not _authorized(request, self.cfg):
+            return _error(401, "a valid bearer token is required", **_CHALLENGE)
+        return JSONResponse(self.engine.store.listing())
 
-    async def incident(request: Request) -> Response:
-        if not _authorized(request, cfg):
-            return _error(401, "a valid bearer token is required", **{"WWW-Authenticate": "Bearer"})
-        inc = engine.store.get(str(request.path_params["ident"]))
+    async def incident(self, request: Request) -> Response:
+        if not _authorized(request, self.cfg):
+            return _error(401, "a valid bearer token is required", **_CHALLENGE)
+        inc = self.engine.store.get(str(request.path_params["ident"]))
         if inc is None:
             return _error(404, "no such incident")
         if not inc.record:
@@ -132,24 +143,27 @@ def build_app(cfg: ServeSettings, engine: Engine) -> Starlette:
         return JSONResponse(record)
 
     @asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine.start()
-        host = f"[{cfg.host}]" if ":" in cfg.host else cfg.host
-        say(f"listening on http://{host}:{cfg.port} ({cfg.workers} worker(s), spool {cfg.spool_dir})")
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self.engine.start()
+        host = f"[{self.cfg.host}]" if ":" in self.cfg.host else self.cfg.host
+        say(f"listening on http://{host}:{self.cfg.port} ({self.cfg.workers} worker(s), spool {self.cfg.spool_dir})")
         try:
             yield
         finally:
-            await run_in_threadpool(engine.shutdown)
+            await run_in_threadpool(self.engine.shutdown)
 
+
+def build_app(cfg: ServeSettings, engine: Engine) -> Starlette:
+    api = _Api(cfg, engine)
     routes = [
-        Route("/v1/alertmanager", timed("/v1/alertmanager", receive), methods=["POST"]),
-        Route("/healthz", timed("/healthz", healthz), methods=["GET"]),
-        Route("/readyz", timed("/readyz", readyz), methods=["GET"]),
-        Route("/metrics", timed("/metrics", metrics_page), methods=["GET"]),
-        Route("/incidents", timed("/incidents", incidents), methods=["GET"]),
-        Route("/incidents/{ident}", timed("/incidents/{id}", incident), methods=["GET"]),
+        Route("/v1/alertmanager", api.timed("/v1/alertmanager", api.receive), methods=["POST"]),
+        Route("/healthz", api.timed("/healthz", api.healthz), methods=["GET"]),
+        Route("/readyz", api.timed("/readyz", api.readyz), methods=["GET"]),
+        Route("/metrics", api.timed("/metrics", api.metrics_page), methods=["GET"]),
+        Route("/incidents", api.timed("/incidents", api.incidents), methods=["GET"]),
+        Route("/incidents/{ident}", api.timed("/incidents/{id}", api.incident), methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    return Starlette(routes=routes, lifespan=api.lifespan)
 
 
 def bind(cfg: ServeSettings) -> socket.socket:
