@@ -291,7 +291,8 @@ def wait_for_firing(backend: Backend, alertnames: Sequence[str], timeout: float 
 def prometheus_from_openmetrics(text: str, workdir: PathLike, *,
                                 rules_file: Optional[PathLike] = None,
                                 ready_timeout: float = 60.0,
-                                extra_args: Sequence[str] = ()) -> Backend:
+                                extra_args: Sequence[str] = (),
+                                alertmanagers: Sequence[str] = ()) -> Backend:
     """Backfill ``text`` (OpenMetrics) with promtool and serve it with Prometheus.
 
     Returns once ``/-/ready`` answers, an instant query at the data's last timestamp
@@ -320,10 +321,13 @@ def prometheus_from_openmetrics(text: str, workdir: PathLike, *,
     if rules_file is not None:
         rules_path = Path(rules_file).resolve()
         config = wd / "prometheus.yml"
-        config.write_text(yaml.safe_dump({
+        doc: dict[str, Any] = {
             "global": {"evaluation_interval": "1s", "scrape_interval": "15s"},
             "rule_files": [str(rules_path)],
-        }))
+        }
+        if alertmanagers:   # where the firing alerts go (host:port each)
+            doc["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": list(alertmanagers)}]}]}
+        config.write_text(yaml.safe_dump(doc))
         config_arg = str(config)
     else:
         rules_path = None
@@ -403,11 +407,11 @@ _AM_CONFIG = {
 
 
 def alertmanager(workdir: PathLike, *, ready_timeout: float = 30.0,
-                 extra_args: Sequence[str] = ()) -> Backend:
-    """Alertmanager with a null receiver, its own storage, clustering off."""
+                 extra_args: Sequence[str] = (), config_doc: Optional[Mapping[str, Any]] = None) -> Backend:
+    """Alertmanager with a null receiver (or `config_doc`), its own storage, clustering off."""
     wd = _subdir(workdir, "alertmanager")
     config = wd / "alertmanager.yml"
-    config.write_text(yaml.safe_dump(_AM_CONFIG))
+    config.write_text(yaml.safe_dump(dict(config_doc) if config_doc else _AM_CONFIG))
     storage = wd / "data"
     storage.mkdir()
 
