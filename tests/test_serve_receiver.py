@@ -49,6 +49,7 @@ def test_a_firing_group_is_triaged_once_told_and_closed(prometheus_server, tmp_p
             assert record["notification"]["alerts"][0]["runbook_url"] == "https://runbooks.example/CheckoutLatency"
             draft = Path(row["record"]).with_name("postmortem.md").read_text()
             assert "db\\_pool\\_exhaustion" in draft or "db_pool_exhaustion" in draft
+            assert "Runbook: https://runbooks.example/CheckoutLatency" in draft and "Still firing" in draft
             assert server.get(f"/incidents/{row['id']}").json()["id"] == row["id"]
 
             server.wait_for(lambda: slack.received, what="the Slack message")
@@ -68,6 +69,8 @@ def test_a_firing_group_is_triaged_once_told_and_closed(prometheus_server, tmp_p
             record = json.loads(Path(row["record"]).read_text())
             assert record["notification"]["resolved"] == "2026-11-10T20:20:00Z"
             assert slack.received[1]["text"].startswith("resolved:")
+            draft = Path(row["record"]).with_name("postmortem.md").read_text()
+            assert "Resolved at 2026-11-10T20:20:00Z, 19 min after it started" in draft
             metrics = server.get("/metrics", token=None).text
             assert 'triage_serve_runs_total{result="done"} 1' in metrics
             assert 'triage_serve_incidents_total{event="merged"} 2' in metrics
