@@ -29,7 +29,7 @@ AT = "2026-11-10T20:01:00Z"
 REGEN = os.environ.get("TRIAGE_REGEN_GOLDEN") == "1"
 ENV = {"COLUMNS": "120"}
 
-COMMANDS = ["detect", "health", "mitigate", "rca", "capacity", "fix", "postmortem", "run", "demo", "queries",
+COMMANDS = ["detect", "health", "mitigate", "rca", "capacity", "fix", "postmortem", "run", "demo", "serve", "queries",
             "queries list", "queries check", "playbooks", "playbooks list", "playbooks show", "playbooks validate"]
 
 

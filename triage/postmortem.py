@@ -276,6 +276,24 @@ def build_context(record: Mapping[str, Any]) -> dict[str, Any]:
         "actions": actions,
         "fixes": fixes,
         "tool_version": md((record.get("tool") or {}).get("version", "")),
+        "notification": notification_context(record),
+    }
+
+
+def notification_context(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The alert that started a `triage serve` run: its annotations and, once resolved, when it
+    ended; None for a record written by `triage run`."""
+    note = record.get("notification")
+    if not isinstance(note, dict):
+        return None
+    first = next((a for a in note.get("alerts") or [] if isinstance(a, dict)), {})
+    started, resolved = _ts(note.get("started")), _ts(note.get("resolved"))
+    return {
+        "alertname": md(first.get("alertname") or ""), "summary": md(first.get("summary") or ""),
+        "description": md(first.get("description") or ""), "runbook_url": md(first.get("runbook_url") or ""),
+        "source": md(note.get("source") or "alertmanager"), "alerts": int(note.get("alert_count") or 0),
+        "started": md(note.get("started") or ""), "resolved": md(note.get("resolved") or ""),
+        "duration_minutes": round((resolved - started) / 60) if started and resolved else None,
     }
 
 
