@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.cli_harness import run_cli
-from tests.scenarios.library import bottleneck_fleet, default_fleet, triage_config
+from testing.cli import run_cli
+from testing.scenarios.library import bottleneck_fleet, default_fleet, triage_config
 
 ROOT = Path(__file__).resolve().parent.parent
 GOLDEN = ROOT / "tests" / "data" / "documents"
