@@ -29,8 +29,9 @@ AT = "2026-11-10T20:01:00Z"
 REGEN = os.environ.get("TRIAGE_REGEN_GOLDEN") == "1"
 ENV = {"COLUMNS": "120"}
 
-COMMANDS = ["detect", "health", "mitigate", "rca", "capacity", "fix", "postmortem", "run", "demo", "queries",
-            "queries list", "queries check", "playbooks", "playbooks list", "playbooks show", "playbooks validate"]
+COMMANDS = ["detect", "health", "mitigate", "rca", "capacity", "fix", "postmortem", "run", "demo", "serve",
+            "completion", "queries", "queries list", "queries check", "playbooks", "playbooks list", "playbooks show",
+            "playbooks validate"]
 
 
 def _normal(text: str, subs: dict[str, str]) -> str:

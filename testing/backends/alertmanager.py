@@ -20,11 +20,11 @@ _AM_CONFIG = {
 
 
 def alertmanager(workdir: PathLike, *, ready_timeout: float = 30.0,
-                 extra_args: Sequence[str] = ()) -> Backend:
-    """Alertmanager with a null receiver, its own storage, clustering off."""
+                 extra_args: Sequence[str] = (), config_doc: Mapping[str, Any] | None = None) -> Backend:
+    """Alertmanager with a null receiver (or `config_doc`), its own storage, clustering off."""
     wd = _subdir(workdir, "alertmanager")
     config = wd / "alertmanager.yml"
-    config.write_text(yaml.safe_dump(_AM_CONFIG))
+    config.write_text(yaml.safe_dump(dict(config_doc) if config_doc else _AM_CONFIG))
     storage = wd / "data"
     storage.mkdir()
 

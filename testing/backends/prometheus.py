@@ -70,14 +70,26 @@ def wait_for_firing(backend: Backend, alertnames: Sequence[str], timeout: float 
     raise backend.fail(f"alerts {sorted(want)} not firing after {timeout:.0f}s; saw {alerts}")
 
 
+def _rules_config(rules_path: Path, alertmanagers: Sequence[str]) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "global": {"evaluation_interval": "1s", "scrape_interval": "15s"},
+        "rule_files": [str(rules_path)],
+    }
+    if alertmanagers:   # where the firing alerts go (host:port each)
+        doc["alerting"] = {"alertmanagers": [{"static_configs": [{"targets": list(alertmanagers)}]}]}
+    return doc
+
+
 def prometheus_from_openmetrics(text: str, workdir: PathLike, *,
                                 rules_file: PathLike | None = None,
                                 ready_timeout: float = 60.0,
-                                extra_args: Sequence[str] = ()) -> Backend:
+                                extra_args: Sequence[str] = (),
+                                alertmanagers: Sequence[str] = ()) -> Backend:
     """Backfill ``text`` (OpenMetrics) with promtool and serve it with Prometheus.
 
     Returns once ``/-/ready`` answers, an instant query at the data's last timestamp
-    returns series, and (with ``rules_file``) every alert of the file is firing.
+    returns series, and (with ``rules_file``) every alert of the file is firing — and is
+    sent to ``alertmanagers`` (host:port each), if any.
     """
     wd = _subdir(workdir, "prometheus")
     data_file = wd / "data.om"
@@ -102,10 +114,7 @@ def prometheus_from_openmetrics(text: str, workdir: PathLike, *,
     if rules_file is not None:
         rules_path = Path(rules_file).resolve()
         config = wd / "prometheus.yml"
-        config.write_text(yaml.safe_dump({
-            "global": {"evaluation_interval": "1s", "scrape_interval": "15s"},
-            "rule_files": [str(rules_path)],
-        }))
+        config.write_text(yaml.safe_dump(_rules_config(rules_path, alertmanagers)))
         config_arg = str(config)
     else:
         rules_path = None

@@ -64,6 +64,7 @@ def _register() -> None:
         queries,
         rca,
         run,
+        serve,
     )
 
     # `detect` is helped by its module's docstring, the others by their function's (as before issue 14).
@@ -76,6 +77,7 @@ def _register() -> None:
     app.command("postmortem", help=postmortem.postmortem.__doc__)(postmortem.postmortem)
     app.command("run", help=run.run.__doc__)(run.run)
     app.command("demo", help=demo.demo.__doc__)(demo.demo)
+    app.command("serve", help=serve.serve.__doc__)(serve.serve)
     app.add_typer(queries.app, name="queries")
     app.add_typer(playbooks.app, name="playbooks")
     app.command("completion", help=completion.completion.__doc__)(completion.completion)

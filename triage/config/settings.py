@@ -18,6 +18,7 @@ from triage.errors import ConfigError, UsageError
 from triage.models import EXTRA_SIGNALS, SIGNAL_NAMES
 from triage.yamlschema import (
     AnyMapOf,
+    Choice,
     Field,
     IntRange,
     ListOf,
@@ -76,6 +77,9 @@ class Settings:
     playbooks_dirs: tuple[Path, ...] = ()
     templates_dirs: tuple[Path, ...] = ()
     default_namespace: str = "default"
+    # `serve:` and `sinks:` as validated; triage/serve/settings.py gives them their types.
+    serve: Mapping[str, Any] = field(default_factory=dict)
+    sinks: tuple[Mapping[str, Any], ...] = ()
 
     def service(self, name: str, namespace: str | None = None) -> ServiceConfig:
         """The configured service, or one with the default selectors (any name can be triaged)."""
@@ -104,6 +108,20 @@ def _check_service_name(name: str) -> str | None:
     return None
 
 
+# `triage serve`: the receiver and where its messages go (typed by triage/serve/settings.py).
+_SERVE = {
+    "listen": Field(str), "token_file": Field(str), "token_env": Field(str),
+    "settle": Field(OneOf(float, str)), "workers": Field(IntRange(1, 64)), "spool_dir": Field(str),
+    "records_dir": Field(str), "max_body_bytes": Field(OneOf(int, str)), "service_labels": Field(ListOf(str)),
+    "retry_for": Field(OneOf(float, str)), "drain": Field(OneOf(float, str)), "public_url": Field(str),
+    "window": Field(str), "baseline": Field(str),
+}
+_SINK = {
+    "type": Field(Choice("slack", "webhook", "directory"), required=True), "name": Field(str),
+    "url_file": Field(str), "url_env": Field(str), "path": Field(str),
+    "timeout": Field(OneOf(float, str)), "retries": Field(IntRange(0, 10)),
+}
+
 _SIGNAL_OVERRIDES = AnyMapOf(OneOf(str, ListOf(str)), key_check=_check_signal_name)
 
 SCHEMA = {
@@ -119,6 +137,8 @@ SCHEMA = {
     "queries_dir": Field(str),
     "playbooks_dir": Field(str),
     "templates_dir": Field(str),
+    "serve": Field(_SERVE),
+    "sinks": Field(ListOf(_SINK)),
     "services": Field(AnyMapOf({
         "namespace": Field(str),
         "database": Field(str),
@@ -162,22 +182,9 @@ def _queries(value: Any) -> tuple[str, ...]:
     return tuple(q for q in items if q.strip())
 
 
-def load_settings(*, config: str | None = None, prometheus_url: str | None = None,
-                  alertmanager_url: str | None = None, env: Mapping[str, str] | None = None,
-                  cwd: Path | None = None) -> Settings:
-    env = dict(os.environ if env is None else env)
-    cwd = cwd or Path.cwd()
-    path = find_config(config, env, cwd)
-    raw: dict[str, Any] = {}
-    node = None
-    if path is not None:
-        raw, node = load_file(path, SCHEMA)
-    source = str(path) if path else "config"
-    base = path.parent if path else cwd
-    prom_raw = raw.get("prometheus") or {}
-    default_ns = raw.get("namespace") or "default"
+def _services(raw: Mapping[str, Any], default_ns: str, *, source: str, node: Any) -> dict[str, ServiceConfig]:
     services: dict[str, ServiceConfig] = {}
-    for name, svc in (raw.get("services") or {}).items():
+    for name, svc in raw.items():
         services[name] = ServiceConfig(
             name=name,
             namespace=svc.get("namespace") or default_ns,
@@ -197,6 +204,25 @@ def load_settings(*, config: str | None = None, prometheus_url: str | None = Non
             if dep == name:
                 line = line_of(node, "services", name, "depends_on")
                 raise ConfigError(f"{source}:{line}: service '{name}' depends on itself")
+    return services
+
+
+def load_settings(*, config: str | None = None, prometheus_url: str | None = None,
+                  alertmanager_url: str | None = None, env: Mapping[str, str] | None = None,
+                  cwd: Path | None = None) -> Settings:
+    env = dict(os.environ if env is None else env)
+    cwd = cwd or Path.cwd()
+    path = find_config(config, env, cwd)
+    raw: dict[str, Any] = {}
+    node = None
+    if path is not None:
+        raw, node = load_file(path, SCHEMA)
+    source = str(path) if path else "config"
+    base = path.parent if path else cwd
+    prom_raw = raw.get("prometheus") or {}
+    default_ns = raw.get("namespace") or "default"
+    services = _services(raw.get("services") or {}, default_ns, source=source, node=node)
+
     def at(key: str) -> str:
         return f"{source}:{line_of(node, 'prometheus', key) or '?'}: prometheus.{key}"
 
@@ -221,6 +247,8 @@ def load_settings(*, config: str | None = None, prometheus_url: str | None = Non
         playbooks_dirs=_dirs(raw.get("playbooks_dir"), env.get("TRIAGE_PLAYBOOKS_DIR"), base),
         templates_dirs=_dirs(raw.get("templates_dir"), env.get("TRIAGE_TEMPLATES_DIR"), base),
         default_namespace=default_ns,
+        serve=raw.get("serve") or {},
+        sinks=tuple(raw.get("sinks") or ()),
     )
 
 

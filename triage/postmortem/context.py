@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from triage.postmortem.charts import charts
+from triage.postmortem.notification import notification_context
 from triage.postmortem.series import chart_points, clock, stamp, ts
 from triage.postmortem.timeline import GOLDEN, Facts, durations, phases, signal_onset, timeline
 from triage.render.escape import md, md_code
@@ -204,5 +205,6 @@ def build_context(record: Mapping[str, Any], prometheus_url: str | None = None) 
         "fixes": [{"title": a["title"], "priority": a["priority"], "metric": a["metric"]}
                   for a in _action_items(record) if a["type"] != "mitigate"],
         "tool_version": md((record.get("tool") or {}).get("version", "")),
+        "notification": notification_context(record),
     }
 
