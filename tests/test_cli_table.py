@@ -112,3 +112,21 @@ def test_no_color_in_process_is_reset_for_the_next_run():
     assert console.no_color() is True
     run_cli(["detect", "--from", str(DEMO), "-o", "json"], env={"NO_COLOR": ""})
     assert console.no_color() is False
+
+
+def test_detect_table_says_what_each_number_is():
+    """Issue 15 item 5: the table names the sustained level and the last value now, so a fault
+    minutes old (sustained still near its baseline, now far above it) is not read as "ok"."""
+    import json as _json
+
+    demo = Path(__file__).resolve().parent.parent / "demo" / "incident.json"
+    table = run_cli(["detect", "--from", str(demo), "-o", "table"], env={"COLUMNS": "200"})
+    doc = _json.loads(run_cli(["detect", "--from", str(demo), "-o", "json"]).stdout)
+    header = next(line for line in table.stdout.splitlines() if line.lstrip().startswith("signal"))
+    assert header.split() == ["signal", "baseline", "sustained", "now", "change", "status"]
+    assert "sustained: the highest level it held" in table.stdout and "now: its last points" in table.stdout
+    signals = doc["services"][0]["signals"]
+    latency = signals["latency_p95"] if isinstance(signals, dict) else next(
+        s for s in signals if s["name"] == "latency_p95")
+    row = next(line for line in table.stdout.splitlines() if line.lstrip().startswith("latency_p95"))
+    assert latency["now"] is not None and row.count(" s") == 2 and "×" in row, row  # sustained and now

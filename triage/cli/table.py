@@ -29,6 +29,13 @@ def _grid() -> Table:
     return Table(show_header=True, header_style="bold", box=None, pad_edge=False)
 
 
+DETECT_COLUMNS = ("signal", "baseline", "sustained", "now", "change", "status")
+# What each number is, so a fault minutes old (sustained still at baseline, now far above it) is
+# not read as "ok": the status weighs both.
+DETECT_LEGEND = ("baseline: its median before the window; sustained: the highest level it held through the "
+                 "window; now: its last points; change: sustained ÷ baseline")
+
+
 def detect_table(report: DetectReport) -> None:
     out = console.out()
     out.print(Text(f"Window {iso(report.window.start)} → {iso(report.window.end)}  "
@@ -43,16 +50,18 @@ def detect_table(report: DetectReport) -> None:
         out.print()
         out.print(head)
         table = _grid()
-        for col in ("signal", "baseline", "window", "change", "status"):
-            table.add_column(col, justify="right" if col in ("baseline", "window", "change") else "left")
+        for col in DETECT_COLUMNS:
+            table.add_column(col, justify="left" if col in ("signal", "status") else "right")
         for v in det.signals:
             if v.query is None:
-                table.add_row(v.name, "", "", "", Text("missing", style="dim"))
+                table.add_row(v.name, "", "", "", "", Text("missing", style="dim"))
                 continue
             change = f"×{v.change:.2f}" if v.change is not None else ""
-            table.add_row(v.name, fmt(v.baseline, v.unit), fmt(v.window, v.unit), change,
+            table.add_row(v.name, fmt(v.baseline, v.unit), fmt(v.window, v.unit),
+                          fmt(v.now, v.unit) if v.now is not None else "", change,
                           Text(v.status.value, style=STYLE[v.status]))
         out.print(table)
+        out.print(Text(DETECT_LEGEND, style="dim"))
         out.print(Text("affected: " + clean(det.affected)))
         for a in det.alerts:
             since = f" since {iso(a.starts_at)}" if a.starts_at else ""
