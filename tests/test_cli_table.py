@@ -130,3 +130,14 @@ def test_detect_table_says_what_each_number_is():
         s for s in signals if s["name"] == "latency_p95")
     row = next(line for line in table.stdout.splitlines() if line.lstrip().startswith("latency_p95"))
     assert latency["now"] is not None and row.count(" s") == 2 and "×" in row, row  # sustained and now
+
+
+def test_rca_table_missing_list_is_the_jsons():
+    """Issue 15 item 8: the table's "missing" list is JSON's `missing_signals`, word for word."""
+    import json as _json
+
+    demo = Path(__file__).resolve().parent.parent / "demo" / "incident.json"
+    doc = _json.loads(run_cli(["rca", "--from", str(demo), "-o", "json"]).stdout)
+    table = run_cli(["rca", "--from", str(demo), "-o", "table"], env={"COLUMNS": "200"}).stdout
+    said = next(line for line in table.splitlines() if line.startswith("missing: "))
+    assert said.removeprefix("missing: ").split(", ") == doc["missing_signals"]

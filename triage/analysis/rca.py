@@ -53,6 +53,11 @@ class RcaResult:
     alerts: tuple[Alert, ...] = ()
     skipped: tuple[tuple[str, str], ...] = field(default_factory=tuple)
 
+    def missing_signals(self) -> list[str]:
+        """The contract's signals the verdict went without: what JSON's `missing_signals` and the
+        table's "missing" line both say (optional extras are in `missing_reasons` only)."""
+        return sorted(n for n in self.verdict.missing if n in SIGNAL_NAMES)
+
     def to_json(self) -> dict[str, Any]:
         v = self.verdict
         signals = {}
@@ -72,7 +77,7 @@ class RcaResult:
             "candidates": [{"bottleneck": c.bottleneck, "score": round(c.score, 3), "evidence": c.evidence}
                            for c in v.candidates],
             "signals": signals,
-            "missing_signals": sorted(n for n in v.missing if n in SIGNAL_NAMES),
+            "missing_signals": self.missing_signals(),
             "missing_reasons": dict(sorted(v.missing.items())),
             "severity": self.severity,
             "status": self.status.value,

@@ -122,8 +122,12 @@ def rca_table(result: RcaResult) -> None:
         out.print(Text(f"invariant {clean(inv.name)}: {'VIOLATED' if inv.violated else 'holds'} "
                        f"(observed {number(inv.minimum)}..{number(inv.maximum)})",
                        style="bold red" if inv.violated else "green"))
-    if v.missing:
-        out.print(Text("missing: " + ", ".join(sorted(v.missing)), style="dim"))
+    missing = result.missing_signals()
+    if missing:
+        out.print(Text("missing: " + ", ".join(missing), style="dim"))
+    extras = sorted(n for n in v.missing if n not in missing)
+    if extras:
+        out.print(Text("optional signals without data: " + ", ".join(extras), style="dim"))
 
 
 def fleet_lines(ranking: Sequence[Mapping[str, Any]]) -> None:
