@@ -50,12 +50,14 @@ def _running(pid: int) -> bool:
 
 
 def _terminate_and_check(argv: list[str], tmp_path: Path, *, exits: tuple[int, ...]) -> None:
+    """Run `argv` in a process group of its own, as scripts/test runs pytest, and stop it as
+    scripts/test does: SIGTERM to that group once the servers are up."""
     pids_file = tmp_path / "pids"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TRIAGE_", "PYTEST_"))}
     env.update(PIDS_FILE=str(pids_file), PYTHONPATH=f"{ROOT}{os.pathsep}{ROOT / 'tests'}")
     with open(tmp_path / "inner.log", "wb") as log:
         proc = subprocess.Popen(argv, cwd=tmp_path, env=env, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT)
+                                stderr=subprocess.STDOUT, start_new_session=True)
     pids: list[int] = []
     try:
         deadline = time.monotonic() + 240
@@ -65,7 +67,7 @@ def _terminate_and_check(argv: list[str], tmp_path: Path, *, exits: tuple[int, .
             time.sleep(0.2)
         pids = [int(p) for p in pids_file.read_text().split()]
         assert all(_running(p) for p in pids)
-        proc.send_signal(signal.SIGTERM)
+        os.killpg(proc.pid, signal.SIGTERM)
         code = proc.wait(timeout=60)
         deadline = time.monotonic() + 15
         while any(_running(p) for p in pids) and time.monotonic() < deadline:
@@ -75,7 +77,7 @@ def _terminate_and_check(argv: list[str], tmp_path: Path, *, exits: tuple[int, .
         assert code in exits, (code, (tmp_path / "inner.log").read_text()[-2000:])
     finally:
         if proc.poll() is None:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
         for pid in pids:  # what this test's own child started, by PID: never left behind
             if _running(pid):
