@@ -141,6 +141,7 @@ class FakeSlack:
     def __init__(self, mode: str = "ok") -> None:
         self.mode = mode
         self.received: list[dict[str, Any]] = []
+        self.received_at: list[float] = []  # time.monotonic() of each, for bench/serve.py
         self.attempts = 0
         self._release = threading.Event()
         outer = self
@@ -158,6 +159,7 @@ class FakeSlack:
                     self.end_headers()
                     return
                 outer.received.append(json.loads(body))
+                outer.received_at.append(time.monotonic())
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()

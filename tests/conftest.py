@@ -8,6 +8,14 @@ import shutil
 import pytest
 
 
+def pytest_configure(config):
+    """SIGTERM (scripts/test stopping a run, a CI timeout) ends pytest as Ctrl-C does: the fixtures'
+    finalizers stop what they started (the backends also on their own: testing/backends/process.py)."""
+    from testing.backends.process import sigterm_as_interrupt
+
+    sigterm_as_interrupt()
+
+
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory, monkeypatch):
     """No test reads the developer's own triage config."""

@@ -100,17 +100,20 @@ def remove_dirs(made: Sequence[Path]) -> None:
             pass
 
 
-def _stage(path: Path, text: str) -> str:
-    """The whole text in a temp file beside `path`, fsynced, with the mode the umask gives."""
+def _stage(path: Path, text: str | bytes, *, mode: int | None = None) -> str:
+    """The whole text in a temp file beside `path`, fsynced, with the mode the umask gives
+    (or `mode`)."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text.encode("utf-8") if isinstance(text, str) else text)
             fh.flush()
             os.fsync(fh.fileno())
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(tmp, mode)
     except BaseException:
         _unlink(tmp)
         raise
@@ -147,7 +150,8 @@ def _unlink(path: str | Path) -> None:
         pass
 
 
-def _sync_dir(directory: Path) -> None:
+def sync_dir(directory: Path) -> None:
+    """fsync a directory so a rename or unlink in it survives a crash (best effort)."""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
@@ -193,7 +197,7 @@ def write_files(files: Sequence[tuple[Path, str]], *, force: bool = False) -> No
                 _create_exclusive(tmp, path, text)
                 named.append(path)
         for directory in {p.parent for p, _ in items}:
-            _sync_dir(directory)
+            sync_dir(directory)
     except BaseException as exc:
         for path in named:  # created by this call a moment ago: ours to take back
             _unlink(path)
@@ -214,6 +218,25 @@ def write_files(files: Sequence[tuple[Path, str]], *, force: bool = False) -> No
         for tmp, _ in staged:
             if os.path.lexists(tmp):
                 _unlink(tmp)
+
+
+def replace_file(path: Path, data: str | bytes, *, mode: int | None = None) -> None:
+    """Create or replace `path` atomically, as write_files(force=True) does for one file: staged
+    whole in a fsynced temp file beside it (a dot name no reader takes for an entry), renamed,
+    the directory fsynced. Readers see the old file or the new one.
+
+    Unlike write_files it raises the OSError itself, not WriteError: it is for writers that
+    decide what a failure means (`triage serve`'s spool answers 503 to a full disk, so that
+    Alertmanager retries, and a worker keeps the incident to try again); no temp file is left.
+    `mode` (e.g. 0o600) instead of the umask's."""
+    path = Path(path)
+    tmp = _stage(path, data, mode=mode)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        _unlink(tmp)
+        raise
+    sync_dir(path.parent)
 
 
 def write_new(path: Path, text: str, *, force: bool = False) -> None:

@@ -3,8 +3,15 @@ until it answers, and always stopped and reaped.
 
 Whatever happens, the process is stopped and reaped: on start-up failure before the
 exception leaves `start` (whose message carries the tail of the process log), otherwise on
-``stop()``, on leaving the ``with`` block, or at interpreter exit at the latest. The
-factories for each backend (`prometheus`, `alertmanager`) build on it.
+``stop()``, on leaving the ``with`` block, at interpreter exit at the latest — or when this
+process gets SIGTERM. Each backend leads a session of its own (a Ctrl-C or a signal to our
+process group must not reach it before we stop it ourselves), so nothing else would stop it
+then: SIGTERM's default action ends us with no atexit hook and no finalizer. The first
+``start`` in the main thread therefore installs a SIGTERM hook that stops every process
+group this process started, by PID, then does what SIGTERM did before (the previous
+handler, else the default: exit by the signal). ``sigterm_as_interrupt()`` (tests/conftest.py)
+makes pytest end on SIGTERM as on Ctrl-C, so fixture finalizers run too. The factories for
+each backend (`prometheus`, `alertmanager`) build on it.
 
 Only 127.0.0.1 is ever contacted.  Standard library plus ``requests``.
 """
@@ -13,9 +20,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import weakref
 from pathlib import Path
@@ -66,13 +75,84 @@ def _tail(path: Path, limit: int = _LOG_TAIL_BYTES) -> str:
 
 
 def _reap(proc: subprocess.Popen, timeout: float = 10.0) -> None:
+    try:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=timeout)
+    finally:
+        _STARTED.pop(proc.pid, None)
+
+
+# The session leaders this process started and has not reaped, by PID (= their process group).
+_STARTED: dict[int, subprocess.Popen] = {}
+_HOOK: dict[str, Any] = {"previous": None, "stopping": False}
+
+
+def _signal_group(proc: subprocess.Popen, sig: int) -> None:
+    # Only while the leader is unreaped: its PID, hence its group's id, cannot be anyone else's.
     if proc.poll() is None:
-        proc.terminate()
         try:
-            proc.wait(timeout=timeout)
+            os.killpg(proc.pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def stop_started(grace: float = 5.0) -> None:
+    """Stop every process group this process started and still runs: SIGTERM to each group,
+    then SIGKILL to what is left after `grace` seconds; each leader reaped."""
+    procs = list(_STARTED.values())
+    for proc in procs:
+        _signal_group(proc, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=timeout)
+            _signal_group(proc, signal.SIGKILL)
+            proc.wait(timeout=grace)
+        _STARTED.pop(proc.pid, None)
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    if _HOOK["stopping"]:
+        return  # a second SIGTERM while the first stops them: the first goes on to the previous handler
+    _HOOK["stopping"] = True
+    try:
+        stop_started()
+    finally:
+        _HOOK["stopping"] = False
+    previous = _HOOK["previous"]
+    if callable(previous):
+        previous(signum, frame)
+    elif previous != signal.SIG_IGN:
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+
+
+def _install_sigterm_hook() -> None:
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers are the main thread's; atexit still stops them
+    current = signal.getsignal(signal.SIGTERM)
+    if current is not _on_sigterm:
+        _HOOK["previous"] = current
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def sigterm_as_interrupt() -> None:
+    """SIGTERM raises KeyboardInterrupt in the main thread, as Ctrl-C does: pytest stops, runs
+    the fixtures' finalizers and exits (scripts/test, a CI timeout). Left alone if SIGTERM
+    already has a handler; only from the main thread."""
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGTERM, _interrupt)
 
 
 class Backend:
@@ -165,6 +245,8 @@ def start(kind: str, argv_for_port, workdir: Path, ready_path: str, ready_timeou
             logf.close()
             raise BackendError(f"{kind}: cannot run {argv[0]}: {e}") from e
         logf.close()       # the child has its own descriptor
+        _STARTED[proc.pid] = proc
+        _install_sigterm_hook()
         backend = Backend(kind, proc, f"http://127.0.0.1:{port}", workdir, log_path)
         try:
             _wait_http(backend, ready_path, ready_timeout)

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from triage.files import replace_file, sync_dir
 
 # Spooled notifications not yet applied; past this the receiver answers 503 and Alertmanager
 # retries later: a burst costs disk up to here, never memory.
@@ -23,40 +24,11 @@ class SpoolFull(Exception):
     """Too many notifications wait on disk; the sender should retry later."""
 
 
-def sync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Readers see the old file or the new one, never half of one; a crash leaves no temp file
-    that a reader would take for an entry (temp names start with a dot)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    sync_dir(path.parent)
-
-
 def write_json(path: Path, payload: Any) -> None:
-    atomic_write(path, json.dumps(payload, sort_keys=True, separators=(",", ":")).encode())
+    """Atomically (triage.files.replace_file), private to the user (0600: notifications and
+    incident states are the receiver's own), raising the OSError itself, not WriteError: the
+    receiver answers 503 to it (Alertmanager sends again) and a spooled entry stays for later."""
+    replace_file(path, json.dumps(payload, sort_keys=True, separators=(",", ":")).encode(), mode=0o600)
 
 
 def read_json(path: Path) -> Any:
