@@ -11,6 +11,7 @@ from triage.analysis import stats
 from triage.analysis.classify.levels import sustain_for
 from triage.config import ServiceConfig
 from triage.models import (
+    WHEN_PRESENT,
     Alert,
     DetectReport,
     ServiceDetection,
@@ -24,8 +25,11 @@ from triage.render.units import fmt
 
 DETECT_SIGNALS = (
     "rps", "error_ratio", "latency_p95", "inflight", "cpu_usage_ratio", "memory_usage_ratio",
-    "db_pool_usage_ratio", "restarts", "oom_kills",
+    "db_pool_usage_ratio", "restarts", "oom_kills", "crash_looping", "image_pull_failing", "pods_not_running",
 )
+# Judged only where the backend has them (kube-state-metrics' pod states), shown only when a pod is
+# in that state: never "missing", never a row of zeros.
+OPTIONAL_SIGNALS = WHEN_PRESENT
 # With neither of these we cannot say whether users are hurting.
 REQUIRED_ANY = ("latency_p95", "error_ratio")
 DATA_SIGNALS = ("rps", "error_ratio", "latency_p95", "cpu_usage_ratio", "memory_usage_ratio")
@@ -133,13 +137,16 @@ def detect_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, 
     if sustain is None:
         sustain = sustain_for(sets)
     for name in DETECT_SIGNALS:
-        if name not in specs:
+        if name not in specs or (name in OPTIONAL_SIGNALS and sets.get(name) is None):
             continue
-        verdicts.append(judge_signal(specs[name], sets.get(name), sets, sets.missing.get(name), sustain))
+        verdict = judge_signal(specs[name], sets.get(name), sets, sets.missing.get(name), sustain)
+        if name in OPTIONAL_SIGNALS and verdict.status is Status.OK and not (verdict.window or verdict.baseline):
+            continue    # every pod running, as ever: nothing to show
+        verdicts.append(verdict)
     firing = [a for a in alerts if a.state in ("firing", "active")]
     statuses = [v.status for v in verdicts] + [alert_status(a) for a in firing]
     status = Status.worst(statuses)
-    missing = {k: v for k, v in sets.missing.items() if k in DETECT_SIGNALS}
+    missing = {k: v for k, v in sets.missing.items() if k in DETECT_SIGNALS and k not in OPTIONAL_SIGNALS}
     if status is Status.OK and all(n in missing for n in REQUIRED_ANY if n in specs):
         status = Status.UNKNOWN
     extreme = any(

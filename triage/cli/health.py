@@ -38,8 +38,12 @@ def health(
     window: HealthWindowOpt = "15m",
     output: o.OutputOpt = o.Output.table,
     timeout: o.TimeoutOpt = 10.0,
+    prometheus_url: o.PrometheusUrlOpt = None,
 ) -> None:
-    """Phase 2, quick checks: pods, containers, HTTP health/readiness endpoints, recent error logs."""
+    """Phase 2, quick checks: pods, containers, HTTP health/readiness endpoints, recent error logs.
+
+    When the Kubernetes API cannot be asked and a Prometheus is configured, the pods are read from
+    kube-state-metrics there instead, and the report says so."""
     import sys
 
     from triage.cli import console
@@ -48,12 +52,12 @@ def health(
     from triage.pipeline import health_document
     from triage.timeutil import parse_duration
 
-    settings = load_settings(config=config)
+    settings = load_settings(config=config, prometheus_url=prometheus_url)
     plan = plan_health(settings, service=service, all_services=all_services, namespace=namespace,
                        all_namespaces=all_namespaces, kubernetes=not no_kubernetes, docker=not no_docker,
                        urls=url or (), window=parse_duration(window, what="--window").total_seconds())
     with console.progress(output is o.Output.table) as progress:
-        report = _run(plan, o.HealthChecks(context=context, timeout=timeout), progress=progress)
+        report = _run(plan, o.HealthChecks(context=context, timeout=timeout), settings, progress=progress)
     status = exit_status(report)
     if output is o.Output.json:
         console.print_json(health_document(report, status))
@@ -74,10 +78,9 @@ def collect_health(settings: Settings, services: Sequence[ServiceConfig], *, win
     """The health phase of `run`, `mitigate` and `fix`: these services' checks, as `health --service` runs them."""
     from triage.health.run import plan_for_services
 
-    del settings  # the services carry everything the checks need
     plan = plan_for_services(services, kubernetes=not no_kubernetes, docker=not no_docker, urls=urls,
                              window=window_seconds)
-    return _run(plan, o.HealthChecks(context=context, timeout=timeout))
+    return _run(plan, o.HealthChecks(context=context, timeout=timeout), settings)
 
 
 def health_phase(settings: Settings, services: Sequence[ServiceConfig], window_seconds: float,
@@ -88,14 +91,22 @@ def health_phase(settings: Settings, services: Sequence[ServiceConfig], window_s
                           timeout=checks.timeout).to_json()
 
 
-def _run(plan: HealthPlan, checks: o.HealthChecks, *, progress: Progress | None = None) -> HealthReport:
+def _run(plan: HealthPlan, checks: o.HealthChecks, settings: Settings, *,
+         progress: Progress | None = None) -> HealthReport:
     from triage.health.run import run_health
 
     kube, docker, http = _sources(plan, context=checks.context, timeout=checks.timeout)
+    # kube-state-metrics stands in for an API that cannot be asked, where a Prometheus is configured.
+    metrics = None
+    if kube is not None and settings.prometheus is not None:
+        from triage.cli.clients import prometheus
+
+        metrics = prometheus(settings)
     try:
-        return run_health(plan, kube=kube, docker=docker, http=http, progress=progress or (lambda _: None))
+        return run_health(plan, kube=kube, docker=docker, http=http, metrics=metrics,
+                          progress=progress or (lambda _: None))
     finally:
-        for source in (kube, docker, http):
+        for source in (kube, docker, http, metrics):
             if source is not None:
                 source.close()
 

@@ -19,6 +19,7 @@ from triage.config import ServiceConfig, Settings
 from triage.errors import SourceError, UsageError
 from triage.health.container import check_containers
 from triage.health.endpoint import check_endpoints
+from triage.health.kube_state import pod_findings
 from triage.health.logs import scan
 from triage.health.pod import check_pods
 from triage.health.text import clip
@@ -30,7 +31,7 @@ from triage.models.health import (
     LogRequest,
 )
 from triage.secrets import display_url, redact
-from triage.sources.interface import DockerSource, HttpProber, KubeSource
+from triage.sources.interface import DockerSource, HttpProber, KubeSource, MetricsSource
 
 # Logs of at most this many failing containers per source: the quick check stays quick on
 # a cluster where hundreds of pods crash for the same reason.
@@ -116,12 +117,14 @@ def _check_url(url: str) -> None:
 
 
 def run_health(plan: HealthPlan, *, kube: KubeSource | None = None, docker: DockerSource | None = None,
-               http: HttpProber | None = None, now: float | None = None,
+               http: HttpProber | None = None, metrics: MetricsSource | None = None, now: float | None = None,
                progress: Progress = lambda _: None) -> HealthReport:
+    """`metrics`, when given, stands in for the Kubernetes API when that cannot be asked: the pods
+    are then read from kube-state-metrics, and the report says so."""
     now = time.time() if now is None else now
     jobs: list[tuple[str, Callable[[], tuple[list[Finding], list[Skipped]]]]] = []
     if plan.kubernetes and kube is not None:
-        jobs.append(("kubernetes", lambda: _kubernetes(plan, kube, now)))
+        jobs.append(("kubernetes", lambda: _kubernetes_or_metrics(plan, kube, metrics, now)))
     if plan.docker and docker is not None:
         jobs.append(("docker", lambda: _docker(plan, docker, now)))
     if plan.urls and http is not None:
@@ -213,6 +216,25 @@ def _merge(parts: Sequence[KubeSnapshot], base: KubeSnapshot) -> KubeSnapshot:
         deployments=uniq(d for s in parts for d in s.deployments), hpas=uniq(h for s in parts for h in s.hpas),
         nodes=uniq(n for s in parts for n in s.nodes), nodes_read=base.nodes_read, problems=base.problems,
         requests=base.requests)
+
+
+def _kubernetes_or_metrics(plan: HealthPlan, kube: KubeSource, metrics: MetricsSource | None,
+                           now: float) -> tuple[list[Finding], list[Skipped]]:
+    try:
+        return _kubernetes(plan, kube, now)
+    except SourceError as exc:
+        if metrics is None:
+            raise
+        namespaces = None if plan.all_namespaces else list(plan.namespaces) or None
+        try:
+            found = pod_findings(metrics, namespaces=namespaces, services=plan.services, window=plan.window, now=now)
+        except SourceError as second:
+            raise SourceError(f"{exc.message}; kube-state-metrics in {metrics.name} could not stand in: "
+                              f"{second.message}", backend=exc.backend) from None
+        why = f"{exc.message}; pods read from kube-state-metrics in {metrics.name} instead (no events, no logs)"
+        if not found:
+            why += ": it has no pods in scope"
+        return found, [Skipped("kubernetes", clip(why))]
 
 
 def _kubernetes(plan: HealthPlan, kube: KubeSource, now: float) -> tuple[list[Finding], list[Skipped]]:

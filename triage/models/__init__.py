@@ -34,6 +34,7 @@ from triage.models.health import (
 from triage.models.signals import (
     EXTRA_SIGNALS,
     SIGNAL_NAMES,
+    WHEN_PRESENT,
     DetectReport,
     Points,
     QueryAlternative,
@@ -63,7 +64,8 @@ __all__ = [
     "Condition", "Deployment", "DockerContainer", "DockerStats", "EndpointProbe", "Finding", "HealthProbe",
     "HealthReport", "Hpa", "KubeContainer", "KubeEvent", "KubeSnapshot", "LogRequest", "LogText", "Node", "Pod",
     "Skipped",
-    "EXTRA_SIGNALS", "SIGNAL_NAMES", "DetectReport", "Points", "QueryAlternative", "RangeQuery", "Samples", "Series",
+    "EXTRA_SIGNALS", "SIGNAL_NAMES", "WHEN_PRESENT", "DetectReport", "Points", "QueryAlternative", "RangeQuery",
+    "Samples", "Series",
     "ServiceDetection", "SignalSeries", "SignalSet", "SignalSpec", "SignalVerdict",
     "BOTTLENECKS", "DB_CLASSES", "HEALTH_KINDS", "HEALTH_REASONS", "INCIDENT_CLASSES", "NO_INCIDENT",
     "OWN_RESOURCE_CLASSES", "TRIGGERS", "UNDECIDED",

@@ -23,7 +23,10 @@ SIGNAL_NAMES = (
 )
 # Added beyond CONTRACT's list (add-only): what capacity math needs.
 EXTRA_SIGNALS = ("db_time_per_request", "db_pool_size", "db_max_connections", "db_pool_waiting",
-                 "dependency_edge_latency_p95")
+                 "dependency_edge_latency_p95", "crash_looping", "image_pull_failing", "pods_not_running")
+# Pod states from kube-state-metrics: judged where the backend has them, never listed as missing
+# (most services are not on Kubernetes, and a record made before them never asked).
+WHEN_PRESENT = ("crash_looping", "image_pull_failing", "pods_not_running")
 
 Samples = Sequence[tuple[float, float]]
 

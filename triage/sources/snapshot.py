@@ -7,12 +7,28 @@ queries, so a replay runs exactly the analysis the live run ran.
 from __future__ import annotations
 
 import math
+import re
 import threading
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from triage.errors import SourceError
 from triage.models import Alert, RangeQuery, Series
+
+# A batch as triage.signals sends it: `label_replace((Q0), "triage_q", "0", "", "") or ...`.
+BATCH_LABEL = "triage_q"
+_PART = re.compile(r'label_replace\(\((.*?)\), "' + BATCH_LABEL + r'", "(\d+)", "", ""\)(?: or |$)')
+
+
+def batch_parts(query: str) -> list[tuple[str, str]] | None:
+    """The (query, index) parts of a batched query, or None when it is not one."""
+    parts, pos = [], 0
+    for m in _PART.finditer(query):
+        if m.start() != pos:
+            return None
+        parts.append((m.group(1), m.group(2)))
+        pos = m.end()
+    return parts if parts and pos == len(query) else None
 
 
 def _key(q: RangeQuery) -> tuple[str, float, float, float]:
@@ -87,21 +103,50 @@ class SnapshotSource:
         for entry in entries:
             q = RangeQuery(str(entry.get("query", "")), float(entry.get("start", 0)), float(entry.get("end", 0)),
                            float(entry.get("step", 0)))
+            answer: list[Series] | SourceError
             if "error" in entry:
-                self._answers[_key(q)] = SourceError(str(entry["error"]), backend=self.backend, query=q.query,
-                                                     detail=entry.get("detail"))
+                answer = SourceError(str(entry["error"]), backend=self.backend, query=q.query,
+                                     detail=entry.get("detail"))
             else:
-                self._answers[_key(q)] = series_from_json(entry.get("result"))
+                answer = series_from_json(entry.get("result"))
+            self._answers[_key(q)] = answer
+            self._remember_parts(q, answer)
+
+    def _remember_parts(self, q: RangeQuery, answer: list[Series] | SourceError) -> None:
+        """Each part of a recorded batch on its own, so a replay that batches the same queries
+        another way (a newer catalog, another batch size) still finds them."""
+        for part, n in batch_parts(q.query) or ():
+            key = _key(RangeQuery(part, q.start, q.end, q.step))
+            if isinstance(answer, SourceError):
+                self._answers.setdefault(key, answer)
+                continue
+            mine = [Series(labels={k: v for k, v in s.labels.items() if k != BATCH_LABEL}, points=s.points)
+                    for s in answer if s.labels.get(BATCH_LABEL) == n]
+            self._answers.setdefault(key, mine)
+
+    def _answer(self, q: RangeQuery) -> list[Series] | SourceError:
+        answer = self._answers.get(_key(q))
+        if answer is not None:
+            return answer
+        missing = SourceError(f"{self.name} holds no answer for this query", backend=self.backend, query=q.query)
+        parts = batch_parts(q.query)
+        if not parts:
+            return missing
+        found: list[Series] = []
+        known = 0
+        for part, n in parts:
+            one = self._answers.get(_key(RangeQuery(part, q.start, q.end, q.step)))
+            if isinstance(one, SourceError):
+                return one
+            if one is not None:
+                known += 1
+                found.extend(Series(labels={**s.labels, BATCH_LABEL: n}, points=s.points) for s in one)
+        # A part the record never asked (a signal added since) answers no series; none known at all
+        # is a query this record cannot answer.
+        return found if known else missing
 
     def query_range_many(self, queries: Sequence[RangeQuery]) -> list[list[Series] | SourceError]:
-        out: list[list[Series] | SourceError] = []
-        for q in queries:
-            answer = self._answers.get(_key(q))
-            if answer is None:
-                answer = SourceError(f"{self.name} holds no answer for this query", backend=self.backend,
-                                     query=q.query)
-            out.append(answer)
-        return out
+        return [self._answer(q) for q in queries]
 
     def alerts(self) -> list[Alert]:
         return []

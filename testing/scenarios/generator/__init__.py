@@ -42,6 +42,7 @@ from testing.scenarios.generator.spec import (
     DEFAULT_LOCKS,
     Alert,
     Dependency,
+    PodState,
     Restart,
     ServiceSpec,
 )
@@ -61,7 +62,7 @@ from testing.scenarios.generator.vocabulary import (
 __all__ = [
     "DB_OPERATIONS", "DEFAULT_BUCKETS", "DEFAULT_DB_OPS", "DEFAULT_DB_P50", "DEFAULT_DB_P95", "DEFAULT_FAMILIES",
     "DEFAULT_LOCKS", "FAMILIES", "FAMILY_META", "PG_LOCK_MODES", "PG_STATES", "STEP_SECONDS", "Alert", "Curve",
-    "CurveLike", "Dataset", "Dependency", "Restart", "ServiceSpec", "add", "as_curve", "bucket_cdf", "clamp",
+    "CurveLike", "Dataset", "Dependency", "PodState", "Restart", "ServiceSpec", "add", "as_curve", "bucket_cdf", "clamp",
     "combine", "const", "gauss_at", "generate", "lognormal_mean", "lognormal_params", "mul", "noisy", "piecewise",
     "pulse", "ramp", "step", "timeline", "to_openmetrics", "to_vm_import",
 ]

@@ -207,6 +207,8 @@ class ServiceGen(ServiceCore):
                     self.add("kube_pod_container_status_last_terminated_reason",
                              "kube_pod_container_status_last_terminated_reason",
                              [*lab, ("reason", reason)], vals)
+        if sp.pod_states:
+            self._emit_pod_states(ksm)
         dep = [("deployment", sp.name), *ksm]
         self.add("kube_deployment_status_replicas_available", "kube_deployment_status_replicas_available",
                  dep, [str(a) for a in self.active])
@@ -224,6 +226,38 @@ class ServiceGen(ServiceCore):
         self.add("kube_deployment_metadata_generation", "kube_deployment_metadata_generation", dep, gen)
         self.add("kube_deployment_status_observed_generation",
                  "kube_deployment_status_observed_generation", dep, obs)
+
+    PHASES = ("Pending", "Running", "Succeeded", "Failed", "Unknown")
+
+    def _emit_pod_states(self, ksm: list[tuple[str, str]]) -> None:
+        """kube-state-metrics' pod phase (every phase, 0 or 1), container info and the current
+        waiting reason (1 while waiting) for the pods a spec's `pod_states` name."""
+        sp = self.spec
+        names = list(self.pods)
+        extra = max(s.pod for s in sp.pod_states) + 1 - len(names)
+        names += [f"{sp.name}-{zlib.crc32(f'{sp.name}:{k}'.encode()):08x}"[:len(sp.name) + 7] + f"-new{k}"
+                  for k in range(max(0, extra))]
+        for i, pod in enumerate(names):
+            states = [s for s in sp.pod_states if s.pod == i]
+            exists = [(i < len(self.pods) and self.present[i][k]) or any(self._during(s, t) for s in states)
+                      for k, t in enumerate(self.ts)]
+            lab = [*ksm, ("pod", pod), ("uid", f"{zlib.crc32(pod.encode()):08x}-0000-4000-8000-000000000000")]
+            phase = [next((s.phase for s in states if self._during(s, t)), "Running") for t in self.ts]
+            for ph in self.PHASES:
+                self.add("kube_pod_status_phase", "kube_pod_status_phase", [*lab, ("phase", ph)],
+                         [("1" if p == ph else "0") if e else None for p, e in zip(phase, exists)])
+            self.add("kube_pod_container_info", "kube_pod_container_info",
+                     [("container", sp.name), *lab, ("image", f"registry.local/{sp.name}:1")],
+                     ["1" if e else None for e in exists])
+            for reason in sorted({s.waiting for s in states if s.waiting}):
+                vals = ["1" if any(s.waiting == reason and self._during(s, t) for s in states) else None
+                        for t in self.ts]
+                self.add("kube_pod_container_status_waiting_reason", "kube_pod_container_status_waiting_reason",
+                         [("container", sp.name), *lab, ("reason", reason)], vals)
+
+    @staticmethod
+    def _during(state, t: float) -> bool:
+        return state.start <= t and (state.end is None or t < state.end)
 
     def emit_hpa(self) -> None:
         sp = self.spec

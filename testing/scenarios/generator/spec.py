@@ -41,6 +41,16 @@ class Restart:
     reason: str = "Error"                    # e.g. "OOMKilled", "Error", "Completed"
 
 
+@dataclass(frozen=True)
+class PodState:
+    """A pod that is not running normally for a while, as kube-state-metrics shows it."""
+    start: float
+    end: float | None = None                 # None: until the end of the data
+    pod: int = 0                             # pod index (may be past ``pods``: a pod that never ran)
+    waiting: str | None = None               # the container's waiting reason, e.g. "CrashLoopBackOff"
+    phase: str = "Running"                   # the pod's phase meanwhile, e.g. "Pending"
+
+
 DEFAULT_DB_OPS = {"select": 3.0, "insert": 0.5, "update": 0.5, "delete": 0.05, "connect": 0.001}
 DEFAULT_DB_P50 = {"select": 0.002, "insert": 0.003, "update": 0.003, "delete": 0.003, "connect": 0.004}
 DEFAULT_DB_P95 = {"select": 0.008, "insert": 0.012, "update": 0.012, "delete": 0.01, "connect": 0.015}
@@ -95,6 +105,7 @@ class ServiceSpec:
     memory_working_set_bytes: CurveLike | None = None  # None: 40 % of the limit
 
     restarts: tuple[Restart, ...] = ()
+    pod_states: tuple[PodState, ...] = ()    # kube-state-metrics' waiting reasons and phases; () emits none
     counter_resets: tuple[tuple[float, int], ...] = ()   # (t, pod index): its counters start again at 0
     deploys: tuple[float, ...] = ()
     rollout_seconds: float | None = 15.0          # observed_generation lag; None: never observed

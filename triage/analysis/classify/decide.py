@@ -24,6 +24,7 @@ from triage.models import (
     INCIDENT_CLASSES,
     NO_INCIDENT,
     UNDECIDED,
+    WHEN_PRESENT,
     SignalSet,
     SignalSpec,
     Status,
@@ -81,8 +82,9 @@ def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str
     deployed_at = f.shared.get("deployed_at")
     trigger = _trigger(bottleneck, rps, traffic_up, deployed_at if isinstance(deployed_at, float) else None)
     sentence = _sentence(service_name, bottleneck, top, f, traffic_up, rps)
+    missing = {k: r for k, r in sets.missing.items() if k not in WHEN_PRESENT}
     return Verdict(bottleneck=bottleneck, confidence=confidence, trigger=trigger, candidates=tuple(ranked),
-                   levels=f.levels, missing=dict(sets.missing), anomaly=f.anomaly, sentence=sentence,
+                   levels=f.levels, missing=missing, anomaly=f.anomaly, sentence=sentence,
                    notes=tuple(f.notes), user_facing=f.user_facing, alone=dict(f.alone),
                    edges=edge_levels(sets, specs, sustain=sustain))
 
