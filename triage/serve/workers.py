@@ -23,6 +23,7 @@ from triage.serve.spool import Spool, read_json
 from triage.serve.work import Deps, RunRequest, failed_record, run_incident, verdict
 
 MAX_BACKOFF = 30.0
+SAVE_RETRY = 5.0        # seconds before a notification whose incident could not be saved is applied again
 
 
 class Engine:
@@ -79,7 +80,15 @@ class Engine:
             for path, entry in self.spool.entries():
                 if self.stop.is_set():
                     return
-                self._apply(entry)
+                try:
+                    self._apply(entry)
+                except OSError as exc:
+                    # A full or read-only disk: the notification stays spooled and is applied again
+                    # (a repeat joins its incident, never a second one) once the disk takes writes.
+                    self.metrics.inc("triage_serve_notifications_total", result="save_failed")
+                    say(f"cannot save an incident ({exc.strerror or exc}); retrying in {SAVE_RETRY:g}s")
+                    self._wake.wait(SAVE_RETRY)
+                    break
                 self.spool.done(path)
             self._wake.wait(1.0)
 
