@@ -6,6 +6,7 @@ them); flags and environment beat the file, as everywhere in the config.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,7 @@ from triage.secrets import (
     register_basic_auth,
     register_url_credentials,
 )
-from triage.yamlschema import Field, OneOf, line_of
+from triage.yamlschema import AnyMapOf, Field, OneOf, line_of
 
 DEFAULT_TIMEOUT = 10.0
 # A command's overall deadline against one backend, when prometheus.deadline is not given: this
@@ -44,6 +45,12 @@ class BackendSettings:
     timeout: float = DEFAULT_TIMEOUT
     deadline: float | None = None
     max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES
+    # Sent with every request: a tenant (`X-Scope-OrgID` for Mimir, Cortex, Loki), a proxy's
+    # routing header; values from `headers_env` are secrets (redacted wherever they could show).
+    headers: tuple[tuple[str, str | Secret], ...] = ()
+    # Added to every query: Thanos' `dedup`, `partial_response`, `max_source_resolution`; a
+    # VictoriaMetrics cluster's `extra_label`.
+    query_params: tuple[tuple[str, str], ...] = ()
 
     @property
     def display_url(self) -> str:
@@ -70,7 +77,14 @@ AUTH_SCHEMA = {
     "timeout": Field(OneOf(float, str)),
     "deadline": Field(OneOf(float, str)),
     "max_response_bytes": Field(OneOf(int, str)),
+    "headers": Field(AnyMapOf(OneOf(str, int))),
+    "headers_env": Field(AnyMapOf(str)),
+    "query_params": Field(AnyMapOf(OneOf(str, int, bool))),
 }
+# Set by triage itself (or by `bearer_token_*` / `basic_auth`): a header of these names is refused.
+OWN_HEADERS = ("authorization", "user-agent", "accept-encoding", "content-length", "host")
+HEADER_NAME = re.compile(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$")
+OWN_PARAMS = ("query", "start", "end", "step", "time", "timeout")
 
 
 def _timeout(value: Any, where: str) -> float:
@@ -125,6 +139,39 @@ def _ca_file(raw: Mapping[str, Any], *, name: str, base: Path, source: str) -> s
     return ca_file
 
 
+def _headers(raw: Mapping[str, Any], *, name: str, env: Mapping[str, str],
+             at: Any) -> tuple[tuple[str, str | Secret], ...]:
+    """`headers` as written (a tenant name is not a secret), `headers_env` as secrets."""
+    out: dict[str, str | Secret] = {}
+    plain = raw.get("headers") or {}
+    from_env = raw.get("headers_env") or {}
+    for key in (*plain, *from_env):
+        if not HEADER_NAME.match(str(key)):
+            raise ConfigError(f"{at('headers')}: {key!r} is not an HTTP header name")
+        if str(key).lower() in OWN_HEADERS:
+            raise ConfigError(f"{at('headers')}: {key} is set by triage itself (use bearer_token_* or basic_auth "
+                              "for credentials)")
+    for key, value in plain.items():
+        text = str(value)
+        if "\n" in text or "\r" in text:
+            raise ConfigError(f"{at('headers')}: {key}'s value has a line break")
+        out[str(key)] = text
+    for key, var in from_env.items():
+        if not env.get(var):
+            raise ConfigError(f"{at('headers_env')}: {key} names ${var}, which is not set")
+        out[str(key)] = Secret(env[var])
+    return tuple(out.items())
+
+
+def _query_params(raw: Mapping[str, Any], at: Any) -> tuple[tuple[str, str], ...]:
+    out = []
+    for key, value in (raw.get("query_params") or {}).items():
+        if str(key) in OWN_PARAMS:
+            raise ConfigError(f"{at('query_params')}: {key} is set by triage itself for each query")
+        out.append((str(key), str(value).lower() if isinstance(value, bool) else str(value)))
+    return tuple(out)
+
+
 def load_backend(raw: Mapping[str, Any] | None, *, name: str, env: Mapping[str, str], url_override: str | None,
                   base: Path, source: str, node: Any = None) -> BackendSettings | None:
     upper = name.upper()
@@ -154,8 +201,11 @@ def load_backend(raw: Mapping[str, Any] | None, *, name: str, env: Mapping[str, 
     max_bytes = DEFAULT_MAX_RESPONSE_BYTES
     if raw.get("max_response_bytes") is not None:
         max_bytes = parse_size(raw["max_response_bytes"], at("max_response_bytes"))
+    headers = _headers(raw, name=name, env=env, at=at)
     return BackendSettings(
         url=url.rstrip("/"),
+        headers=headers,
+        query_params=_query_params(raw, at),
         bearer_token=token,
         username=username,
         password=password,

@@ -48,8 +48,23 @@ def verify_for(ca_file: str | None, insecure_skip_verify: bool) -> bool | str:
     return ca_file or True
 
 
-_WARNED: set[str] = set()
+_WARNED: set[object] = set()
 _WARN_LOCK = threading.Lock()
+
+
+def warn_partial(name: str, warnings: object) -> None:
+    """A backend that answered with warnings (Thanos or Mimir with a store or querier down: a
+    partial answer): one line per backend and warning, on stderr, never in JSON on stdout."""
+    items = warnings if isinstance(warnings, list) else [warnings]
+    for item in items[:3]:
+        text = " ".join(str(item).split())[:200]
+        with _WARN_LOCK:
+            if (name, text) in _WARNED:
+                continue
+            _WARNED.add((name, text))
+        sys.stderr.write(f"triage: warning: {redact(name)} answered with a warning, the data may be partial: "
+                         f"{redact(text)}\n")
+        sys.stderr.flush()
 
 
 def warn_insecure(name: str, key: str) -> None:

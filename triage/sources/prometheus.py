@@ -35,6 +35,7 @@ from triage.sources.http import (
     tls_reason,
     verify_for,
     warn_insecure,
+    warn_partial,
 )
 
 TRANSIENT_STATUS = {429, 502, 503, 504}
@@ -91,6 +92,7 @@ class PrometheusSource:
         self._verify = verify_for(settings.ca_file, settings.insecure_skip_verify)
         session.verify = self._verify
         headers = {"User-Agent": "triage", "Accept-Encoding": "gzip"}
+        headers.update((key, value if isinstance(value, str) else value.reveal()) for key, value in settings.headers)
         if settings.bearer_token is not None:
             headers["Authorization"] = f"Bearer {settings.bearer_token.reveal()}"
         auth = None
@@ -133,6 +135,8 @@ class PrometheusSource:
         if deadline - now <= 0:
             raise _RunDeadline()
         left = deadline - now
+        if params is not None and self.settings.query_params:
+            params = {**dict(self.settings.query_params), **params}
         response = self._session.get(f"{self.settings.url}{path}", params=params, headers=self._headers,
                                      auth=self._auth, timeout=(min(3.0, left), left), stream=True,
                                      verify=self._verify)
@@ -152,7 +156,10 @@ class PrometheusSource:
                 waited = self._clock() - queued
                 body = read_bounded(response, deadline=min(deadline + waited, self._run_deadline),
                                     cap=self.settings.max_response_bytes, clock=self._clock)
-                return parse(json.loads(body))
+                doc = json.loads(body)
+                if isinstance(doc, dict) and doc.get("warnings"):
+                    warn_partial(self.name, doc["warnings"])
+                return parse(doc)
             finally:
                 self._decode.release()
         finally:
@@ -313,7 +320,10 @@ class PrometheusSource:
         body = redact(" ".join(body.split()))
         if status in (401, 403):
             what = "rejected the credentials" if status == 401 else "denied access"
-            return SourceError(f"{self.name} {what} (HTTP {status})", backend=self.backend, query=query, fatal=True)
+            # The body says which: a tenant front's "no org id", a proxy's unknown token.
+            said = f": {body}" if body and body.lower() not in ("unauthorized", "forbidden") else ""
+            return SourceError(f"{self.name} {what} (HTTP {status}){said}", backend=self.backend, query=query,
+                               fatal=True)
         if status in (400, 422):
             return SourceError(f"{self.name} rejected the query: {body or 'HTTP ' + str(status)}",
                                backend=self.backend, query=query, detail=f"HTTP {status}")
