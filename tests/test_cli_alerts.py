@@ -210,3 +210,12 @@ def test_run_alerts_refuses_a_window_end_of_its_own(backends):
     r = run_cli(["run", "--alerts", "--config", str(backends["config"]), "--at", "now"])
     assert r.code == 3 and "--alerts takes each window's end from its alert" in r.stderr
 
+
+
+def test_alertmanager_alone_lists_and_run_alerts_needs_prometheus(backends, tmp_path):
+    am = ["--alertmanager-url", backends["am"].url]
+    r = run_cli(["alerts", *am, "-o", "json", "--service", "payment"], cwd=tmp_path)
+    assert r.code == 1, r.stderr
+    assert [(a["alertname"], a["sources"]) for a in _json(r)["alerts"]] == [("PaymentSlow", ["alertmanager"])]
+    r = run_cli(["run", "--alerts", *am], cwd=tmp_path)
+    assert r.code == 3 and "from Prometheus" in r.stderr and r.stderr.count("\n") == 1

@@ -147,6 +147,9 @@ def run_alerts(scope: o.Scope, backends: o.Backends, checks: o.HealthChecks, out
         raise UsageError("--alerts takes each window's end from its alert: drop --all-services, --at, --since "
                          "and --until (--service and --namespace pick among the alerts)")
     settings = inputs.settings_from(backends)
+    if settings.prometheus is None:
+        raise UsageError("--alerts triages each alert's service from Prometheus: pass --prometheus-url URL, set "
+                         "TRIAGE_PROMETHEUS_URL, or set prometheus.url in triage.yaml")
     sources = alert_sources(settings, backends.max_concurrency)
     try:
         listing = read_alerts(settings, sources, scope.service, scope.namespace)
