@@ -82,6 +82,8 @@ def test_record_and_timeline_show_pending_firing_resolved(tmp_path):
         assert abs(seen - at) <= 3.5, (moves, pending, firing, resolved)
     assert times[1] - times[0] >= FOR_S - 2
     draft = (out / "postmortem.md").read_text()
+    # The generated data's own ALERTS series fire from before the window: said as such, not as an onset.
+    assert "alert HighLatencyP95 (critical) already firing when the record's data begin" in draft
     lines = [line for line in draft.splitlines() if "CheckoutPoolExhausted" in line and "|" in line]
     assert [line.split("(page) ", 1)[1].split()[0] for line in lines] == ["pending", "firing", "resolved"], lines
 
@@ -93,3 +95,10 @@ def test_transitions_from_samples():
     moves = [(m["state"], _ts(m["time"])) for m in transitions(states, 10, 140)]
     assert moves == [("pending", 0), ("firing", 30), ("resolved", 50), ("pending", 80), ("inactive", 100),
                      ("pending", 130)]
+
+
+def test_a_state_held_from_the_first_step_began_earlier():
+    moves = transitions({100: "firing", 110: "firing"}, 10, 200, start=100)
+    assert moves[0] == {"time": "1970-01-01T00:01:40Z", "state": "firing", "already": True}
+    assert moves[1]["state"] == "resolved" and "already" not in moves[1]
+    assert "already" not in transitions({110: "firing"}, 10, 200, start=100)[0]

@@ -25,10 +25,12 @@ def _stamp(t: float) -> str:
     return iso(datetime.fromtimestamp(t, tz=timezone.utc))
 
 
-def transitions(states: Mapping[float, str], step: float, end: float) -> list[dict[str, str]]:
+def transitions(states: Mapping[float, str], step: float, end: float,
+                start: float | None = None) -> list[dict[str, Any]]:
     """[{time, state}] of one alert: `pending`, `firing`, and `resolved` (firing ended) or
-    `inactive` (pending ended without firing). A step without a sample is a step without the alert."""
-    out: list[dict[str, str]] = []
+    `inactive` (pending ended without firing). A step without a sample is a step without the alert.
+    A state held at `start` (the first step asked) began earlier: it is marked `already`."""
+    out: list[dict[str, Any]] = []
     previous: str | None = None
     last_t: float | None = None
     for t in sorted(states):
@@ -37,7 +39,10 @@ def transitions(states: Mapping[float, str], step: float, end: float) -> list[di
             out.append({"time": _stamp(last_t + step), "state": "resolved" if previous == "firing" else "inactive"})
             previous = None
         if state != previous:
-            out.append({"time": _stamp(t), "state": state})
+            move: dict[str, Any] = {"time": _stamp(t), "state": state}
+            if not out and start is not None and t <= start + step / 2:
+                move["already"] = True
+            out.append(move)
         previous, last_t = state, t
     if previous is not None and last_t is not None and last_t + step <= end - step / 2:
         out.append({"time": _stamp(last_t + step), "state": "resolved" if previous == "firing" else "inactive"})
@@ -45,7 +50,7 @@ def transitions(states: Mapping[float, str], step: float, end: float) -> list[di
 
 
 def events_from_series(series: Sequence[Series], services: Sequence[ServiceConfig], step: float,
-                       end: float) -> list[dict[str, Any]]:
+                       end: float, start: float | None = None) -> list[dict[str, Any]]:
     """One row per alert (its labels without `alertstate`) and service it belongs to."""
     alerts: dict[tuple[str, tuple[tuple[str, str], ...]], dict[float, str]] = {}
     for item in series:
@@ -62,7 +67,7 @@ def events_from_series(series: Sequence[Series], services: Sequence[ServiceConfi
                     states[t] = state
     rows: list[dict[str, Any]] = []
     for (service, label_items), states in alerts.items():
-        moves = transitions(states, step, end)
+        moves = transitions(states, step, end, start)
         if not moves:
             continue
         named = dict(label_items)
@@ -87,4 +92,4 @@ def read_alert_events(source: Any, services: Sequence[ServiceConfig], windows: W
 
     entries.append({"query": query.query, "start": query.start, "end": query.end, "step": query.step,
                     "result": series_to_json(answer)})
-    return events_from_series(answer, services, windows.step, windows.end)
+    return events_from_series(answer, services, windows.step, windows.end, query.start)

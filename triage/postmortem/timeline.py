@@ -95,6 +95,15 @@ class Facts:
         return max(ends) if ends and all(e is not None for e in ends) else None  # type: ignore[type-var]
 
     def first_alert(self) -> float | None:
+        """When the first alert fired: from the ALERTS series' transitions when the record has them (a
+        live alert's start is when it went pending, before anyone was paged), else the alerts' start."""
+        fired = [ts(m.get("time")) for row in self.record.get("alert_events") or []
+                 if isinstance(row, dict) and row.get("service") == self.service
+                 for m in row.get("transitions") or []
+                 if isinstance(m, dict) and m.get("state") == "firing" and not m.get("already")]
+        found = [t for t in fired if t]
+        if found:
+            return min(found)
         return min((t for t in (ts(a.get("starts_at")) for a in self.alerts) if t), default=None)
 
     def first_action(self) -> float | None:
@@ -154,7 +163,10 @@ def _alert_state_events(f: Facts) -> tuple[list[tuple[float, str]], set[str]]:
         for move in row.get("transitions") or []:
             t = ts(move.get("time")) if isinstance(move, dict) else None
             words = _STATE_WORDS.get(str(move.get("state"))) if t else None
-            if t and words:
+            if t and words and move.get("already"):
+                events.append((t, f"alert {md(name)} ({sev}) already {move.get('state')} when the record's data "
+                                  "begin"))
+            elif t and words:
                 events.append((t, f"alert {md(name)} ({sev}) {words}"))
     return events, names
 
