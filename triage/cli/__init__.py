@@ -52,6 +52,7 @@ def _root(
 
 def _register() -> None:
     from triage.cli import (
+        alerts,
         capacity,
         completion,
         demo,
@@ -78,6 +79,7 @@ def _register() -> None:
     app.command("run", help=run.run.__doc__)(run.run)
     app.command("demo", help=demo.demo.__doc__)(demo.demo)
     app.command("serve", help=serve.serve.__doc__)(serve.serve)
+    app.command("alerts", help=alerts.alerts.__doc__)(alerts.alerts)
     app.add_typer(queries.app, name="queries")
     app.add_typer(playbooks.app, name="playbooks")
     app.command("completion", help=completion.completion.__doc__)(completion.completion)

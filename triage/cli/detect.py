@@ -54,4 +54,7 @@ def detect(
         from triage.cli.table import detect_table
 
         detect_table(report)
+        from triage.cli.alerts import print_notes
+
+        print_notes([a for det in report.services for a in det.alerts])
     raise typer.Exit(int(report.status.exit_code))

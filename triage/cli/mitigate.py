@@ -51,6 +51,7 @@ def mitigate(
 ) -> None:
     """Phase 2, mitigation: the playbooks' mitigations for what was found; --apply runs the safe ones."""
     from triage.cli import apply as applying
+    from triage.cli.alerts import plan_alerts, plan_with_alerts
     from triage.cli.plan import finish, incident
     from triage.playbooks import make_plan
 
@@ -60,15 +61,13 @@ def mitigate(
         o.Backends(config, prometheus_url, alertmanager_url, max_concurrency),
         PlanSources(from_record, health_from, no_health,
                    o.HealthChecks(no_kubernetes, no_docker, tuple(url or ()), context, timeout)), output)
-    plan = make_plan(library, found, "mitigate")
+    plan, alerts = make_plan(library, found, "mitigate"), plan_alerts(found.rcas)
     actions: list[dict[str, Any]] = []
     unrecorded = False
     if apply:
         applying.check_before_applying(plan, found, settings, service, namespace)
     if output is o.Output.table:
-        from triage.cli.table import plan_table
-
-        plan_table(plan)
+        plan_with_alerts(plan, alerts)
     if apply:
         actions, unrecorded, stopped = applying.apply_and_record(plan, found, yes=yes, context=context,
                                                                  timeout=timeout)
@@ -83,4 +82,4 @@ def mitigate(
     elif output is o.Output.table and plan.safe_steps:
         applying.say(f"{len(plan.safe_steps)} step(s) are marked safe; nothing was changed (run with --apply to be "
                      "asked about each)")
-    finish(plan, output, actions, failed=unrecorded)
+    finish(plan, output, actions, failed=unrecorded, alerts=alerts)

@@ -107,7 +107,8 @@ def _live(settings: Settings, scope: o.Scope, backends: o.Backends, given: PlanS
     return rcas, health
 
 
-def finish(plan: Plan, output: o.Output, actions: Sequence[dict[str, Any]], *, failed: bool = False) -> None:
+def finish(plan: Plan, output: o.Output, actions: Sequence[dict[str, Any]], *, failed: bool = False,
+           alerts: Sequence[Mapping[str, Any]] = ()) -> None:
     """The plan on stdout (the table was printed as it went) and its exit code."""
     import sys
 
@@ -118,7 +119,8 @@ def finish(plan: Plan, output: o.Output, actions: Sequence[dict[str, Any]], *, f
         payload = plan.to_json()
         if plan.phase == "mitigate":
             payload["actions"] = list(actions)
+            payload["alerts"] = list(alerts)
         print_json(payload)
     elif output is o.Output.markdown:
-        sys.stdout.write(plan_markdown(plan, actions))
+        sys.stdout.write(plan_markdown(plan, actions, alerts))
     raise typer.Exit(3 if failed else int(plan.status.exit_code))

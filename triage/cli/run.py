@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from triage.cli import options as o
 from triage.cli.incident import OutDirOpt
+
+AlertsOpt = Annotated[bool, typer.Option(
+    "--alerts", help="Triage each firing alert's service (from Prometheus and Alertmanager), one run per service "
+                     "and namespace, its window ending at the alert's start plus serve.settle (default 2m); "
+                     "with --out DIR each run goes to DIR/<incident-id>/.")]
 
 
 def run(
@@ -27,6 +34,7 @@ def run(
     prometheus_url: o.PrometheusUrlOpt = None,
     alertmanager_url: o.AlertmanagerUrlOpt = None,
     max_concurrency: o.MaxConcurrencyOpt = None,
+    alerts: AlertsOpt = False,
 ) -> None:
     """Phases 1-4 in order; writes the incident record and the post-mortem draft."""
     from triage.catalog import load_catalog
@@ -42,6 +50,11 @@ def run(
 
     backends = o.Backends(config, prometheus_url, alertmanager_url, max_concurrency)
     checks = o.HealthChecks(no_kubernetes, no_docker, tuple(url or ()), context)
+    if alerts:
+        from triage.cli.alerts import run_alerts
+
+        scope = o.Scope(service, all_services, namespace, at, window, baseline, since, until)
+        raise typer.Exit(run_alerts(scope, backends, checks, out, force))
     settings = inputs.settings_from(backends)
     catalog = load_catalog(settings.queries_dirs)
     scope = o.Scope(service, all_services, namespace, at, window, baseline, since, until)

@@ -113,6 +113,8 @@ class Alert:
     labels: Mapping[str, str]
     starts_at: datetime | None = None
     summary: str = ""
+    description: str = ""
+    runbook_url: str = ""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -122,6 +124,8 @@ class Alert:
             "source": self.source,
             "starts_at": iso(self.starts_at) if self.starts_at else None,
             "summary": self.summary,
+            "description": self.description,
+            "runbook_url": self.runbook_url,
             "labels": dict(self.labels),
         }
 

@@ -18,6 +18,7 @@ from triage.config import Settings
 from triage.errors import TriageError
 from triage.incident import incident_id, new_record
 from triage.models import Alert, iso
+from triage.pipeline.alert_events import read_alert_events
 from triage.pipeline.documents import analysis_document
 from triage.pipeline.phases import (
     Progress,
@@ -110,6 +111,9 @@ def run_phases(settings: Settings, catalog: Catalog, source: Any, windows: Windo
     if report is None:
         raise TriageError(record["phases"]["detect"]["reason"])
     record["detect"] = report.to_json()
+    events = read_alert_events(source, target.services, windows, recorder.entries)
+    if events is not None:
+        record["alert_events"] = events
     record["health"] = phase("health", lambda: health(target)) if health else None
     if health is None:
         record["phases"]["health"] = {"status": "skipped", "reason": "health checks are not available"}

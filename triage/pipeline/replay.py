@@ -34,6 +34,7 @@ class _ReplayAlerts:
                 labels={str(k): str(v) for k, v in (a.get("labels") or {}).items()},
                 starts_at=datetime.fromisoformat(starts.replace("Z", "+00:00")) if starts else None,
                 summary=str(a.get("summary", "")),
+                description=str(a.get("description") or ""), runbook_url=str(a.get("runbook_url") or ""),
             ))
         return out
 

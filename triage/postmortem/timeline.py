@@ -95,6 +95,15 @@ class Facts:
         return max(ends) if ends and all(e is not None for e in ends) else None  # type: ignore[type-var]
 
     def first_alert(self) -> float | None:
+        """When the first alert fired: from the ALERTS series' transitions when the record has them (a
+        live alert's start is when it went pending, before anyone was paged), else the alerts' start."""
+        fired = [ts(m.get("time")) for row in self.record.get("alert_events") or []
+                 if isinstance(row, dict) and row.get("service") == self.service
+                 for m in row.get("transitions") or []
+                 if isinstance(m, dict) and m.get("state") == "firing" and not m.get("already")]
+        found = [t for t in fired if t]
+        if found:
+            return min(found)
         return min((t for t in (ts(a.get("starts_at")) for a in self.alerts) if t), default=None)
 
     def first_action(self) -> float | None:
@@ -135,16 +144,48 @@ def _signal_events(f: Facts) -> list[tuple[float, str]]:
     return events
 
 
-def _change_events(f: Facts) -> list[tuple[float, str]]:
-    events = []
+_STATE_WORDS = {"pending": "pending (its rule's condition holds, not yet for long enough)",
+                "firing": "firing", "resolved": "resolved (no longer firing)",
+                "inactive": "no longer pending (cleared before it fired)"}
+
+
+def _alert_state_events(f: Facts) -> tuple[list[tuple[float, str]], set[str]]:
+    """Pending → firing → resolved of each alert of the service, from the record's ALERTS answer;
+    and the names they cover (their firing and resolution are not said twice)."""
+    events: list[tuple[float, str]] = []
+    names: set[str] = set()
+    for row in f.record.get("alert_events") or []:
+        if not isinstance(row, dict) or row.get("service") != f.service:
+            continue
+        name = str(row.get("alertname") or "?")
+        names.add(name)
+        sev = md(row.get("severity") or "no severity")
+        for move in row.get("transitions") or []:
+            t = ts(move.get("time")) if isinstance(move, dict) else None
+            words = _STATE_WORDS.get(str(move.get("state"))) if t else None
+            if t and words and move.get("already"):
+                events.append((t, f"alert {md(name)} ({sev}) already {move.get('state')} when the record's data "
+                                  "begin"))
+            elif t and words:
+                events.append((t, f"alert {md(name)} ({sev}) {words}"))
+    return events, names
+
+
+def _alert_events(f: Facts) -> list[tuple[float, str]]:
+    events, covered = _alert_state_events(f)
     for a in f.alerts:
         t = ts(a.get("starts_at"))
-        if t:
+        if t and a.get("alertname") not in covered:
             events.append((t, f"alert {md(a.get('alertname'))} ({md(a.get('severity') or 'no severity')}) firing"))
     end, step = query_end(f.record), float(f.record.get("step") or 15)
     for name, _, last in alert_spans(f.record, f.service):
-        if end is not None and last + step < end:
+        if end is not None and last + step < end and name not in covered:
             events.append((last + step, f"alert {md(name)} resolved (no longer firing)"))
+    return events
+
+
+def _change_events(f: Facts) -> list[tuple[float, str]]:
+    events = _alert_events(f)
     for signal, text in (("deploys", "rollout: deployment generation {old:.0f} → {new:.0f}"),
                          ("replicas", "scaling: replicas {old:.0f} → {new:.0f}")):
         pts = f.points(signal)
@@ -152,10 +193,10 @@ def _change_events(f: Facts) -> list[tuple[float, str]]:
             if (new > old) if signal == "deploys" else (new != old):
                 events.append((t, text.format(old=old, new=new)))
     for a in f.record.get("actions") or []:
-        t = ts(a.get("time")) if isinstance(a, dict) else None
-        if t:
+        when = ts(a.get("time")) if isinstance(a, dict) else None
+        if when:
             what = md(a.get("what", a.get("action", "")))
-            events.append((t, f"action: {what} {md(a.get('target', ''))} — {md(a.get('result', ''))}".strip()))
+            events.append((when, f"action: {what} {md(a.get('target', ''))} — {md(a.get('result', ''))}".strip()))
     return events
 
 

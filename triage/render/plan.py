@@ -13,12 +13,14 @@ from typing import Any
 
 from triage.playbooks import Plan, PlannedStep, num_text
 from triage.render.escape import md, md_code
+from triage.render.markdown.alerts import alert_sections
 
 _TITLES = {"mitigate": "Mitigation plan (phase 2)", "fix": "Permanent fixes (phase 4)",
            "both": "Mitigations and permanent fixes"}
 
 
-def plan_markdown(plan: Plan, actions: Sequence[Mapping[str, Any]] = ()) -> str:
+def plan_markdown(plan: Plan, actions: Sequence[Mapping[str, Any]] = (),
+                  alerts: Sequence[Mapping[str, Any]] = ()) -> str:
     lines = [f"# {_TITLES[plan.phase]}", "", f"Status: **{plan.status.value.upper()}**. Source: {md(plan.source)}.",
              ""]
     for s in plan.services:
@@ -27,6 +29,7 @@ def plan_markdown(plan: Plan, actions: Sequence[Mapping[str, Any]] = ()) -> str:
                      f"severity {md(s.get('severity') or 'none')}")
     if plan.services:
         lines.append("")
+    lines += alert_sections(alerts)
     for ph, head in (("mitigations", "Mitigations"), ("fixes", "Permanent fixes")):
         if plan.phase in ("both", "mitigate" if ph == "mitigations" else "fix"):
             lines += _md_phase(plan, ph, head)
@@ -105,3 +108,16 @@ def describe_action(action: Mapping[str, Any]) -> str:
     if kind == "restart_container":
         return f"restart Docker container {action.get('name')}"
     return f"unknown action {kind!r}"
+
+
+def plan_alerts(rcas: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The firing alerts of the plan's services (from their rca documents), each with its service:
+    what `mitigate` shows beside the steps, their runbook first of all."""
+    out: list[dict[str, Any]] = []
+    for rca in rcas:
+        for a in rca.get("alerts") or []:
+            if isinstance(a, Mapping) and a.get("state", "firing") in ("firing", "active"):
+                out.append({"service": rca.get("service"), "namespace": rca.get("namespace"),
+                            **{k: a.get(k) for k in ("alertname", "severity", "starts_at", "summary",
+                                                     "description", "runbook_url")}})
+    return out

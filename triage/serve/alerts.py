@@ -199,7 +199,13 @@ def service_of(notification: Notification, keys: Sequence[str]) -> tuple[str, st
     """(service, namespace) from the first of `keys` the group's common labels carry, else the
     first firing alert's; None when no alert names a service."""
     firing = [a for a in notification.alerts if a.status == "firing"] or list(notification.alerts)
-    for labels in (notification.common_labels, *(a.labels for a in firing)):
+    return service_from_labels((notification.common_labels, *(a.labels for a in firing)), keys)
+
+
+def service_from_labels(label_sets: Sequence[Mapping[str, str]], keys: Sequence[str]) -> tuple[str, str | None] | None:
+    """(service, namespace) from the first label set that has one of `keys` (tried in order);
+    `triage alerts` maps the alerts it lists with the same rule."""
+    for labels in label_sets:
         for key in keys:
             value = labels.get(key, "").strip()
             if value:

@@ -148,6 +148,18 @@ def _sink(raw: Mapping[str, Any], index: int, env: Mapping[str, str], base: Path
     return SinkSettings(kind=kind, name=name, url=url, path=path, timeout=timeout, retries=retries)
 
 
+def service_labels(settings: Settings) -> tuple[str, ...]:
+    """The alert labels that name a service, in order (serve.service_labels; `triage alerts` too)."""
+    return tuple(settings.serve.get("service_labels") or DEFAULT_LABELS)
+
+
+def settle_of(settings: Settings) -> float:
+    """serve.settle: how long after an alert starts its incident's window ends (`run --alerts` too)."""
+    raw = settings.serve.get("settle")
+    return DEFAULT_SETTLE if raw is None else _seconds(raw, f"{config_line(settings, 'serve', 'settle')}: serve.settle",
+                                                        zero=True)
+
+
 def serve_settings(settings: Settings, *, listen: str | None = None, env: Mapping[str, str] | None = None,
                    cwd: Path | None = None) -> ServeSettings:
     env = dict(os.environ if env is None else env)
@@ -159,7 +171,7 @@ def serve_settings(settings: Settings, *, listen: str | None = None, env: Mappin
 
     chosen = listen or env.get("TRIAGE_SERVE_LISTEN")
     host, port = parse_listen(chosen) if chosen else parse_listen(raw.get("listen") or DEFAULT_LISTEN, at("listen"))
-    labels = tuple(raw.get("service_labels") or DEFAULT_LABELS)
+    labels = service_labels(settings)
     if not labels or any(not label.strip() for label in labels):
         raise ConfigError(f"{at('service_labels')}: give at least one label name, none empty")
     durations = {key: _seconds(raw[key], at(key), zero=key == "settle") for key in

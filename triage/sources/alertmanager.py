@@ -102,5 +102,7 @@ class AlertmanagerSource:
                 labels=labels,
                 starts_at=parse_json_time(raw.get("startsAt")),
                 summary=str(annotations.get("summary", "")),
+                description=str(annotations.get("description", "")),
+                runbook_url=str(annotations.get("runbook_url", "")),
             ))
         return out

@@ -216,6 +216,8 @@ class PrometheusSource:
                 labels=labels,
                 starts_at=_parse_time(raw.get("activeAt")),
                 summary=str(annotations.get("summary", "")),
+                description=str(annotations.get("description", "")),
+                runbook_url=str(annotations.get("runbook_url", "")),
             ))
         return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from triage.models import DetectReport, Status, iso
 from triage.render.escape import md
+from triage.render.markdown.alerts import notes_markdown
 from triage.render.units import fmt
 
 _ICON = {Status.OK: "OK", Status.WARNING: "WARNING", Status.CRITICAL: "CRITICAL", Status.UNKNOWN: "UNKNOWN"}
@@ -36,6 +37,7 @@ def detect_markdown(report: DetectReport) -> str:
             for a in det.alerts:
                 since = f" since {iso(a.starts_at)}" if a.starts_at else ""
                 lines.append(f"- {md(a.name)} ({md(a.severity or 'no severity')}, {md(a.source)}){since}")
+                lines += notes_markdown([a])
             lines.append("")
         if det.missing_signals:
             lines.append("Missing signals: " + ", ".join(
