@@ -214,3 +214,21 @@ def test_slo_is_read_with_its_defaults(tmp_path):
     path.write_text(yaml.safe_dump({"services": {"checkout": {"slo": {"objective": 0.995}}}}))
     svc = load_settings(config=str(path), env={}, cwd=tmp_path).services["checkout"]
     assert svc.slo == SloConfig(objective=0.995, sli="errors", latency_threshold=None, period=30 * 86400.0)
+
+
+def test_the_post_mortem_states_the_budget_spent(slo_backend, tmp_path):
+    """detect's `slo` in a record becomes the Impact section's budget line."""
+    from pathlib import Path
+
+    demo = json.loads((Path(__file__).resolve().parent.parent / "demo" / "incident.json").read_text())
+    _, svc = _detect(slo_backend, "checkout")
+    demo["detect"]["services"][0]["slo"] = svc["slo"]
+    record = tmp_path / "incident.json"
+    record.write_text(json.dumps(demo))
+    result = run_cli(["postmortem", str(record)])
+    assert result.code == 0, result.stderr
+    line = next(x for x in result.stdout.splitlines() if x.startswith("- Error budget"))
+    assert line.startswith("- Error budget spent: ≈ 1.4 % of the 30d error budget in the examined window "
+                           "(objective 99.9 %, errors SLI); 0.0 % of it left over 30d"), line
+    assert "burning 20.0× over 1h and 20.0× over 5m, past the workbook's page threshold of 14.4×" in line
+    assert "no SLO is configured" not in result.stdout
