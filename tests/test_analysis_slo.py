@@ -232,3 +232,50 @@ def test_the_post_mortem_states_the_budget_spent(slo_backend, tmp_path):
                            "(objective 99.9 %, errors SLI); 0.0 % of it left over 30d"), line
     assert "burning 20.0× over 1h and 20.0× over 5m, past the workbook's page threshold of 14.4×" in line
     assert "no SLO is configured" not in result.stdout
+
+
+class FakeFailingSource:
+    """Every query fails, as a backend that times out would."""
+
+    name = "prometheus"
+
+    def query_range_many(self, queries):
+        from triage.errors import SourceError
+
+        return [SourceError("timed out", backend=self.name, query=q.query) for q in queries]
+
+
+def test_a_failing_backend_leaves_the_verdict_alone_and_says_why():
+    from datetime import datetime, timedelta, timezone
+
+    from triage.analysis import slo as slo_analysis
+    from triage.catalog import load_catalog
+    from triage.config import ServiceConfig, Settings
+    from triage.models import ServiceDetection, Status
+    from triage.signals import make_windows
+
+    svc = ServiceConfig(name="checkout", slo=SloConfig(objective=0.999), configured=True)
+    windows = make_windows(datetime.fromtimestamp(END, tz=timezone.utc), timedelta(minutes=30), timedelta(hours=1))
+    reports = slo_analysis.evaluate(FakeFailingSource(), load_catalog(), Settings(services={"checkout": svc}),
+                                    [svc], windows)
+    report = reports["checkout"]
+    assert report.status is Status.OK and not report.windows and report.budget_remaining is None
+    assert report.missing == "no error ratio and no Sloth or Pyrra recording rules for this service"
+    det = ServiceDetection("checkout", "default", 2, Status.WARNING, "P3", (), (), {}, "")
+    after = slo_analysis.apply(det, report)
+    assert (after.status, after.severity, after.slo) == (Status.WARNING, "P3", report)
+    assert slo_analysis.evaluate(FakeFailingSource(), load_catalog(), Settings(), [ServiceConfig(name="x")],
+                                 windows) == {}
+
+
+def test_latency_sli_from_a_millisecond_histogram_counts_in_its_unit():
+    from triage.analysis.slo import _latency_template
+
+    p95 = ('histogram_quantile(0.95, sum by (job, le) (rate(http_server_duration_milliseconds_bucket'
+           '{job=~"$service_re"}[$rate])))')
+    text = _latency_template(p95, "job", 0.25)
+    assert text == ('(sum by (job) (rate(http_server_duration_milliseconds_count{job=~"$service_re"}[$rate])) - '
+                    'sum by (job) (rate(http_server_duration_milliseconds_bucket{job=~"$service_re", '
+                    'le=~"250|250\\\\.0"}[$rate]))) / sum by (job) (rate(http_server_duration_milliseconds_count'
+                    '{job=~"$service_re"}[$rate]))')
+    assert _latency_template("max(some_gauge)", None, 0.5) is None

@@ -61,6 +61,7 @@ class _Ask:
     source: str
     query: str
     key: str | None = None
+    alternative: int = 0
 
 
 def _latency_template(template: str, key: str | None, threshold: float) -> str | None:
@@ -98,16 +99,19 @@ def _sli_templates(svc: ServiceConfig, slo: SloConfig, catalog: Catalog,
 
 
 def _computed(svc: ServiceConfig, slo: SloConfig, catalog: Catalog, settings: Settings,
-              windows: Sequence[str]) -> list[_Ask]:
+              windows: Sequence[str], only: int | None = None) -> list[_Ask]:
+    """The SLI over each window, for every alternative or `only` the one that answered."""
+    signal = "latency_p95" if slo.sli == "latency" else "error_ratio"
     asks = []
-    for template, key, override in _sli_templates(svc, slo, catalog, settings):
+    for i, (template, key, override) in enumerate(_sli_templates(svc, slo, catalog, settings)):
+        if only is not None and i != only:
+            continue
         for w in windows:
             if override:
-                query = render_override(template, svc, "latency_p95" if slo.sli == "latency" else "error_ratio",
-                                        replace(settings, rate_interval=w))
+                query = render_override(template, svc, signal, replace(settings, rate_interval=w))
             else:
                 query = render(template, placeholders([svc], w, fleet=False))
-            asks.append(_Ask(svc.name, w, "computed", query, key))
+            asks.append(_Ask(svc.name, w, "computed", query, key, i))
     return asks
 
 
@@ -148,7 +152,7 @@ _PREFERENCE = {"sloth": 0, "pyrra": 1, "computed": 2}
 def _choose(asks: Sequence[_Ask], values: Sequence[float | None]) -> dict[str, tuple[_Ask, float]]:
     """Per window: a recorded series before a computed one, the catalog's first alternative first."""
     chosen: dict[str, tuple[_Ask, float]] = {}
-    for ask, value in sorted(zip(asks, values), key=lambda av: _PREFERENCE[av[0].source]):
+    for ask, value in sorted(zip(asks, values), key=lambda av: (_PREFERENCE[av[0].source], av[0].alternative)):
         if value is not None and ask.window not in chosen:
             chosen[ask.window] = (ask, value)
     return chosen
@@ -178,30 +182,46 @@ def _report(slo: SloConfig, chosen: Mapping[str, tuple[_Ask, float]], period: st
                      budget_remaining=remaining, budget_spent_in_window=spent, budget_source=source, missing=missing)
 
 
+def _ask(source: MetricsSource, asks: Sequence[_Ask], services: Mapping[str, ServiceConfig],
+         end: float) -> list[tuple[_Ask, float | None]]:
+    answers = source.query_range_many([RangeQuery(a.query, end, end, _STEP) for a in asks])
+    return [(ask, _value(answer, ask, services[ask.service])) for ask, answer in zip(asks, answers)]
+
+
 def evaluate(source: MetricsSource, catalog: Catalog, settings: Settings, services: Sequence[ServiceConfig],
              windows: Windows) -> dict[str, SloReport]:
-    """Every configured SLO of `services`, in one batch of queries."""
-    with_slo = [svc for svc in services if svc.slo is not None]
+    """Every configured SLO of `services`, in two batches: the recording rules and each SLI
+    alternative over 5 m first, then the longer windows no rule recorded, with the one
+    alternative that answered (a 30-day range is not asked of an alternative without data)."""
+    with_slo = {svc.name: svc for svc in services if svc.slo is not None}
     if not with_slo:
         return {}
-    incident_seconds = windows.window.seconds
-    incident = format_duration(incident_seconds)
-    asks: list[_Ask] = []
-    for svc in with_slo:
+    incident = format_duration(windows.window.seconds)
+    wanted = {name: [*WINDOWS, format_duration(svc.slo.period), incident]
+              for name, svc in with_slo.items() if svc.slo is not None}
+    first: list[_Ask] = []
+    for name, svc in with_slo.items():
         assert svc.slo is not None
-        period = format_duration(svc.slo.period)
-        asks += _recorded(svc, svc.slo, [*WINDOWS, period], incident)
-        asks += _computed(svc, svc.slo, catalog, settings, [*WINDOWS, period, incident])
-    end = windows.end
-    answers = source.query_range_many([RangeQuery(a.query, end, end, _STEP) for a in asks])
-    by_name = {svc.name: svc for svc in with_slo}
-    values = [_value(answer, ask, by_name[ask.service]) for ask, answer in zip(asks, answers)]
+        first += _recorded(svc, svc.slo, wanted[name][:-1], incident)
+        first += _computed(svc, svc.slo, catalog, settings, ["5m"])
+    got = _ask(source, first, with_slo, windows.end)
+    second: list[_Ask] = []
+    for name, svc in with_slo.items():
+        assert svc.slo is not None
+        answered = sorted(a.alternative for a, v in got if a.service == name and a.source == "computed"
+                          and v is not None)
+        recorded = {a.window for a, v in got if a.service == name and a.source != "computed" and v is not None}
+        rest = [w for w in dict.fromkeys(wanted[name]) if w not in recorded and w != "5m"]
+        if answered and rest:
+            second += _computed(svc, svc.slo, catalog, settings, rest, only=answered[0])
+    if second:
+        got += _ask(source, second, with_slo, windows.end)
     out = {}
-    for svc in with_slo:
+    for name, svc in with_slo.items():
         assert svc.slo is not None
-        mine = [(a, v) for a, v in zip(asks, values) if a.service == svc.name]
+        mine = [(a, v) for a, v in got if a.service == name]
         chosen = _choose([a for a, _ in mine], [v for _, v in mine])
-        out[svc.name] = _report(svc.slo, chosen, format_duration(svc.slo.period), incident, incident_seconds)
+        out[name] = _report(svc.slo, chosen, format_duration(svc.slo.period), incident, windows.window.seconds)
     return out
 
 
