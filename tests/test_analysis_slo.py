@@ -88,18 +88,34 @@ SLOS = {
 }
 
 
-@pytest.fixture(scope="module")
-def slo_backend(tmp_path_factory):
-    need("prometheus")
-    need("promtool")
-    from testing.backends import prometheus_from_openmetrics
+def vm_text() -> str:
+    """The same samples as Prometheus text with millisecond timestamps, for VictoriaMetrics' import."""
+    out = []
+    for line in openmetrics().splitlines():
+        if line and not line.startswith("#"):
+            head, t = line.rsplit(" ", 1)
+            out.append(f"{head} {int(t) * 1000}")
+    return "\n".join(out) + "\n"
+
+
+@pytest.fixture(scope="module", params=["prometheus", "victoria-metrics"])
+def slo_backend(request, tmp_path_factory):
+    """Every SLO test runs against both backends: same queries, same burn rates."""
+    from testing.backends import prometheus_from_openmetrics, victoria_metrics_from_import
 
     work = tmp_path_factory.mktemp("slo")
     with_slo = work / "triage.yaml"
     with_slo.write_text(yaml.safe_dump({"services": {name: {"slo": slo} for name, slo in SLOS.items()}}))
     without = work / "plain.yaml"
     without.write_text(yaml.safe_dump({"services": {name: {"tier": 2} for name in SLOS}}))
-    with prometheus_from_openmetrics(openmetrics(), work) as backend:
+    if request.param == "prometheus":
+        need("prometheus")
+        need("promtool")
+        backend = prometheus_from_openmetrics(openmetrics(), work)
+    else:
+        need("victoria-metrics")
+        backend = victoria_metrics_from_import(vm_text(), work)
+    with backend:
         yield backend.url, with_slo, without
 
 
