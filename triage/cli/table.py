@@ -20,6 +20,7 @@ from triage.models import DetectReport, HealthReport, Status, iso
 from triage.render.escape import strip_control as clean
 from triage.render.markdown.catalog import covers, threshold
 from triage.render.markdown.rca import number
+from triage.render.slo import slo_lines
 from triage.render.units import fmt
 
 STYLE = {Status.OK: "green", Status.WARNING: "yellow", Status.CRITICAL: "bold red", Status.UNKNOWN: "magenta"}
@@ -63,6 +64,8 @@ def detect_table(report: DetectReport) -> None:
         out.print(table)
         out.print(Text(DETECT_LEGEND, style="dim"))
         out.print(Text("affected: " + clean(det.affected)))
+        for line in slo_lines(det):
+            out.print(Text(clean(line), style=STYLE[det.slo.status] if det.slo else ""))
         for a in det.alerts:
             since = f" since {iso(a.starts_at)}" if a.starts_at else ""
             out.print(Text(f"alert: {clean(a.name)} ({clean(a.severity or 'no severity')}, "

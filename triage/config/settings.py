@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from triage.config.backend import AUTH_SCHEMA, BackendSettings, load_backend
+from triage.config.slo import SLO_SCHEMA, SloConfig, load_slo
 from triage.config.values import RATE_RANGE, STEP_RANGE, in_range
 from triage.errors import ConfigError, UsageError
 from triage.models import EXTRA_SIGNALS, SIGNAL_NAMES
@@ -49,6 +50,7 @@ class ServiceConfig:
     signals: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     invariants: tuple[Mapping[str, Any], ...] = ()
     configured: bool = False
+    slo: SloConfig | None = None
 
     def selector(self, key: str) -> str:
         """The label value that names this service under `key` (service, container, datname, ...)."""
@@ -155,6 +157,7 @@ SCHEMA = {
             "min": Field(float),
             "max": Field(float),
         })),
+        "slo": Field(SLO_SCHEMA),
     }, key_check=_check_service_name)),
 }
 
@@ -198,6 +201,8 @@ def _services(raw: Mapping[str, Any], default_ns: str, *, source: str, node: Any
             signals={k: _queries(v) for k, v in (svc.get("signals") or {}).items()},
             invariants=tuple(svc.get("invariants") or ()),
             configured=True,
+            slo=load_slo(svc.get("slo"), f"{source}:{line_of(node, 'services', name, 'slo') or '?'}: "
+                                         f"services.{name}.slo"),
         )
     for name, svc in services.items():
         for dep in svc.depends_on:

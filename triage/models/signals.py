@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from triage.models.core import Alert, Status, Threshold, TimeRange, json_number
+from triage.models.slo import SloReport
 
 SIGNAL_NAMES = (
     "rps", "error_ratio", "latency_p95", "inflight", "cpu_usage_ratio", "cpu_throttle_ratio",
@@ -186,6 +187,7 @@ class ServiceDetection:
     alerts: tuple[Alert, ...]
     missing_signals: Mapping[str, str]
     affected: str
+    slo: SloReport | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -199,6 +201,7 @@ class ServiceDetection:
             "alerts": [a.to_json() for a in self.alerts],
             "missing_signals": sorted(self.missing_signals),
             "missing_reasons": dict(sorted(self.missing_signals.items())),
+            **({"slo": self.slo.to_json()} if self.slo is not None else {}),
         }
 
 

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from triage.analysis import slo
 from triage.analysis.detect import (
     DATA_SIGNALS,
     DETECT_SIGNALS,
@@ -111,6 +112,7 @@ def run_detect(settings: Settings, catalog: Catalog, source: MetricsSource, wind
     collection = gather(source, catalog, settings, target, windows, DETECT_SIGNALS)
     progress("reading alerts")
     historical, live, skipped = _alerts(source, target, windows, alert_sources, now)
+    slos = slo.evaluate(source, catalog, settings, target.services, windows)
     detections = []
     sets = []
     for svc in target.services:
@@ -118,7 +120,8 @@ def run_detect(settings: Settings, catalog: Catalog, source: MetricsSource, wind
         if target.fleet and not sset.signals:
             continue
         merged = _dedupe([*alerts_for(live, svc), *historical.get(svc.name, [])])
-        detections.append(detect_service(svc, sset, catalog.signals, merged, callers_of(svc.name, settings.services)))
+        detections.append(slo.apply(detect_service(svc, sset, catalog.signals, merged,
+                                                   callers_of(svc.name, settings.services)), slos.get(svc.name)))
         sets.append(sset)
     if not sets:
         sets = [collection.signal_set(target.services[0])]

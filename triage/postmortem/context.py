@@ -96,6 +96,34 @@ def _impact(f: Facts) -> dict[str, Any]:
     }
 
 
+def _slo(record: Mapping[str, Any], service: str) -> str | None:
+    """The error budget the incident spent, when detect had an SLO for the service (None: no SLO)."""
+    det = next((s for s in (record.get("detect") or {}).get("services") or []
+                if isinstance(s, dict) and s.get("service") == service), {})
+    slo = det.get("slo")
+    if not isinstance(slo, dict):
+        return None
+    period = md(slo.get("period") or "?")
+    objective = slo.get("objective")
+    shown = f"{objective * 100:g} %" if isinstance(objective, (int, float)) else "?"
+    what = f"objective {shown}, {md(slo.get('sli') or 'errors')} SLI"
+    budget = slo.get("budget") or {}
+    spent, left = budget.get("spent_in_window"), budget.get("remaining")
+    if not isinstance(spent, (int, float)):
+        return f"not computed ({what}): {md(slo.get('missing') or 'no data for the examined window')}"
+    text = f"≈ {_fmt(spent, 'ratio')} of the {period} error budget in the examined window ({what})"
+    if isinstance(left, (int, float)):
+        text += f"; {_fmt(max(0.0, left), 'ratio')} of it left over {period} when the record ends"
+        if left < 0:
+            text += f" (overspent: {_fmt(1 - left, 'ratio')} used)"
+    firing = [a for a in slo.get("alerts") or [] if isinstance(a, dict) and a.get("firing")]
+    for a in firing:
+        text += (f"; burning {a.get('burn_long', 0):.1f}× over {md(a.get('long'))} and "
+                 f"{a.get('burn_short', 0):.1f}× over {md(a.get('short'))}, past the workbook's "
+                 f"{md(a.get('severity'))} threshold of {a.get('threshold', 0):g}×")
+    return text
+
+
 def _detection(f: Facts) -> dict[str, Any]:
     first = f.alerts[0] if f.alerts else None
     at, start = f.first_alert(), f.impact_start()
@@ -196,7 +224,7 @@ def build_context(record: Mapping[str, Any], prometheus_url: str | None = None) 
         "trigger": md(trigger), "trigger_text": _trigger(f, trigger), "trigger_words": md(trigger.replace("_", " ")),
         "what": md(bottleneck.replace("_", " ")),
         "window": {"start": md(window.get("start", "")), "end": md(window.get("end", ""))},
-        "impact": _impact(f), "slo": None, "detection": _detection(f), "durations": durations(f),
+        "impact": _impact(f), "slo": _slo(record, service), "detection": _detection(f), "durations": durations(f),
         "evidence": evidence, "queries": queries, "prometheus": md(base) if base else None,
         "capacity": [md(line) for line in (rca.get("capacity") or {}).get("lines", [])],
         "missing": [md(m) for m in rca.get("missing_signals") or []],

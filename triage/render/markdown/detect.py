@@ -5,6 +5,7 @@ from __future__ import annotations
 from triage.models import DetectReport, Status, iso
 from triage.render.escape import md
 from triage.render.markdown.alerts import notes_markdown
+from triage.render.slo import slo_markdown
 from triage.render.units import fmt
 
 _ICON = {Status.OK: "OK", Status.WARNING: "WARNING", Status.CRITICAL: "CRITICAL", Status.UNKNOWN: "UNKNOWN"}
@@ -23,6 +24,7 @@ def detect_markdown(report: DetectReport) -> str:
         sev = f", {det.severity}" if det.severity else ""
         lines += [f"## {md(det.service)} ({md(det.namespace)}, tier {det.tier}): {_ICON[det.status]}{sev}", ""]
         lines += [f"Affected: {md(det.affected)}", ""]
+        lines += slo_markdown(det)
         lines += ["| signal | baseline | window | status |", "|---|---|---|---|"]
         for v in det.signals:
             if v.query is None:
