@@ -8,6 +8,7 @@ COLUMNS), so the wrapping is the one a person sees.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import io
 import json
 import os
@@ -163,6 +164,7 @@ def test_health_names_are_not_folded_at_80_columns():
 
 
 def test_the_fleet_ranking_says_the_shared_reason_once(capsys):
+    from triage.analysis.classify import fleet
     from triage.cli.table import OWN_SIGNALS, fleet_lines
 
     fleet_lines([{"service": "a", "bottleneck": "cpu_saturation", "score": 0.9, "severity": "P1", "why": OWN_SIGNALS},
@@ -171,6 +173,7 @@ def test_the_fleet_ranking_says_the_shared_reason_once(capsys):
                   "why": "slowed by its dependency a (a symptom)"}])
     out = capsys.readouterr().out
     assert out.count(OWN_SIGNALS) == 1
+    assert f'"{OWN_SIGNALS}"' in inspect.getsource(fleet)  # the analysis' own words, matched exactly
     assert "  3. c: external_dependency, ranking score 0.40, P0 — slowed by its dependency a (a symptom)\n" in out
     assert "  1. a: cpu_saturation, ranking score 0.90, P1\n" in out
 
@@ -196,3 +199,22 @@ def test_slack_says_sustained_and_now_and_the_json_missing_list():
     doc = json.loads(run_cli(["rca", "--from", DEMO, "-o", "json"]).stdout)
     line = next(ln for ln in rca.splitlines() if ln.startswith("_missing signals_"))
     assert [m.strip("`") for m in line.split(": ", 1)[1].split(", ")] == doc["missing_signals"]
+
+
+def test_the_fleet_ranking_in_markdown_says_the_shared_reason_once():
+    from triage.render.markdown.rca import OWN_SIGNALS, shown_why
+
+    assert shown_why({"why": OWN_SIGNALS}) == "" and shown_why({"why": "slowed by x (a symptom)"}) != ""
+
+
+@pytest.mark.parametrize("command", ["detect", "rca"])
+def test_detect_and_rca_lines_hang_at_80_columns(command):
+    """The legend, "affected", "missing" and the verdict's sentence wrap under their own text, unpadded."""
+    text = on_terminal([command, "--from", DEMO], 80)
+    # (a table's cells are padded to their column, as Rich draws every table; the lines around it are not)
+    assert all(len(ln) <= 80 for ln in text.splitlines()), text
+    around = [ln for ln in text.splitlines() if ln.startswith(("Window", "baseline:", "affected:", "alert:", "  - "))]
+    assert around and all(ln == ln.rstrip() for ln in around), around
+    if command == "detect":
+        affected = text.split("affected: ", 1)[1].splitlines()
+        assert affected[1].startswith(" " * len("affected: ")), affected[:2]

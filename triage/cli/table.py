@@ -20,7 +20,7 @@ from triage.health.text import ok_summary, where
 from triage.models import DetectReport, HealthReport, Status, iso
 from triage.render.escape import strip_control as clean
 from triage.render.markdown.catalog import QUERIES_LEGEND, action_kind, covers, families, threshold
-from triage.render.markdown.rca import number
+from triage.render.markdown.rca import OWN_SIGNALS, missing_lines, number, shown_why
 from triage.render.units import change_text, fmt
 
 STYLE = {Status.OK: "green", Status.WARNING: "yellow", Status.CRITICAL: "bold red", Status.UNKNOWN: "magenta"}
@@ -66,8 +66,8 @@ DETECT_LEGEND = ("baseline: its median before the window; sustained: the highest
 
 def detect_table(report: DetectReport) -> None:
     out = console.out()
-    out.print(Text(f"Window {iso(report.window.start)} → {iso(report.window.end)}  "
-                   f"(baseline {iso(report.baseline.start)} → {iso(report.baseline.end)})", style="dim"))
+    _hang(out, "", f"Window {iso(report.window.start)} → {iso(report.window.end)}  "
+          f"(baseline {iso(report.baseline.start)} → {iso(report.baseline.end)})", style="dim")
     for det in report.services:
         head = Text()
         head.append(clean(det.service), style="bold")
@@ -89,14 +89,14 @@ def detect_table(report: DetectReport) -> None:
                           change_text(v.change, v.baseline, v.window),
                           Text(v.status.value, style=STYLE[v.status]))
         out.print(table)
-        out.print(Text(DETECT_LEGEND, style="dim"))
-        out.print(Text("affected: " + clean(det.affected)))
+        _hang(out, "", DETECT_LEGEND, style="dim")
+        _hang(out, "affected: ", clean(det.affected))
         for a in det.alerts:
             since = f" since {iso(a.starts_at)}" if a.starts_at else ""
-            out.print(Text(f"alert: {clean(a.name)} ({clean(a.severity or 'no severity')}, "
-                           f"{clean(a.source)}){since}", style="yellow"))
+            _hang(out, "alert: ", f"{clean(a.name)} ({clean(a.severity or 'no severity')}, "
+                  f"{clean(a.source)}){since}", style="yellow")
         for name, reason in sorted(det.missing_signals.items()):
-            out.print(Text(f"missing: {name}: {clean(reason)}", style="dim"))
+            _hang(out, "missing: ", f"{name}: {clean(reason)}", style="dim")
     for source, reason in report.skipped:
         console.err().print(Text(f"skipped {clean(source)}: {clean(reason)}", style="dim"))
 
@@ -138,7 +138,7 @@ def rca_table(result: RcaResult) -> None:
     head = Text()
     head.append(f"{clean(result.service.name)}: ", style="bold")
     head.append(v.bottleneck, style=style)
-    head.append(f"  confidence {v.confidence:.2f}  trigger {v.trigger}  severity {result.severity or '-'}")
+    head.append(f"  confidence {v.confidence:.2f}  trigger {v.trigger}  severity {result.severity or 'none'}")
     _hang(out, "", head)
     _hang(out, "", clean(v.sentence))
     for cand in v.candidates[:4]:
@@ -154,16 +154,11 @@ def rca_table(result: RcaResult) -> None:
         out.print(Text(f"invariant {clean(inv.name)}: {'VIOLATED' if inv.violated else 'holds'} "
                        f"(observed {number(inv.minimum)}..{number(inv.maximum)})",
                        style="bold red" if inv.violated else "green"))
-    missing = result.missing_signals()
+    missing, extras = missing_lines(result)
     if missing:
-        out.print(Text("missing: " + ", ".join(missing), style="dim"))
-    extras = sorted(n for n in v.missing if n not in missing)
+        _hang(out, "missing: ", ", ".join(missing), style="dim")
     if extras:
-        out.print(Text("optional signals without data: " + ", ".join(extras), style="dim"))
-
-
-# The reason most services of a fleet share: said once under the list, not on every line.
-OWN_SIGNALS = "its own signals left their normal range"
+        _hang(out, "optional signals without data: ", ", ".join(extras), style="dim")
 
 
 def fleet_lines(ranking: Sequence[Mapping[str, Any]]) -> None:
@@ -172,7 +167,7 @@ def fleet_lines(ranking: Sequence[Mapping[str, Any]]) -> None:
     own = 0
     for i, row in enumerate(ranking, 1):
         own += row.get("why") == OWN_SIGNALS
-        why = f" — {clean(row['why'])}" if row.get("why") and row["why"] != OWN_SIGNALS else ""
+        why = f" — {clean(shown_why(row))}" if shown_why(row) else ""
         sys.stdout.write(f"{i:>3}. {clean(row['service'])}: {row['bottleneck']}, ranking score "
                          f"{row['score']:.2f}{', ' + row['severity'] if row['severity'] else ''}{why}\n")
     if own:
@@ -194,7 +189,7 @@ def queries_table(catalog: Any) -> None:
 def queries_check_table(results: Sequence[Mapping[str, Any]], covered: Sequence[str], signals: Sequence[str]) -> None:
     table = Table(box=None, header_style="bold", pad_edge=False)
     for col in ("signal", "#", "family", "result", "by key"):
-        table.add_column(col, overflow="fold", no_wrap=col == "signal")
+        table.add_column(col, overflow="fold", no_wrap=col != "by key")
     for r in results:
         style = {"data": "green", "empty": "dim", "error": "red"}[r["status"]]
         detail = f"{r['series']} series" if r["status"] == "data" else clean(r.get("error", "no data"))
@@ -266,7 +261,7 @@ def _plan_head(out: Any, services: Sequence[Mapping[str, Any]]) -> None:
         head.append(str(s.get("bottleneck")), style="bold red" if s.get("bottleneck") not in ("none", "unknown")
                     else "magenta")
         head.append(f"  confidence {s.get('confidence')}  trigger {s.get('trigger')}  "
-                    f"severity {s.get('severity') or '-'}")
+                    f"severity {s.get('severity') or 'none'}")
         _hang(out, "", head)
 
 

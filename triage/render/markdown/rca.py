@@ -70,12 +70,25 @@ def rca_markdown(result: RcaResult) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+# The reason most services of a fleet share: said once under the ranking, not on every row.
+OWN_SIGNALS = "its own signals left their normal range"
+
+
+def shown_why(row: Mapping[str, Any]) -> str:
+    """A ranking row's reason, blank where it is the one most rows share (OWN_SIGNALS)."""
+    why = row.get("why") or ""
+    return "" if why == OWN_SIGNALS else why
+
+
 def fleet_markdown(ranking: Sequence[Mapping[str, Any]], results: Sequence[RcaResult]) -> str:
     by_name = {r.service.name: r for r in results}
     lines = ["| rank | service | bottleneck | ranking score | severity | why ranked here | summary |",
              "|---|---|---|---|---|---|---|"]
     for i, row in enumerate(ranking, 1):
         lines.append(f"| {i} | {md(row['service'])} | {row['bottleneck']} | {row['score']:.2f} | "
-                     f"{row['severity'] or ''} | {md(row.get('why', ''))} | "
+                     f"{row['severity'] or ''} | {md(shown_why(row))} | "
                      f"{md(by_name[row['service']].verdict.sentence)} |")
+    if any(row.get("why") == OWN_SIGNALS for row in ranking):
+        lines += ["", f"Where no reason is given: {OWN_SIGNALS}. The ranking score orders the services; "
+                      "it is not a verdict's confidence."]
     return "\n".join(lines) + "\n"
