@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
-
-import pytest
 
 from testing.cli import run_cli
 
@@ -61,34 +56,4 @@ def test_readme_setup_is_two_commands_the_first_in_a_venv():
     assert commands[1] == "./scripts/test"
 
 
-@pytest.mark.debootstrap
-@pytest.mark.skipif(os.environ.get("TRIAGE_DEBOOTSTRAP") != "1", reason="minutes: set TRIAGE_DEBOOTSTRAP=1")
-def test_readme_first_command_in_a_fresh_debian_root(tmp_path):  # pragma: no cover - opt-in
-    """The README's first command, twice, in a Debian root fresh from debootstrap (python3 and its
-    venv module, as the README asks, and nothing else), from the files git tracks."""
-    chroot = shutil.which("chroot")
-    if os.geteuid() != 0 or not shutil.which("debootstrap") or not chroot:
-        pytest.skip("needs root, debootstrap and chroot")
-    root = tmp_path / "debian"
-    subprocess.run(["debootstrap", "--variant=minbase", "--include=python3,python3-venv,ca-certificates",
-                    "bookworm", str(root), "http://deb.debian.org/debian"],
-                   check=True, capture_output=True, timeout=1800)
-    shutil.copy("/etc/resolv.conf", root / "etc" / "resolv.conf")
-    src = root / "src"
-    shutil.rmtree(src, ignore_errors=True)
-    files = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
-    for name in filter(None, files.decode().split("\0")):
-        if (ROOT / name).is_file():
-            (src / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, src / name)
-    first = _setup_commands()[0]
-    env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/root", "LANG": "C.UTF-8"}
-    if os.environ.get("PIP_CERT"):  # a host whose pip trusts a proxy's CA: the same for the root's pip
-        shutil.copy(os.environ["PIP_CERT"], root / "etc" / "ssl" / "host-pip-ca.pem")
-        env["PIP_CERT"] = "/etc/ssl/host-pip-ca.pem"
-    for _ in range(2):
-        done = subprocess.run([chroot, str(root), "sh", "-c", f"cd /src && {first}"], env=env,
-                              capture_output=True, text=True, timeout=1800)
-        assert done.returncode == 0, done.stderr[-3000:]
-    made = sorted(p.name for p in (src / "incidents").iterdir())
-    assert len(made) == 2 and made[1] == f"{made[0]}-2", made
+# The README's two commands in a fresh Debian root (opt-in, minutes): tests/test_debootstrap.py.

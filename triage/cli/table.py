@@ -6,6 +6,7 @@ playbook is shown, never acted on by the terminal.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -18,16 +19,43 @@ from triage.cli import console
 from triage.health.text import ok_summary, where
 from triage.models import DetectReport, HealthReport, Status, iso
 from triage.render.escape import strip_control as clean
-from triage.render.markdown.catalog import covers, threshold
-from triage.render.markdown.rca import number
+from triage.render.markdown.catalog import QUERIES_LEGEND, action_kind, covers, families, threshold
+from triage.render.markdown.rca import OWN_SIGNALS, missing_lines, number, shown_why
 from triage.render.slo import slo_lines
-from triage.render.units import fmt
+from triage.render.units import change_text, fmt
 
 STYLE = {Status.OK: "green", Status.WARNING: "yellow", Status.CRITICAL: "bold red", Status.UNKNOWN: "magenta"}
 
 
 def _grid() -> Table:
     return Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+
+
+# A private-use character one cell wide that is no whitespace to the wrapper (a no-break space is).
+_GLUE = "\ue000"
+# Spaces a line is never broken at on a terminal: a number and its unit ("25.0 %"), a label and
+# its value ("severity P0"). Wrapped as if they were one word; printed with the ordinary space.
+_KEEP = re.compile(r"(?<=\d) (?=%|ms\b|s\b|req/s|×)|"
+                   + "|".join(rf"(?<=\b{w}) (?=\S)" for w in ("confidence", "trigger", "severity", "priority")))
+
+
+def _hang(out: Any, prefix: str, body: str | Text, style: str = "") -> None:
+    """A labelled line whose continuation, on a terminal narrower than it, starts under its text
+    rather than at column 0 (an "evidence" line wrapped at 80 columns must still read as one), and
+    is never broken between a number and its unit. Piped output is never wrapped (console.out):
+    there it is the one plain line."""
+    text = body.copy() if isinstance(body, Text) else Text(body)
+    if style:
+        text.stylize(style)
+    head = Text(prefix, style=style)
+    width = out.width - len(prefix)
+    if not out.is_terminal or width < 20:
+        out.print(head + text, soft_wrap=True)
+        return
+    text.plain = _KEEP.sub(_GLUE, text.plain)  # same length: the styles stay where they were
+    for k, line in enumerate(text.wrap(out, width, no_wrap=False)):
+        line.plain = line.plain.replace(_GLUE, " ").rstrip()
+        out.print((head if k == 0 else Text(" " * len(prefix))) + line, soft_wrap=True)
 
 
 DETECT_COLUMNS = ("signal", "baseline", "sustained", "now", "change", "status")
@@ -39,8 +67,8 @@ DETECT_LEGEND = ("baseline: its median before the window; sustained: the highest
 
 def detect_table(report: DetectReport) -> None:
     out = console.out()
-    out.print(Text(f"Window {iso(report.window.start)} → {iso(report.window.end)}  "
-                   f"(baseline {iso(report.baseline.start)} → {iso(report.baseline.end)})", style="dim"))
+    _hang(out, "", f"Window {iso(report.window.start)} → {iso(report.window.end)}  "
+          f"(baseline {iso(report.baseline.start)} → {iso(report.baseline.end)})", style="dim")
     for det in report.services:
         head = Text()
         head.append(clean(det.service), style="bold")
@@ -57,21 +85,21 @@ def detect_table(report: DetectReport) -> None:
             if v.query is None:
                 table.add_row(v.name, "", "", "", "", Text("missing", style="dim"))
                 continue
-            change = f"×{v.change:.2f}" if v.change is not None else ""
             table.add_row(v.name, fmt(v.baseline, v.unit), fmt(v.window, v.unit),
-                          fmt(v.now, v.unit) if v.now is not None else "", change,
+                          fmt(v.now, v.unit) if v.now is not None else "",
+                          change_text(v.change, v.baseline, v.window),
                           Text(v.status.value, style=STYLE[v.status]))
         out.print(table)
-        out.print(Text(DETECT_LEGEND, style="dim"))
-        out.print(Text("affected: " + clean(det.affected)))
+        _hang(out, "", DETECT_LEGEND, style="dim")
+        _hang(out, "affected: ", clean(det.affected))
         for line in slo_lines(det):
-            out.print(Text(clean(line), style=STYLE[det.slo.status] if det.slo else ""))
+            _hang(out, "", clean(line), style=STYLE[det.slo.status] if det.slo else "")
         for a in det.alerts:
             since = f" since {iso(a.starts_at)}" if a.starts_at else ""
-            out.print(Text(f"alert: {clean(a.name)} ({clean(a.severity or 'no severity')}, "
-                           f"{clean(a.source)}){since}", style="yellow"))
+            _hang(out, "alert: ", f"{clean(a.name)} ({clean(a.severity or 'no severity')}, "
+                  f"{clean(a.source)}){since}", style="yellow")
         for name, reason in sorted(det.missing_signals.items()):
-            out.print(Text(f"missing: {name}: {clean(reason)}", style="dim"))
+            _hang(out, "missing: ", f"{name}: {clean(reason)}", style="dim")
     for source, reason in report.skipped:
         console.err().print(Text(f"skipped {clean(source)}: {clean(reason)}", style="dim"))
 
@@ -84,8 +112,10 @@ def health_table(report: HealthReport, status: Status) -> None:
             continue
         out.print(Text(f"{level.value.upper()} ({len(group)})", style=STYLE[level]))
         table = _grid()
+        # A name is copied (a URL, a pod): whole on its line up to 40 columns; the detail wraps instead.
+        whole = ["kind", "reason"] + (["name"] if max(len(clean(where(f))) for f in group) <= 40 else [])
         for col in ("kind", "name", "reason", "detail"):
-            table.add_column(col, overflow="fold", no_wrap=col in ("kind",))
+            table.add_column(col, overflow="fold", no_wrap=col in whole)
         for f in group:
             detail = Text(clean(f.detail))
             for line in f.evidence:
@@ -111,52 +141,58 @@ def rca_table(result: RcaResult) -> None:
     head = Text()
     head.append(f"{clean(result.service.name)}: ", style="bold")
     head.append(v.bottleneck, style=style)
-    head.append(f"  confidence {v.confidence:.2f}  trigger {v.trigger}  severity {result.severity or '-'}")
-    out.print(head)
-    out.print(Text(clean(v.sentence)))
+    head.append(f"  confidence {v.confidence:.2f}  trigger {v.trigger}  severity {result.severity or 'none'}")
+    _hang(out, "", head)
+    _hang(out, "", clean(v.sentence))
     for cand in v.candidates[:4]:
         out.print(Text(f"\n{cand.bottleneck}  {cand.score:.2f}", style="bold"))
         for ev in cand.evidence:
             sig = f"[{ev['signal']}] " if ev["signal"] else ""
-            out.print(Text(f"  - {sig}{clean(ev['summary'])}"))
+            _hang(out, "  - ", f"{sig}{clean(ev['summary'])}")
+    if result.capacity.get("lines"):
+        out.print(Text("\ncapacity", style="bold"))
     for line in result.capacity.get("lines", []):
-        out.print(Text(f"capacity: {clean(line)}", style="cyan"))
+        _hang(out, "  - ", clean(line), style="cyan")
     for inv in result.invariants:
         out.print(Text(f"invariant {clean(inv.name)}: {'VIOLATED' if inv.violated else 'holds'} "
                        f"(observed {number(inv.minimum)}..{number(inv.maximum)})",
                        style="bold red" if inv.violated else "green"))
-    missing = result.missing_signals()
+    missing, extras = missing_lines(result)
     if missing:
-        out.print(Text("missing: " + ", ".join(missing), style="dim"))
-    extras = sorted(n for n in v.missing if n not in missing)
+        _hang(out, "missing: ", ", ".join(missing), style="dim")
     if extras:
-        out.print(Text("optional signals without data: " + ", ".join(extras), style="dim"))
+        _hang(out, "optional signals without data: ", ", ".join(extras), style="dim")
 
 
 def fleet_lines(ranking: Sequence[Mapping[str, Any]]) -> None:
     """The fleet as plain lines, one a service: they are read in a grep or a CI log as often as on a TTY."""
     sys.stdout.write("rank. service: bottleneck, ranking score (not the verdict's confidence), severity — why\n")
+    own = 0
     for i, row in enumerate(ranking, 1):
-        why = f" — {clean(row['why'])}" if row.get("why") else ""
+        own += row.get("why") == OWN_SIGNALS
+        why = f" — {clean(shown_why(row))}" if shown_why(row) else ""
         sys.stdout.write(f"{i:>3}. {clean(row['service'])}: {row['bottleneck']}, ranking score "
                          f"{row['score']:.2f}{', ' + row['severity'] if row['severity'] else ''}{why}\n")
+    if own:
+        sys.stdout.write(f"(no reason given: {OWN_SIGNALS})\n")
 
 
 def queries_table(catalog: Any) -> None:
     table = Table(box=None, header_style="bold", pad_edge=False)
-    for col in ("signal", "unit", "warning", "critical", "alternatives", "source"):
-        table.add_column(col, overflow="fold", no_wrap=col == "signal")
+    for col in ("signal", "unit", "warning", "critical", "exporters"):
+        table.add_column(col, overflow="fold", no_wrap=col != "exporters", justify="right" if col in (
+            "warning", "critical") else "left")
     for s in catalog.signals.values():
-        fams = " → ".join(f"{a.family or 'custom'}" for a in s.alternatives)
-        table.add_row(Text(clean(s.name)), Text(clean(s.unit)), threshold(s.threshold.warning),
-                      threshold(s.threshold.critical), Text(clean(fams)), Text(clean(s.threshold.source)))
+        table.add_row(Text(clean(s.name)), Text(clean(s.unit)), threshold(s.threshold.warning, s.unit),
+                      threshold(s.threshold.critical, s.unit), Text(clean(families(s))))
     console.out().print(table)
+    console.out().print(Text(QUERIES_LEGEND, style="dim"))
 
 
 def queries_check_table(results: Sequence[Mapping[str, Any]], covered: Sequence[str], signals: Sequence[str]) -> None:
     table = Table(box=None, header_style="bold", pad_edge=False)
     for col in ("signal", "#", "family", "result", "by key"):
-        table.add_column(col, overflow="fold", no_wrap=col == "signal")
+        table.add_column(col, overflow="fold", no_wrap=col != "by key")
     for r in results:
         style = {"data": "green", "empty": "dim", "error": "red"}[r["status"]]
         detail = f"{r['series']} series" if r["status"] == "data" else clean(r.get("error", "no data"))
@@ -185,7 +221,12 @@ def _commands(out: Any, commands: Sequence[str], style: str = "") -> None:
     terminal folds it on screen and a copy still gives the one line)."""
     for cmd in commands:
         for k, cl in enumerate(clean(cmd).split("\n")):
-            out.print(Text(("    $ " if k == 0 else "      ") + cl, style=style), soft_wrap=True)
+            out.print(Text((("    $ " if k == 0 else "      ") + cl).rstrip(), style=style), soft_wrap=True)
+
+
+def _query(out: Any, prefix: str, query: str) -> None:
+    """A PromQL expression is pasted as a command is: whole, on one line (soft_wrap, as _commands)."""
+    out.print(Text(prefix + clean(query).replace("\n", " "), style="green"), soft_wrap=True)
 
 
 def playbook_table(book: Any) -> None:
@@ -199,19 +240,20 @@ def playbook_table(book: Any) -> None:
             continue
         out.print(Text(f"\n{phase}", style="bold"))
         for s in steps:
-            out.print(Text(f"\n  {s.id}: {clean(s.title)}" + ("  [safe]" if s.safe else ""), style="bold"))
-            out.print(Text(f"    when      {clean(s.when_text)}"))
+            out.print()
+            _hang(out, f"  {s.id}: ", clean(s.title) + ("  [safe]" if s.safe else ""), style="bold")
+            _hang(out, "    when      ", clean(s.when_text))
             for name_, text, _ in s.compute:
-                out.print(Text(f"    compute   {name_} = {clean(text)}", style="cyan"))
+                _hang(out, "    compute   ", f"{name_} = {clean(text)}", style="cyan")
             if s.evidence:
-                out.print(Text(f"    evidence  {', '.join(s.evidence)}"))
-            out.print(Text(f"    risk      {clean(s.risk)}", style="yellow"))
+                _hang(out, "    evidence  ", ", ".join(s.evidence))
+            _hang(out, "    risk      ", clean(s.risk), style="yellow")
             if s.phase == "fixes":
-                out.print(Text(f"    effort    {clean(s.effort)} · timeline {clean(s.timeline)}"
-                               + (f" · priority {s.priority}" if s.priority else "")))
-                out.print(Text(f"    success   {clean(s.success_metric)}", style="green"))
+                _hang(out, "    effort    ", f"{clean(s.effort)} · timeline {clean(s.timeline)}"
+                      + (f" · priority {s.priority}" if s.priority else ""))
+                _query(out, "    success   ", s.success_metric)
             if s.action:
-                out.print(Text(f"    action    {s.action}", style="green"))
+                _hang(out, "    --apply   ", f"{clean(action_kind(s.action))} (asks first)", style="green")
             _commands(out, s.commands)
 
 
@@ -222,39 +264,39 @@ def _plan_head(out: Any, services: Sequence[Mapping[str, Any]]) -> None:
         head.append(str(s.get("bottleneck")), style="bold red" if s.get("bottleneck") not in ("none", "unknown")
                     else "magenta")
         head.append(f"  confidence {s.get('confidence')}  trigger {s.get('trigger')}  "
-                    f"severity {s.get('severity') or '-'}")
-        out.print(head)
+                    f"severity {s.get('severity') or 'none'}")
+        _hang(out, "", head)
 
 
 def _planned_step(out: Any, i: int, p: Any) -> None:
     from triage.playbooks import num_text
     from triage.render.plan import describe_action
 
-    line = Text(f"\n{i:>2}. ", style="bold")
-    line.append(clean(p.title), style="bold")
+    line = Text(clean(p.title), style="bold")
     if p.target and p.target.get("kind") != "service":
         line.append(f"  [{clean(p.target.get('kind'))} {clean(p.target.get('name'))}]", style="cyan")
     if p.action:
         line.append("  [safe]", style="green")
-    out.print(line)
+    out.print()
+    _hang(out, f"{i:>2}. ", line, style="bold")
     out.print(Text(f"    {p.step.full_id}", style="dim"))
     if p.description:
-        out.print(Text(f"    {clean(p.description)}"))
-    out.print(Text(f"    when {clean(p.step.when_text)}", style="dim"))
+        _hang(out, "    ", clean(p.description))
+    _hang(out, "    when ", clean(p.step.when_text), style="dim")
     for ev in p.evidence:
-        out.print(Text(f"    evidence  {clean(ev['text'])}"))
+        _hang(out, "    evidence  ", clean(ev["text"]))
     for f in p.findings[1:]:
-        out.print(Text(f"    also      {clean(f.get('kind'))} {clean(f.get('name'))}: {clean(f.get('reason'))}"))
+        _hang(out, "    also      ", f"{clean(f.get('kind'))} {clean(f.get('name'))}: {clean(f.get('reason'))}")
     for n in p.numbers:
         result = num_text(n["value"]) if n["value"] is not None else f"n/a ({clean(n.get('missing', ''))})"
-        out.print(Text(f"    number    {n['name']} = {n['formula']} = {n['with']} = {result}", style="cyan"))
-    out.print(Text(f"    risk      {clean(p.risk)}", style="yellow"))
+        _hang(out, "    number    ", f"{n['name']} = {n['formula']} = {n['with']} = {result}", style="cyan")
+    _hang(out, "    risk      ", clean(p.risk), style="yellow")
     if p.step.phase == "fixes":
         prio = f"  priority {p.step.priority}" if p.step.priority else ""
-        out.print(Text(f"    effort    {clean(p.step.effort)}  ·  timeline {clean(p.step.timeline)}{prio}"))
-        out.print(Text(f"    success   {clean(p.success_metric)}", style="green"))
+        _hang(out, "    effort    ", f"{clean(p.step.effort)}  ·  timeline {clean(p.step.timeline)}{prio}")
+        _query(out, "    success   ", p.success_metric)
     if p.action:
-        out.print(Text(f"    --apply   {describe_action(p.action)}", style="green"))
+        _hang(out, "    --apply   ", describe_action(p.action), style="green")
     _commands(out, p.commands)
     if p.verify:
         _commands(out, [p.verify], style="dim")
@@ -276,9 +318,9 @@ def plan_table(plan: Any) -> None:
         if skipped:
             out.print(Text(f"\nskipped ({len(skipped)})", style="magenta"))
             for p in skipped:
-                out.print(Text(f"  - {clean(p.title)} ({p.step.full_id}): {clean(p.why)}", style="magenta"))
+                _hang(out, "  - ", f"{clean(p.title)} ({p.step.full_id}): {clean(p.why)}", style="magenta")
     for note in plan.notes:
-        out.print(Text(f"note: {clean(note)}", style="dim"))
+        _hang(out, "note: ", clean(note), style="dim")
     out.print(Text(f"status: {plan.status.value.upper()}", style=STYLE.get(plan.status, "")))
 
 

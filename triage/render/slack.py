@@ -17,8 +17,8 @@ from typing import Any
 from triage.analysis.rca import RcaResult
 from triage.models import DetectReport, Status, iso
 from triage.render.escape import escape_control
-from triage.render.markdown.rca import number
-from triage.render.units import fmt
+from triage.render.markdown.rca import missing_lines, number
+from triage.render.units import change_text, fmt
 
 _EMPHASIS = {Status.OK: "OK", Status.WARNING: "*WARNING*", Status.CRITICAL: "*CRITICAL*", Status.UNKNOWN: "_UNKNOWN_"}
 
@@ -48,9 +48,11 @@ def detect_slack(report: DetectReport) -> str:
             if v.query is None:
                 lines.append(f"• {code(v.name)} _missing_")
                 continue
-            change = f" (×{v.change:.2f})" if v.change is not None else ""
-            lines.append(f"• {code(v.name)} {text(fmt(v.baseline, v.unit))} → {text(fmt(v.window, v.unit))}"
-                         f"{change} {_EMPHASIS[v.status] if v.status is not Status.OK else 'ok'}")
+            change = change_text(v.change, v.baseline, v.window) if v.change is not None else ""
+            now = f", now {text(fmt(v.now, v.unit))}" if v.now is not None else ""
+            lines.append(f"• {code(v.name)} {text(fmt(v.baseline, v.unit))} → {text(fmt(v.window, v.unit))} "
+                         f"sustained{now}{f' ({change})' if change else ''}: "
+                         f"{_EMPHASIS[v.status] if v.status is not Status.OK else 'ok'}")
         for a in det.alerts:
             since = f" since {iso(a.starts_at)}" if a.starts_at else ""
             lines.append(f"• alert {code(a.name)} ({text(a.severity or 'no severity')}, {text(a.source)}){since}")
@@ -77,8 +79,11 @@ def rca_slack(result: RcaResult) -> str:
     for inv in result.invariants:
         state = "*VIOLATED*" if inv.violated else "holds"
         lines.append(f"• invariant {code(inv.name)}: {state} (observed {number(inv.minimum)}..{number(inv.maximum)})")
-    if v.missing:
-        lines.append("_missing signals_: " + ", ".join(code(m) for m in sorted(v.missing)))
+    missing, optional = missing_lines(result)
+    if missing:
+        lines.append("_missing signals_: " + ", ".join(code(m) for m in missing))
+    if optional:
+        lines.append("_optional signals without data_: " + ", ".join(code(m) for m in optional))
     return "\n".join(lines) + "\n"
 
 
