@@ -241,7 +241,7 @@ def test_broken_playbooks_dir(tmp_path, fault, command):
         assert msg.startswith("triage: error: ") and phrase in msg, msg
     elif validate_phrase is None:  # a path given to validate may be one playbook file: this one is, and valid
         check(result, {0})
-        assert f"ok {books} (1 mitigations, 0 fixes)" in result.stdout
+        assert f"ok {books} (1 mitigation, 0 fixes)" in result.stdout
     else:
         check(result, {3})
         [line] = [ln for ln in result.stdout.splitlines() if ln.startswith("FAILED ")]

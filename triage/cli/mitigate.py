@@ -80,6 +80,7 @@ def mitigate(
     elif yes:
         applying.say("--yes does nothing without --apply: nothing was changed")
     elif output is o.Output.table and plan.safe_steps:
-        applying.say(f"{len(plan.safe_steps)} step(s) are marked safe; nothing was changed (run with --apply to be "
-                     "asked about each)")
+        n = len(plan.safe_steps)
+        applying.say(f"{n} step{' is' if n == 1 else 's are'} marked safe; nothing was changed (run with --apply to "
+                     "be asked about each)")
     finish(plan, output, actions, failed=unrecorded, alerts=alerts)

@@ -107,7 +107,9 @@ def validate(
     else:
         prefix = "- " if output is o.Output.markdown else ""
         for p in good:
-            sys.stdout.write(f"{prefix}ok {clean(p.path)} ({len(p.mitigations)} mitigations, {len(p.fixes)} fixes)\n")
+            m, f = len(p.mitigations), len(p.fixes)
+            sys.stdout.write(f"{prefix}ok {clean(p.path)} ({m} mitigation{'' if m == 1 else 's'}, "
+                             f"{f} fix{'' if f == 1 else 'es'})\n")
         for e in errors:
             sys.stdout.write(f"{prefix}FAILED {clean(e)}\n")
         for u in uncovered:

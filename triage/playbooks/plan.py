@@ -185,7 +185,7 @@ def _plan_step(step: Step, ctx: Context) -> PlannedStep | None:
     target = _target(ctx)
     found = (ctx.finding,) if ctx.finding else ()
     if isinstance(decided, Missing):
-        return PlannedStep(step=step, status="skipped", why=f"cannot decide `{step.when_text}`: {decided.why}",
+        return PlannedStep(step=step, status="skipped", why=f"not decided: {decided.why}",
                            service=service, target=target, title=_plain(step, ctx), findings=found)
     why = show(step.when, ctx.lookup)
     numbers, values = _compute(step, ctx)
