@@ -20,6 +20,7 @@ from triage.health.text import ok_summary, where
 from triage.models import DetectReport, HealthReport, Status, iso
 from triage.render.escape import strip_control as clean
 from triage.render.markdown.catalog import QUERIES_LEGEND, action_kind, covers, families, threshold
+from triage.render.markdown.detect import DETECT_LEGEND
 from triage.render.markdown.rca import OWN_SIGNALS, missing_lines, number, shown_why
 from triage.render.slo import slo_lines
 from triage.render.units import change_text, fmt
@@ -61,8 +62,6 @@ def _hang(out: Any, prefix: str, body: str | Text, style: str = "") -> None:
 DETECT_COLUMNS = ("signal", "baseline", "sustained", "now", "change", "status")
 # What each number is, so a fault minutes old (sustained still at baseline, now far above it) is
 # not read as "ok": the status weighs both.
-DETECT_LEGEND = ("baseline: its median before the window; sustained: the highest level it held through the "
-                 "window; now: its last points; change: sustained ÷ baseline")
 
 
 def detect_table(report: DetectReport) -> None:

@@ -5,6 +5,8 @@ says *which* dependency is down becomes `DependencyDown` naming it."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -132,6 +134,18 @@ def _say(p: EndpointProbe) -> str:
     if isinstance(p.body, dict):
         parts = [f"{k}: {_describe(p.body[k])}" for k in ("status", "error", "message") if k in p.body]
         return ": " + clip("; ".join(parts), 200) if parts else ""
-    if p.text.strip():
-        return ": " + clip(p.text, 160)
-    return ""
+    text = _readable(p.text)
+    return ": " + clip(text, 160) if text else ""
+
+
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.I | re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def _readable(text: str) -> str:
+    """A body as a person reads it: an HTML error page by its <title> (else its text without the
+    markup), anything else as it is, on one line."""
+    if "<" in text and re.search(r"<(!doctype|html|head|body|title|h1|p)\b", text, re.I):
+        title = _TITLE.search(text)
+        text = title.group(1) if title and title.group(1).strip() else _TAG.sub(" ", text)
+    return " ".join(html.unescape(text).split())

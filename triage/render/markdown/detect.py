@@ -6,7 +6,11 @@ from triage.models import DetectReport, Status, iso
 from triage.render.escape import md
 from triage.render.markdown.alerts import notes_markdown
 from triage.render.slo import slo_markdown
-from triage.render.units import fmt
+from triage.render.units import change_text, fmt
+
+# The columns of detect's table, said once for the terminal, markdown and Slack.
+DETECT_LEGEND = ("baseline: its median before the window; sustained: the highest level it held through the "
+                 "window; now: its last points; change: sustained ÷ baseline")
 
 _ICON = {Status.OK: "OK", Status.WARNING: "WARNING", Status.CRITICAL: "CRITICAL", Status.UNKNOWN: "UNKNOWN"}
 
@@ -25,15 +29,15 @@ def detect_markdown(report: DetectReport) -> str:
         lines += [f"## {md(det.service)} ({md(det.namespace)}, tier {det.tier}): {_ICON[det.status]}{sev}", ""]
         lines += [f"Affected: {md(det.affected)}", ""]
         lines += slo_markdown(det)
-        lines += ["| signal | baseline | window | status |", "|---|---|---|---|"]
+        lines += ["| signal | baseline | sustained | now | change | status |", "|---|---|---|---|---|---|"]
         for v in det.signals:
             if v.query is None:
-                lines.append(f"| {v.name} | n/a | n/a | missing |")
+                lines.append(f"| {v.name} | | | | | missing |")
             else:
-                lines.append(
-                    f"| {v.name} | {md(fmt(v.baseline, v.unit))} | {md(fmt(v.window, v.unit))} | {v.status.value} |"
-                )
-        lines.append("")
+                now = md(fmt(v.now, v.unit)) if v.now is not None else ""
+                lines.append(f"| {v.name} | {md(fmt(v.baseline, v.unit))} | {md(fmt(v.window, v.unit))} | {now} | "
+                             f"{md(change_text(v.change, v.baseline, v.window))} | {v.status.value} |")
+        lines += ["", f"_{md(DETECT_LEGEND)}_", ""]
         if det.alerts:
             lines.append("Firing alerts:")
             for a in det.alerts:
