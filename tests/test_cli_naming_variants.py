@@ -46,6 +46,8 @@ def test_detect_reads_each_instrumentation_without_a_config(naming_server):
                           "--at", AT, "-o", "json"])
         assert result.stdout, result.stderr
         detection = json.loads(result.stdout)["services"][0]
+        if detection["namespace"] != named.scenario.spec.namespace:
+            wrong.append(f"{named.dialect} ({named.name}): namespace {detection['namespace']}")
         families = _families(detection)
         expected = {"rps": named.family, "error_ratio": named.family, "latency_p95": named.family}
         if named.dialect in ("go", "node"):   # same histogram name as the seed app's
@@ -100,3 +102,13 @@ def test_the_otel_client_is_read_by_job_in_both_generations(naming_server):
         dependency = json.loads(result.stdout)["signals"]["dependency_latency_p95"]
         assert metric in dependency["query"] and "job=~" in dependency["query"], dependency["query"]
         assert 0.5 < dependency["window"] < 30 and dependency["baseline"] < 0.5, (name, dependency)
+
+
+def test_the_fleet_finds_otel_services_without_a_config(naming_server):
+    """--all-services with no triage.yaml: a service with no `service` label is found through
+    target_info's service_name (a plain scrape job is not taken for a service), in its namespace."""
+    result = run_cli(["detect", "--all-services", "--prometheus-url", naming_server.url, "--at", AT, "-o", "json"])
+    assert result.stdout, result.stderr
+    found = {s["service"]: s["namespace"] for s in json.loads(result.stdout)["services"]}
+    expected = {n.name: n.scenario.spec.namespace for n in naming_server.named if n.dialect != "starlette"}
+    assert found == expected

@@ -163,7 +163,7 @@ class NamedGen(ServiceGen):
                     if nm.status == "status":      # Micrometer's outcome and exception tags
                         labels += [("exception", "none"), ("outcome", "SERVER_ERROR" if s[0] == "5" else "SUCCESS")]
                     self._histogram(nm.histogram, i, labels, self.req_hs[i][h][s], cdfs, self.lat_mean)
-        if nm.by_job is not None:
+        if nm.histogram.startswith("http_server_") and nm.by_job is not None:   # an OTel SDK's resource
             self._target_info()
 
     def _target_info(self) -> None:
