@@ -29,6 +29,9 @@ dialect                what the service exports (and how it is named)
                        ``http_request_duration_seconds{code, method}`` (status is ``code``)
 ``node``               express-prom-bundle (prom-client): only ``http_request_duration_seconds
                        {status_code, method, path}``, no request counter
+``custom``             a service's own names (``myshop_http_requests_total{code}``, ``myshop_http_
+                       request_latency_seconds``), which only a ``signals:`` override reads
+                       (not in :func:`naming_library`: `queries check` suggests that override)
 =====================  ====================================================================
 
 Every other family (cAdvisor, kube-state-metrics, the database, process metrics) is written as
@@ -58,13 +61,13 @@ from testing.scenarios.generator.vocabulary import DEFAULT_BUCKETS
 from testing.scenarios.rca_library import EXPORT_END_S, EXPORT_START_S, EXPORT_STEP_S, LabelledScenario, rca_config
 from testing.scenarios.rca_library import by_name as library_by_name
 
-DIALECTS = ("otel", "otel-old-ms", "otel-old-s", "micrometer", "starlette", "go", "node")
+DIALECTS = ("otel", "otel-old-ms", "otel-old-s", "micrometer", "starlette", "go", "node", "custom")
 
 #: dialect -> the families of the catalog (`family:` in queries/*.yaml) that must read it.
 FAMILY_OF = {
     "otel": "otel-http-server", "otel-old-ms": "otel-http-server-old", "otel-old-s": "otel-http-server-old",
     "micrometer": "micrometer", "starlette": "starlette-exporter", "go": "go-promhttp",
-    "node": "express-prom-bundle",
+    "node": "express-prom-bundle", "custom": "override",
 }
 
 
@@ -106,6 +109,9 @@ NAMES = {
     "go": _Names("http_request_duration_seconds", "method", None, "handler", counter="http_requests",
                  counter_status="code"),
     "node": _Names("http_request_duration_seconds", "method", "status_code", "path"),
+    # names no catalog family knows: `queries check` has to suggest the override
+    "custom": _Names("myshop_http_request_latency_seconds", "method", None, "route", counter="myshop_http_requests",
+                     counter_status="code", active="myshop_inflight_requests"),
 }
 
 _HELP = {
