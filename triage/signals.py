@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 
 from triage.catalog import Catalog
 from triage.config import ServiceConfig, Settings, config_line
+from triage.discovery import discovery_query
 from triage.errors import ConfigError, NoDataError, SourceError, UsageError
 from triage.models import (
     Alert,
@@ -351,8 +352,7 @@ def discover_services(source: MetricsSource, settings: Settings, windows: Window
                       only: str | None = None) -> dict[str, str]:
     """Services with request data in baseline or window, and their namespace."""
     span = windows.end - windows.start
-    selector = f'{{service="{escape_label_value(only)}"}}' if only is not None else ""
-    query = f"count by (service, namespace) (http_requests_total{selector})"
+    query = discovery_query(only)
     answer = source.query_range_many([RangeQuery(query, windows.start, windows.end, max(span / 4, windows.step))])[0]
     if isinstance(answer, SourceError):
         raise answer

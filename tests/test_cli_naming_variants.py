@@ -1,0 +1,114 @@
+"""OpenTelemetry and instrumentation-library metric names, read from the names alone.
+
+Library scenarios exported under another instrumentation's HTTP names (testing/scenarios/
+naming.py: OTel stable and pre-stable, Micrometer, starlette_exporter, Go promhttp,
+express-prom-bundle), some named by `job` (`<service.namespace>/<service.name>` or a plain
+job) instead of a `service` label, all in one real Prometheus: `detect` reads each service's
+golden signals from its own family, and `rca` (per service and in one fleet pass) names the
+class the library gives it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from testing.cli import run_cli
+from testing.scenarios.rca_library import AT
+from tests.conftest import need
+
+
+@pytest.fixture(scope="module")
+def naming_server(tmp_path_factory):
+    need("prometheus")
+    need("promtool")
+    from testing.scenarios.naming import serve_naming
+
+    with serve_naming(tmp_path_factory.mktemp("naming")) as server:
+        yield server
+
+
+def _families(detection: dict) -> dict[str, str]:
+    """signal -> the catalog family of the alternative that answered it."""
+    from triage.catalog import load_catalog
+
+    catalog = load_catalog()
+    return {name: catalog.spec(name).alternatives[s["alternative"] - 1].family
+            for name, s in detection["signals"].items() if s.get("alternative")}
+
+
+def test_detect_reads_each_instrumentation_without_a_config(naming_server):
+    """No triage.yaml: the service is found by its name whether its series carry `service` or `job`."""
+    wrong = []
+    for named in naming_server.named:
+        result = run_cli(["detect", "--service", named.name, "--prometheus-url", naming_server.url,
+                          "--at", AT, "-o", "json"])
+        assert result.stdout, result.stderr
+        detection = json.loads(result.stdout)["services"][0]
+        if detection["namespace"] != named.scenario.spec.namespace:
+            wrong.append(f"{named.dialect} ({named.name}): namespace {detection['namespace']}")
+        families = _families(detection)
+        expected = {"rps": named.family, "error_ratio": named.family, "latency_p95": named.family}
+        if named.dialect in ("go", "node"):   # same histogram name as the seed app's
+            expected["latency_p95"] = "application"
+        if named.dialect == "go":             # same counter name as the seed app's
+            expected["rps"] = "application"
+        got = {k: families.get(k) for k in expected}
+        if got != expected:
+            wrong.append(f"{named.dialect} ({named.name}): {got}, expected {expected}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_detect_judges_the_errors_read_from_other_names(naming_server):
+    """The error ratio comes from the family's own status label (Go's `code`, OTel's
+    `http_response_status_code`, starlette's `status_code`), not a 0 from a label that is not there."""
+    by_name = {n.name: n for n in naming_server.named}
+    for name in ("auth", "accounts", "notifications"):
+        result = run_cli(["detect", "--service", name, "--prometheus-url", naming_server.url, "--at", AT, "-o", "json"])
+        error = json.loads(result.stdout)["services"][0]["signals"]["error_ratio"]
+        assert error["status"] == "critical" and error["window"] > 0.05, (by_name[name].dialect, error)
+
+
+def test_rca_names_the_class_from_those_names(naming_server):
+    wrong = []
+    for named in naming_server.named:
+        result = run_cli(["rca", "--service", named.name, "--prometheus-url", naming_server.url,
+                          "--config", str(naming_server.config), "--at", AT, "-o", "json"])
+        assert result.stdout, result.stderr
+        got = json.loads(result.stdout)["bottleneck"]
+        if not named.scenario.right(got):
+            wrong.append(f"{named.dialect} ({named.name}): {got}, labelled {named.scenario.bottleneck}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_fleet_pass_groups_job_named_services(naming_server):
+    """One fleet pass: the `job`-named series are grouped under their service like the others."""
+    result = run_cli(["rca", "--all-services", "--prometheus-url", naming_server.url,
+                      "--config", str(naming_server.config), "--at", AT, "-o", "json"])
+    services = json.loads(result.stdout)["services"]
+    wrong = [f"{n.dialect} ({n.name}): {services.get(n.name, {}).get('bottleneck')}"
+             for n in naming_server.named if not n.scenario.right(services.get(n.name, {}).get("bottleneck"))]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_otel_client_is_read_by_job_in_both_generations(naming_server):
+    """The stable client named by `job`, and the pre-stable one in milliseconds with `net_peer_name`:
+    the slow call is seen in seconds either way."""
+    for name, metric in (("shipping", "http_client_request_duration_seconds_bucket"),
+                         ("refunds", "http_client_duration_milliseconds_bucket")):
+        result = run_cli(["rca", "--service", name, "--prometheus-url", naming_server.url,
+                          "--config", str(naming_server.config), "--at", AT, "-o", "json"])
+        dependency = json.loads(result.stdout)["signals"]["dependency_latency_p95"]
+        assert metric in dependency["query"] and "job=~" in dependency["query"], dependency["query"]
+        assert 0.5 < dependency["window"] < 30 and dependency["baseline"] < 0.5, (name, dependency)
+
+
+def test_the_fleet_finds_otel_services_without_a_config(naming_server):
+    """--all-services with no triage.yaml: a service with no `service` label is found through
+    target_info's service_name (a plain scrape job is not taken for a service), in its namespace."""
+    result = run_cli(["detect", "--all-services", "--prometheus-url", naming_server.url, "--at", AT, "-o", "json"])
+    assert result.stdout, result.stderr
+    found = {s["service"]: s["namespace"] for s in json.loads(result.stdout)["services"]}
+    expected = {n.name: n.scenario.spec.namespace for n in naming_server.named if n.dialect != "starlette"}
+    assert found == expected
