@@ -140,3 +140,51 @@ def test_every_command_accepts_no_color_after_its_name(command):
     result = run_cli([command, "--no-color", "--help"])
     assert result.code == 0, result.stderr
     assert f"Usage: triage {command}" in result.stdout
+
+
+# ---- the root's help from the cache ------------------------------------------------------------
+
+def _help_process(tmp_path: Path, args: list[str], columns: str = "120") -> subprocess.CompletedProcess:
+    env = _env()
+    env.update({"XDG_CACHE_HOME": str(tmp_path / "cache"), "COLUMNS": columns})
+    return subprocess.run([sys.executable, "-X", "importtime", "-m", "triage", *args], capture_output=True,
+                          env=env, cwd=REPO, timeout=LIMIT, stdin=subprocess.DEVNULL)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["-h"], []])
+def test_the_root_help_is_the_same_rendered_or_cached(tmp_path, args):
+    expected = run_cli(["--help"], env={"COLUMNS": "120"}).stdout
+    first = _help_process(tmp_path, args)
+    assert (tmp_path / "cache" / "triage" / "help.txt").is_file()
+    second = _help_process(tmp_path, args)
+    assert first.returncode == second.returncode == 0
+    assert first.stdout.decode() == second.stdout.decode() == expected
+    assert re.search(rb"\|\s+typer$", first.stderr, re.M), "the control: the first run renders with typer"
+    assert b"typer" not in second.stderr, "the cached run imported typer"
+
+
+def test_a_cache_made_of_other_files_is_not_shown(tmp_path):
+    cached = tmp_path / "cache" / "triage" / "help.txt"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("triage-help 0.0.0 another build\nUsage: stale\n")
+    proc = _help_process(tmp_path, ["--help"])
+    assert proc.stdout.decode() == run_cli(["--help"], env={"COLUMNS": "120"}).stdout
+    assert "stale" not in cached.read_text()
+
+
+def test_the_cache_key_follows_every_cli_file(tmp_path):
+    from triage.cli import helpcache
+
+    (tmp_path / "a.py").write_text("x = 1\n")
+    before = helpcache.key(str(tmp_path))
+    (tmp_path / "a.py").write_text("x = 22\n")
+    assert helpcache.key(str(tmp_path)) != before
+    (tmp_path / "b.py").write_text("")
+    assert helpcache.key(str(tmp_path)) not in (before, None)
+
+
+def test_a_narrow_terminal_gets_its_own_width_not_the_cache(tmp_path):
+    _help_process(tmp_path, ["--help"])  # fills the cache at 120 columns
+    narrow = _help_process(tmp_path, ["--help"], columns="60")
+    assert narrow.stdout.decode() == run_cli(["--help"], env={"COLUMNS": "60"}).stdout
+    assert narrow.stdout.decode() != run_cli(["--help"], env={"COLUMNS": "120"}).stdout

@@ -1,4 +1,8 @@
-"""The `triage` command suite. Only this package imports typer and rich."""
+"""The `triage` command suite. Only this package imports typer and rich.
+
+This module imports neither: the app is built in triage/cli/build.py, with only the command a
+command line names (issue 17), and the root's help comes from a cache when it can.
+"""
 
 from __future__ import annotations
 
@@ -8,37 +12,9 @@ import sys
 import threading
 import time
 
-import typer
-
-from triage import __version__
-from triage.cli import console, options
-from triage.cli import errors as boundary
-
-_HELP = "Observability-driven incident triage: detect, check, find the bottleneck, mitigate, fix, write it up."
-_EPILOG = ("Deadlines: every request to Prometheus or Alertmanager ends within its timeout (prometheus.timeout, "
-           "default 10s, the answer's body included), and all of a command's requests within prometheus.deadline "
-           "of its start (default 30 x the timeout); past either: one line naming the backend, exit 3. "
-           "Ctrl-C (SIGINT) ends any command at "
-           "once with exit 130, SIGTERM with 143.")
-
-
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"triage {__version__}")
-        raise typer.Exit(0)
-
-
-def _root(
-    debug: bool = typer.Option(False, "--debug", help="Show details (and tracebacks) of failures on stderr.",
-                               envvar="TRIAGE_DEBUG"),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
-    no_color: options.NoColorOpt = False,
-) -> None:
-    """Run the five incident phases from a terminal, CI or a post-mortem."""
-    boundary.DEBUG = boundary.DEBUG or debug
-    console.set_no_color(no_color)
-
+TYPE_CHECKING = False  # typing itself costs ~4 ms of the cached `--help`
+if TYPE_CHECKING:
+    from typing import Any
 
 # The commands in the order `triage --help` lists them: name -> module of triage.cli (a group
 # when the module has `app`). `detect` is helped by its module's docstring, the others by their
@@ -50,66 +26,13 @@ _GROUPS = ("queries", "playbooks")
 _ROOT_FLAGS = ("--debug", "--version", "--no-color", "-h", "--help")
 
 
-def _new_app() -> typer.Typer:
-    new = typer.Typer(
-        name="triage",
-        help=_HELP,
-        epilog=_EPILOG,
-        no_args_is_help=True,
-        add_completion=False,
-        pretty_exceptions_enable=False,
-        # Plain help: rendering it with rich costs more than the whole 0.15 s start-up budget.
-        rich_markup_mode=None,
-        context_settings={"help_option_names": ["-h", "--help"]},
-    )
-    new.callback()(_root)
-    return new
-
-
-def _register(target: typer.Typer, names: tuple[str, ...] = COMMANDS) -> None:
-    """Add the commands `names` to `target`: only the one a command line names is imported and
-    built (typer builds every option of every command it is given; issue 17)."""
-    import importlib
-
-    for name in COMMANDS:
-        if name not in names:
-            continue
-        module = importlib.import_module(f"triage.cli.{name}")
-        if name in _GROUPS:
-            target.add_typer(module.app, name=name)
-            continue
-        fn = getattr(module, name)
-        target.command(name, help=module.__doc__ if name == "detect" else fn.__doc__)(fn)
-
-
-def _full_app() -> typer.Typer:
-    built = globals().get("_app")
-    if built is None:
-        built = _new_app()
-        _register(built)
-        globals()["_app"] = built
-    return built
-
-
 def __getattr__(name: str) -> object:
     """`triage.cli.app`: every command, built on first use (completion, tests)."""
     if name == "app":
-        return _full_app()
+        from triage.cli.build import full_app
+
+        return full_app()
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _app_for(args: list[str]) -> typer.Typer:
-    """An app holding only the command the line names; every command for the root's help, an
-    unknown name (click's suggestions) and shell completion."""
-    for word in args:
-        if word in _ROOT_FLAGS:
-            continue
-        if word in COMMANDS and not os.environ.get("_TRIAGE_COMPLETE"):
-            one = _new_app()
-            _register(one, (word,))
-            return one
-        break
-    return _full_app()
 
 
 def _color_flag_first(args: list[str]) -> list[str]:
@@ -153,7 +76,7 @@ class _Signals:
         self.count += 1
         if self.received is None:
             self.received = signum
-            boundary.INTERRUPTED_BY = "terminated" if signum == signal.SIGTERM else "interrupted"
+            _boundary().INTERRUPTED_BY = "terminated" if signum == signal.SIGTERM else "interrupted"
         if self.count > 1:
             self.end_now()
         threading.Thread(target=self._later, daemon=True, name="triage-signal-grace").start()
@@ -164,7 +87,7 @@ class _Signals:
         self.end_now()
 
     def end_now(self) -> None:
-        boundary.say_interrupted_once(raw=True)
+        _boundary().say_interrupted_once(raw=True)
         os._exit(self.code)
 
 
@@ -186,9 +109,40 @@ class _WatchedStderr:
         return getattr(self._inner, name)
 
 
+def _boundary() -> Any:
+    from triage.cli import errors  # imported by main() before any signal handler is installed
+
+    return errors
+
+
+def _cached_help(args: list[str]) -> bool:
+    """`triage`, `triage --help`: the root's help from the cache (rendered and kept when it is
+    not there); False when the line is not one of those or the terminal is narrower than 80."""
+    from triage.cli import helpcache
+
+    if os.environ.get("_TRIAGE_COMPLETE") or not helpcache.wanted(args):
+        return False
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # no handler to import for a few milliseconds
+    text = helpcache.read(args)
+    if text is None:
+        from triage.cli.build import root_help
+
+        text = root_help()
+        helpcache.write(text)
+    try:
+        sys.stdout.write(text + "\n")
+    except BrokenPipeError:
+        pass
+    return True
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one error boundary around the whole app. As the process entry point
     (no argv: `triage`, `python -m triage`) it also owns SIGINT / SIGTERM."""
+    args = _color_flag_first(list(sys.argv[1:] if argv is None else argv))
+    if argv is None and _cached_help(args):
+        _leave(0)
+    boundary = _boundary()
     if os.environ.get("TRIAGE_DEBUG", "").lower() in ("1", "true", "yes"):
         boundary.DEBUG = True
     if os.environ.get("_TRIAGE_COMPLETE"):  # a completion script asking (`triage completion`)
@@ -202,8 +156,9 @@ def main(argv: list[str] | None = None) -> None:
         signals.install()
         watched = _WatchedStderr(sys.stderr)
         sys.stderr = watched  # type: ignore[assignment]
-    args = _color_flag_first(list(sys.argv[1:] if argv is None else argv))
-    target = _app_for(args)
+    from triage.cli.build import app_for
+
+    target = app_for(args)
     code = boundary.run(lambda: target(args=args, prog_name="triage", standalone_mode=False))
     if signals is not None and signals.received is not None:
         if watched is not None and not watched.said:
