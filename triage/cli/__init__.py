@@ -1,4 +1,8 @@
-"""The `triage` command suite. Only this package imports typer and rich."""
+"""The `triage` command suite. Only this package imports typer and rich.
+
+This module imports neither: the app is built in triage/cli/build.py, with only the command a
+command line names (issue 17), and the root's help comes from a cache when it can.
+"""
 
 from __future__ import annotations
 
@@ -8,84 +12,37 @@ import sys
 import threading
 import time
 
-import typer
+TYPE_CHECKING = False  # typing itself costs ~4 ms of the cached `--help`
+if TYPE_CHECKING:
+    from typing import Any
 
-from triage import __version__
-from triage.cli import console, options
-from triage.cli import errors as boundary
-
-app = typer.Typer(
-    name="triage",
-    help="Observability-driven incident triage: detect, check, find the bottleneck, mitigate, fix, write it up.",
-    epilog="Deadlines: every request to Prometheus or Alertmanager ends within its timeout (prometheus.timeout, "
-           "default 10s, the answer's body included), and all of a command's requests within prometheus.deadline "
-           "of its start (default 30 x the timeout); past either: one line naming the backend, exit 3. "
-           "Ctrl-C (SIGINT) ends any command at "
-           "once with exit 130, SIGTERM with 143.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    # Plain help: rendering it with rich costs more than the whole 0.15 s start-up budget.
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+# The commands in the order `triage --help` lists them: name -> module of triage.cli (a group
+# when the module has `app`). `detect` is helped by its module's docstring, the others by their
+# function's (as before issue 14).
+COMMANDS = ("detect", "health", "mitigate", "rca", "capacity", "fix", "postmortem", "run", "demo", "serve", "alerts",
+            "queries", "playbooks", "completion")
+_GROUPS = ("queries", "playbooks")
+# The root's flags (none takes a value): the first word that is not one of them names the command.
+_ROOT_FLAGS = ("--debug", "--version", "--no-color", "-h", "--help")
 
 
-def _version(value: bool) -> None:
-    if value:
-        typer.echo(f"triage {__version__}")
-        raise typer.Exit(0)
+def __getattr__(name: str) -> object:
+    """`triage.cli.app`: every command, built on first use (completion, tests)."""
+    if name == "app":
+        from triage.cli.build import full_app
+
+        return full_app()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-@app.callback()
-def _root(
-    debug: bool = typer.Option(False, "--debug", help="Show details (and tracebacks) of failures on stderr.",
-                               envvar="TRIAGE_DEBUG"),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
-    no_color: options.NoColorOpt = False,
-) -> None:
-    """Run the five incident phases from a terminal, CI or a post-mortem."""
-    boundary.DEBUG = boundary.DEBUG or debug
-    console.set_no_color(no_color)
-
-
-def _register() -> None:
-    from triage.cli import (
-        alerts,
-        capacity,
-        completion,
-        demo,
-        detect,
-        fix,
-        health,
-        mitigate,
-        playbooks,
-        postmortem,
-        queries,
-        rca,
-        run,
-        serve,
-    )
-
-    # `detect` is helped by its module's docstring, the others by their function's (as before issue 14).
-    app.command("detect", help=detect.__doc__)(detect.detect)
-    app.command("health", help=health.health.__doc__)(health.health)
-    app.command("mitigate", help=mitigate.mitigate.__doc__)(mitigate.mitigate)
-    app.command("rca", help=rca.rca.__doc__)(rca.rca)
-    app.command("capacity", help=capacity.capacity.__doc__)(capacity.capacity)
-    app.command("fix", help=fix.fix.__doc__)(fix.fix)
-    app.command("postmortem", help=postmortem.postmortem.__doc__)(postmortem.postmortem)
-    app.command("run", help=run.run.__doc__)(run.run)
-    app.command("demo", help=demo.demo.__doc__)(demo.demo)
-    app.command("serve", help=serve.serve.__doc__)(serve.serve)
-    app.command("alerts", help=alerts.alerts.__doc__)(alerts.alerts)
-    app.add_typer(queries.app, name="queries")
-    app.add_typer(playbooks.app, name="playbooks")
-    app.command("completion", help=completion.completion.__doc__)(completion.completion)
-
-
-_register()
+def _color_flag_first(args: list[str]) -> list[str]:
+    """`triage detect --no-color ...` as `triage --no-color detect ...`: the flag is the root's,
+    and is also taken after the command name (before a `--`, which ends the options)."""
+    cut = args.index("--") if "--" in args else len(args)
+    if "--no-color" not in args[:cut]:
+        return args
+    head = [word for word in args[:cut] if word != "--no-color"]
+    return ["--no-color", *head, *args[cut:]]
 
 
 # After the first SIGINT / SIGTERM the main thread gets this long to unwind (finally blocks,
@@ -111,13 +68,15 @@ class _Signals:
 
     @property
     def code(self) -> int:
-        return 143 if self.received == signal.SIGTERM else int(boundary.ExitCode.INTERRUPTED)
+        # 128 + the signal, as a shell says it: 130 (CONTRACT's INTERRUPTED) and 143; no import here,
+        # the main thread may be stopped inside one
+        return 128 + int(signal.SIGTERM if self.received == signal.SIGTERM else signal.SIGINT)
 
     def _handle(self, signum: int, frame: object) -> None:
         self.count += 1
         if self.received is None:
             self.received = signum
-            boundary.INTERRUPTED_BY = "terminated" if signum == signal.SIGTERM else "interrupted"
+            _boundary().INTERRUPTED_BY = "terminated" if signum == signal.SIGTERM else "interrupted"
         if self.count > 1:
             self.end_now()
         threading.Thread(target=self._later, daemon=True, name="triage-signal-grace").start()
@@ -128,7 +87,7 @@ class _Signals:
         self.end_now()
 
     def end_now(self) -> None:
-        boundary.say_interrupted_once(raw=True)
+        _boundary().say_interrupted_once(raw=True)
         os._exit(self.code)
 
 
@@ -150,9 +109,40 @@ class _WatchedStderr:
         return getattr(self._inner, name)
 
 
+def _boundary() -> Any:
+    from triage.cli import errors  # imported by main() before any signal handler is installed
+
+    return errors
+
+
+def _cached_help(args: list[str]) -> bool:
+    """`triage`, `triage --help`: the root's help from the cache (rendered and kept when it is
+    not there); False when the line is not one of those or the terminal is narrower than 80."""
+    from triage.cli import helpcache
+
+    if os.environ.get("_TRIAGE_COMPLETE") or not helpcache.wanted(args):
+        return False
+    signal.signal(signal.SIGINT, signal.SIG_DFL)  # no handler to import for a few milliseconds
+    text = helpcache.read(args)
+    if text is None:
+        from triage.cli.build import root_help
+
+        text = root_help()
+        helpcache.write(text)
+    try:
+        sys.stdout.write(text + "\n")
+    except BrokenPipeError:
+        pass
+    return True
+
+
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: one error boundary around the whole app. As the process entry point
     (no argv: `triage`, `python -m triage`) it also owns SIGINT / SIGTERM."""
+    args = _color_flag_first(list(sys.argv[1:] if argv is None else argv))
+    if argv is None and _cached_help(args):
+        _leave(0)
+    boundary = _boundary()
     if os.environ.get("TRIAGE_DEBUG", "").lower() in ("1", "true", "yes"):
         boundary.DEBUG = True
     if os.environ.get("_TRIAGE_COMPLETE"):  # a completion script asking (`triage completion`)
@@ -166,7 +156,10 @@ def main(argv: list[str] | None = None) -> None:
         signals.install()
         watched = _WatchedStderr(sys.stderr)
         sys.stderr = watched  # type: ignore[assignment]
-    code = boundary.run(lambda: app(args=argv, prog_name="triage", standalone_mode=False))
+    from triage.cli.build import app_for
+
+    target = app_for(args)
+    code = boundary.run(lambda: target(args=args, prog_name="triage", standalone_mode=False))
     if signals is not None and signals.received is not None:
         if watched is not None and not watched.said:
             boundary.say_interrupted_once()
@@ -179,7 +172,24 @@ def main(argv: list[str] | None = None) -> None:
             except (OSError, ValueError):
                 pass
         os._exit(signals.code)
+    if argv is None:
+        _leave(code)
     sys.exit(code)
 
 
-__all__ = ["app", "main"]
+def _leave(code: int) -> None:
+    """The process entry point's normal end: flush what was written and leave without the
+    interpreter's teardown (freeing every module's objects, ~65 ms; issue 17). Nothing of
+    triage's runs at exit: records and files are written and closed before the command returns.
+    A stream that cannot be flushed (a closed pipe) leaves through sys.exit as before."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:
+        sys.exit(code)
+    except (OSError, ValueError):
+        sys.exit(code)
+    os._exit(code)
+
+
+__all__ = ["COMMANDS", "app", "main"]

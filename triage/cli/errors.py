@@ -12,7 +12,6 @@ from typing import Any
 import typer
 
 from triage.errors import TriageError
-from triage.models import ExitCode
 
 DEBUG = False
 # What ended the command when a signal did: "interrupted" (SIGINT) or "terminated" (SIGTERM).
@@ -47,6 +46,14 @@ def say_interrupted_once(*, raw: bool = False) -> None:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
+
+
+def code(name: str) -> int:
+    """CONTRACT's exit code `name` (OK, UNKNOWN, INTERRUPTED): triage.models is imported only
+    when a command ends other than by typer's Exit, so `--help` does without it (issue 17)."""
+    from triage.models import ExitCode
+
+    return int(ExitCode[name])
 
 
 def _debug_trace() -> None:
@@ -85,33 +92,33 @@ def run(fn: Callable[[], Any]) -> int:
         return int(exc.exit_code)
     except KeyboardInterrupt:
         say_interrupted_once()
-        return int(ExitCode.INTERRUPTED)
+        return code("INTERRUPTED")
     except BrokenPipeError:
-        return int(ExitCode.OK)
+        return code("OK")
     except Exception as exc:
         kind = _kind(exc)
         if kind == "NoArgsIsHelpError":
             ctx = getattr(exc, "ctx", None)
             if ctx is not None:
                 sys.stdout.write(ctx.get_help() + "\n")
-            return int(ExitCode.OK)
+            return code("OK")
         if kind == "Exit":
             return int(getattr(exc, "exit_code", 0))
         if kind == "Abort":
             say_interrupted_once()
-            return int(ExitCode.INTERRUPTED)
+            return code("INTERRUPTED")
         if kind == "UsageError":
             ctx = getattr(exc, "ctx", None)
             hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
             _say(f"usage: {exc.format_message()}{hint}")  # type: ignore[attr-defined]
-            return int(ExitCode.UNKNOWN)
+            return code("UNKNOWN")
         if kind == "ClickException":
             _say(f"error: {exc.format_message()}")  # type: ignore[attr-defined]
-            return int(ExitCode.UNKNOWN)
+            return code("UNKNOWN")
         # The last line of defence: a crash is a bug, and still exit 3.
         _say(f"internal error: {type(exc).__name__}: {exc} (run with --debug for details)")
         _debug_trace()
-        return int(ExitCode.UNKNOWN)
+        return code("UNKNOWN")
     if isinstance(result, int):
         return result
-    return int(ExitCode.OK)
+    return code("OK")
