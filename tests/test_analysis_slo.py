@@ -205,6 +205,8 @@ def test_markdown_and_table_say_the_burn_and_the_budget(slo_backend):
     assert "SLO 99.9 % (errors, 30d): critical" in table and "(>14.4: PAGE)" in table
     _, plain = _detect(slo_backend, "checkout", plain=True, output="markdown")
     assert "SLO" not in plain
+    _, slack = _detect(slo_backend, "checkout", output="slack")
+    assert "SLO 99.9 % (errors, 30d): critical" in slack and "budget left" in slack
 
 
 @pytest.mark.parametrize("slo, message", [

@@ -18,6 +18,7 @@ from triage.analysis.rca import RcaResult
 from triage.models import DetectReport, Status, iso
 from triage.render.escape import escape_control
 from triage.render.markdown.rca import missing_lines, number
+from triage.render.slo import slo_lines
 from triage.render.units import change_text, fmt
 
 _EMPHASIS = {Status.OK: "OK", Status.WARNING: "*WARNING*", Status.CRITICAL: "*CRITICAL*", Status.UNKNOWN: "_UNKNOWN_"}
@@ -44,6 +45,7 @@ def detect_slack(report: DetectReport) -> str:
         lines += ["", f"*{code(det.service)}* ({code(det.namespace)}, tier {det.tier}): "
                       f"{_EMPHASIS[det.status]}{sev}",
                   f"Affected: {text(det.affected)}"]
+        lines += [text(line) for line in slo_lines(det)]
         for v in det.signals:
             if v.query is None:
                 lines.append(f"• {code(v.name)} _missing_")
@@ -56,6 +58,10 @@ def detect_slack(report: DetectReport) -> str:
         for a in det.alerts:
             since = f" since {iso(a.starts_at)}" if a.starts_at else ""
             lines.append(f"• alert {code(a.name)} ({text(a.severity or 'no severity')}, {text(a.source)}){since}")
+            if a.summary:
+                lines.append(f"   {text(a.summary)}")
+            if a.runbook_url:
+                lines.append(f"   runbook: {text(a.runbook_url)}")
         for name, reason in sorted(det.missing_signals.items()):
             lines.append(f"• missing {code(name)}: {text(reason)}")
     for source, reason in report.skipped:
