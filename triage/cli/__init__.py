@@ -63,6 +63,7 @@ def _register() -> None:
         postmortem,
         queries,
         rca,
+        rules,
         run,
         serve,
     )
@@ -81,6 +82,7 @@ def _register() -> None:
     app.add_typer(queries.app, name="queries")
     app.add_typer(playbooks.app, name="playbooks")
     app.command("completion", help=completion.completion.__doc__)(completion.completion)
+    app.command("rules", help=rules.rules.__doc__)(rules.rules)
 
 
 _register()
