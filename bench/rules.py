@@ -91,8 +91,8 @@ def probe(url: str, step: float = 30.0) -> str:
     with requests.Session() as http:
         http.trust_env = False
         began = time.perf_counter()
-        r = http.get(f"{url}/api/v1/query_range", params={"query": PROBE_QUERY, "start": start, "end": AT_S,
-                                                          "step": step}, timeout=60)
+        params: dict[str, str | float] = {"query": PROBE_QUERY, "start": start, "end": AT_S, "step": step}
+        r = http.get(f"{url}/api/v1/query_range", params=params, timeout=60)
         took = time.perf_counter() - began
     series = len(r.json()["data"]["result"])
     return f"the info-series probe alone: {took * 1000:.0f} ms, {len(r.content) / 1024:.1f} KiB, {series} series"
