@@ -31,7 +31,7 @@ ENV = {"COLUMNS": "120"}
 
 COMMANDS = ["detect", "health", "mitigate", "rca", "capacity", "fix", "postmortem", "run", "demo", "serve",
             "completion", "queries", "queries list", "queries check", "playbooks", "playbooks list", "playbooks show",
-            "playbooks validate"]
+            "playbooks validate", "rules"]
 
 
 def _normal(text: str, subs: dict[str, str]) -> str:

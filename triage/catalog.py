@@ -7,7 +7,7 @@ Bundled files live top-level in the checkout and inside the wheel under
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 
@@ -124,3 +124,36 @@ def load_catalog(user_dirs: Iterable[Path] = ()) -> Catalog:
     ordered = {n: signals[n] for n in SIGNAL_NAMES + EXTRA_SIGNALS}
     ordered.update({n: s for n, s in signals.items() if n not in ordered})
     return Catalog(signals=ordered, origins=origins)
+
+
+RECORDED_FAMILY = "recorded"
+
+
+def with_recorded(catalog: Catalog, records: Mapping[str, Mapping[str, str]]) -> Catalog:
+    """The catalog with recorded series in place of the alternatives they were recorded from.
+
+    `records` maps a signal to {key label: record name}. A record holds every built-in
+    alternative of its signal that groups by that key (joined in catalog order, see
+    triage/recording), so it takes the place of the first of them and the others go: a service
+    absent from the record is absent from them too, and asking them again would cost the
+    backend the whole raw pass for nothing. Alternatives of other keys keep their order."""
+    signals: dict[str, SignalSpec] = {}
+    for name, spec in catalog.signals.items():
+        chosen = records.get(name)
+        if not chosen:
+            signals[name] = spec
+            continue
+        alternatives: list[QueryAlternative] = []
+        placed: set[str] = set()
+        for alt in spec.alternatives:
+            record = chosen.get(alt.key)
+            if record is None:
+                alternatives.append(alt)
+            elif alt.key not in placed:
+                placed.add(alt.key)
+                families = sorted({a.family for a in spec.alternatives if a.key == alt.key and a.family})
+                alternatives.append(QueryAlternative(
+                    query=record, key=alt.key, family=RECORDED_FAMILY,
+                    description=f"recorded by `triage rules` from {', '.join(families) or 'the catalog'}"))
+        signals[name] = replace(spec, alternatives=tuple(alternatives))
+    return Catalog(signals=signals, origins=catalog.origins)

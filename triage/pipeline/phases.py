@@ -21,6 +21,7 @@ from triage.catalog import Catalog
 from triage.config import ServiceConfig, Settings
 from triage.errors import SourceError, UsageError
 from triage.models import Alert, DetectReport, RangeQuery
+from triage.recording.present import prefer_recorded
 from triage.signals import (
     Collection,
     Windows,
@@ -76,6 +77,8 @@ def resolve_target(settings: Settings, source: MetricsSource, catalog: Catalog, 
 
 def gather(source: MetricsSource, catalog: Catalog, settings: Settings, target: Target, windows: Windows,
            names: Sequence[str]) -> Collection:
+    if target.fleet:  # recorded series (`triage rules`) first, where they hold the whole pass
+        catalog = prefer_recorded(source, catalog, settings.rate_interval, windows.start, windows.end, windows.step)
     collection = collect(source, catalog, settings, target.services, windows, names, fleet=target.fleet)
     if collection.errors and not any(collection.signals.values()):
         # Every query failed and nothing answered: the backend is down, not the service quiet.
