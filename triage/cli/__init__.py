@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 # The commands in the order `triage --help` lists them: name -> module of triage.cli (a group
 # when the module has `app`). `detect` is helped by its module's docstring, the others by their
 # function's (as before issue 14).
-COMMANDS = ("detect", "health", "mitigate", "rca", "capacity", "fix", "postmortem", "run", "demo", "serve", "alerts", "rules",
-            "queries", "playbooks", "completion")
+COMMANDS = ("detect", "health", "mitigate", "rca", "capacity", "fix", "postmortem", "run", "demo", "serve", "alerts",
+            "rules", "queries", "playbooks", "completion")
 _GROUPS = ("queries", "playbooks")
 # The root's flags (none takes a value): the first word that is not one of them names the command.
 _ROOT_FLAGS = ("--debug", "--version", "--no-color", "-h", "--help")
