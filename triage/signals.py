@@ -88,6 +88,8 @@ class Collection:
     missing: dict[str, dict[str, str]] = field(default_factory=dict)
     queries: list[dict] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
+    # service -> signal -> the error of the last query that failed for it, when no alternative answered
+    failed: dict[str, dict[str, SourceError]] = field(default_factory=dict)
 
     def signal_set(self, service: ServiceConfig) -> SignalSet:
         return SignalSet(
@@ -181,6 +183,8 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
         for svc in services:
             if name not in run.result.signals.get(svc.name, {}):
                 run.result.missing.setdefault(svc.name, {})[name] = run.missing_reason(name, svc)
+                if (name, svc.name) in run.errors:
+                    run.result.failed.setdefault(svc.name, {})[name] = run.errors[(name, svc.name)]
     return run.result
 
 
@@ -191,6 +195,7 @@ class _Collect:
         self.catalog, self.settings, self.result, self.fleet = catalog, settings, result, fleet
         self.next_alt: dict[tuple[str, str], int] = {}
         self.failures: dict[tuple[str, str], list[str]] = {}
+        self.errors: dict[tuple[str, str], SourceError] = {}
 
     def jobs(self, pending: Mapping[str, Sequence[ServiceConfig]]) -> list[_Job]:
         jobs: list[_Job] = []
@@ -218,10 +223,13 @@ class _Collect:
                                     "ok": not isinstance(answer, SourceError)})
         if isinstance(answer, SourceError):
             self.result.errors.append(answer)
+            own = SourceError(answer.message, backend=answer.backend, query=job.query, detail=answer.detail,
+                              transient=answer.transient, fatal=answer.fatal)    # the signal's query, not its batch's
             if job.override and answer.detail and answer.detail.startswith("HTTP 4"):
                 raise self._bad_override(job, answer)
             for svc in job.services:
                 self.failures.setdefault((job.signal, svc.name), []).append(answer.message)
+                self.errors[(job.signal, svc.name)] = own
             return list(job.services)
         found = _found(job, answer)
         left = []
@@ -419,3 +427,14 @@ def ensure_data(collection: Collection, services: Sequence[ServiceConfig], requi
         )
 
 
+def ensure_decided(collection: Collection, services: Sequence[ServiceConfig], deciding: Sequence[str]) -> None:
+    """A pass whose deciding query failed calls nobody ok: fail naming the signal and the query."""
+    for name in deciding:
+        hit = [s.name for s in services if name in collection.failed.get(s.name, {})]
+        if hit:
+            err = collection.failed[hit[0]][name]
+            flat = " ".join((err.query or "").split())
+            shown = flat if len(flat) <= 120 else f"{flat[:120]}… ({len(flat)} characters)"
+            raise SourceError(f"{err.message}: the {name} query failed for {len(hit)} of {len(services)} "
+                              f"service(s), so they cannot be called ok (query {shown!r})",
+                              backend=err.backend, query=err.query, detail=err.detail, fatal=err.fatal)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from triage.analysis.detect import (
     DATA_SIGNALS,
     DETECT_SIGNALS,
+    REQUIRED_ANY,
     build_report,
     callers_of,
     detect_service,
@@ -28,6 +29,7 @@ from triage.signals import (
     collect,
     discover_services,
     ensure_data,
+    ensure_decided,
     render_override,
 )
 from triage.sources.interface import AlertSource, MetricsSource
@@ -109,6 +111,7 @@ def run_detect(settings: Settings, catalog: Catalog, source: MetricsSource, wind
                progress: Progress = quiet) -> DetectReport:
     progress(f"querying {len(DETECT_SIGNALS)} signals for {len(target.services)} service(s)")
     collection = gather(source, catalog, settings, target, windows, DETECT_SIGNALS)
+    ensure_decided(collection, target.services, REQUIRED_ANY)
     progress("reading alerts")
     historical, live, skipped = _alerts(source, target, windows, alert_sources, now)
     detections = []

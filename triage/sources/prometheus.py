@@ -9,11 +9,9 @@ deadline (prometheus.timeout, the body included), the whole command one more
 from __future__ import annotations
 
 import json
-import math
 import random
 import threading
 import time
-from array import array
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -25,8 +23,9 @@ from urllib3.util.retry import Retry
 
 from triage.config import BackendSettings
 from triage.errors import SourceError
-from triage.models import Alert, Points, RangeQuery, Series
+from triage.models import Alert, RangeQuery, Series
 from triage.secrets import redact
+from triage.sources import decode
 from triage.sources.http import (
     BodyDeadline,
     BodyTooLarge,
@@ -125,7 +124,7 @@ class PrometheusSource:
         return f"{self.backend} at {self.settings.display_url}"
 
     def _get(self, path: str, params: dict | None, query: str, parse: Callable[[Any], Any]) -> Any:
-        """One GET within the request's deadline (and the run's); `parse` of the decoded JSON of
+        """One GET within the request's deadline (and the run's); `parse` of the body of
         a 200 answer no larger than the cap. Raises _HttpStatus, BodyDeadline, BodyTooLarge, _RunDeadline
         or what requests raises; _attempts turns each into a SourceError."""
         now = self._clock()
@@ -152,7 +151,7 @@ class PrometheusSource:
                 waited = self._clock() - queued
                 body = read_bounded(response, deadline=min(deadline + waited, self._run_deadline),
                                     cap=self.settings.max_response_bytes, clock=self._clock)
-                return parse(json.loads(body))
+                return parse(body)
             finally:
                 self._decode.release()
         finally:
@@ -162,13 +161,14 @@ class PrometheusSource:
         """A range query at explicit times; the result is every series with its points."""
         params = {"query": query, "start": round(start), "end": round(end), "step": _step(step)}
         return self._call(query, lambda: self._get(
-            "/api/v1/query_range", params, query, lambda doc: _parse_matrix(doc["data"]["result"], query, self.name)))
+            "/api/v1/query_range", params, query, lambda body: decode.matrix(body, query, self.name)))
 
     def query(self, query: str, at: float) -> list[Series]:
         """An instant query at an explicit time."""
         params = {"query": query, "time": f"{at:.3f}"}
         return self._call(query, lambda: self._get(
-            "/api/v1/query", params, query, lambda doc: _parse_vector(doc["data"]["result"], query, self.name)))
+            "/api/v1/query", params, query,
+            lambda body: decode.parse_vector(json.loads(body)["data"]["result"], query, self.name)))
 
     def query_range_many(self, queries: Sequence[RangeQuery]) -> list[list[Series] | SourceError]:
         """Independent range queries in parallel; each answer is its series or its error."""
@@ -194,7 +194,7 @@ class PrometheusSource:
     def alerts(self) -> list[Alert]:
         """Alerts Prometheus itself evaluates right now (`/api/v1/alerts`)."""
         data = self._call("/api/v1/alerts", lambda: self._get("/api/v1/alerts", None, "/api/v1/alerts",
-                                                              lambda doc: doc["data"]["alerts"]))
+                                                              lambda body: json.loads(body)["data"]["alerts"]))
         out = []
         for raw in data if isinstance(data, list) else []:
             if not isinstance(raw, dict):
@@ -360,46 +360,6 @@ def _connection_reason(exc: BaseException) -> str:
     if "timed out" in text:
         return "timed out"
     return _first_line(exc)
-
-
-def _value(raw: Any) -> float:
-    try:
-        return float(raw)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _parse_matrix(data: Any, query: str, backend: str) -> list[Series]:
-    if not isinstance(data, list):
-        raise SourceError(f"{backend} answered a range query without a result list", backend="prometheus",
-                          query=query)
-    out = []
-    for item in data:
-        if not isinstance(item, dict):
-            continue
-        labels = {str(k): str(v) for k, v in (item.get("metric") or {}).items()}
-        ts = array("d")
-        vs = array("d")
-        for pair in item.get("values") or ():
-            if isinstance(pair, (list, tuple)) and len(pair) == 2:
-                ts.append(float(pair[0]))
-                vs.append(_value(pair[1]))
-        out.append(Series(labels=labels, points=Points(ts, vs)))
-    return out
-
-
-def _parse_vector(data: Any, query: str, backend: str) -> list[Series]:
-    if not isinstance(data, list):
-        raise SourceError(f"{backend} answered a query without a result list", backend="prometheus", query=query)
-    out = []
-    for item in data:
-        if not isinstance(item, dict):
-            continue
-        labels = {str(k): str(v) for k, v in (item.get("metric") or {}).items()}
-        pair = item.get("value")
-        if isinstance(pair, (list, tuple)) and len(pair) == 2:
-            out.append(Series(labels=labels, points=((float(pair[0]), _value(pair[1])),)))
-    return out
 
 
 def _parse_time(raw: Any) -> datetime | None:
