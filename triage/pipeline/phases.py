@@ -26,6 +26,7 @@ from triage.signals import (
     Windows,
     alerts_for,
     alerts_from_series,
+    alerts_query,
     collect,
     discover_services,
     ensure_data,
@@ -77,7 +78,8 @@ def resolve_target(settings: Settings, source: MetricsSource, catalog: Catalog, 
 
 def gather(source: MetricsSource, catalog: Catalog, settings: Settings, target: Target, windows: Windows,
            names: Sequence[str]) -> Collection:
-    collection = collect(source, catalog, settings, target.services, windows, names, fleet=target.fleet)
+    collection = collect(source, catalog, settings, target.services, windows, names, fleet=target.fleet,
+                         also=(alerts_query(windows),))
     if collection.errors and not any(collection.signals.values()):
         # Every query failed and nothing answered: the backend is down, not the service quiet.
         raise collection.errors[0]

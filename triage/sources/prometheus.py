@@ -22,6 +22,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from triage.config import BackendSettings
+from triage.config.backend import DEADLINE_TIMEOUTS
 from triage.errors import SourceError
 from triage.models import Alert, RangeQuery, Series
 from triage.secrets import redact
@@ -43,6 +44,12 @@ MAX_ERROR_BODY = 300
 # An error answer is only read for its message.
 MAX_ERROR_READ = 64 * 1024
 SHOWN_QUERY = 120
+# prometheus.timeout is a request's time for a query over up to this many services; a fleet query
+# over more gets proportionally longer (2,000 services: 8 x), and the run's default deadline with it.
+FLEET_TIMEOUT_SERVICES = 250
+# Answers kept for the rest of the process (a pass's): at most this many points (~32 MB of arrays,
+# mostly the same arrays the analysis holds anyway).
+CACHE_POINTS = 2_000_000
 
 
 class _HttpStatus(Exception):
@@ -85,7 +92,14 @@ class PrometheusSource:
         self.stats = QueryStats()
         self._sleep = sleep
         self._clock = time.monotonic
-        self._run_deadline = self._clock() + settings.run_deadline
+        self._started = self._clock()
+        self._timeout = settings.timeout
+        self._deadline_seconds = settings.run_deadline
+        self._run_deadline = self._started + settings.run_deadline
+        self._scaled_for = 0
+        self._cache: dict[tuple, list[Series]] = {}
+        self._cache_lock = threading.Lock()
+        self._cached_points = 0
         session = requests.Session()
         self._verify = verify_for(settings.ca_file, settings.insecure_skip_verify)
         session.verify = self._verify
@@ -119,6 +133,16 @@ class PrometheusSource:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def expect_services(self, services: int) -> None:
+        """The next queries each answer for `services` services: scale the request timeout (and the
+        run's deadline, when prometheus.deadline is not given) with the fleet's size."""
+        scale = max(1.0, services / FLEET_TIMEOUT_SERVICES)
+        self._timeout = self.settings.timeout * scale
+        self._scaled_for = services if scale > 1 else 0
+        if self.settings.deadline is None:
+            self._deadline_seconds = max(self.settings.run_deadline, DEADLINE_TIMEOUTS * self._timeout)
+            self._run_deadline = self._started + self._deadline_seconds
+
     @property
     def name(self) -> str:
         return f"{self.backend} at {self.settings.display_url}"
@@ -128,7 +152,7 @@ class PrometheusSource:
         a 200 answer no larger than the cap. Raises _HttpStatus, BodyDeadline, BodyTooLarge, _RunDeadline
         or what requests raises; _attempts turns each into a SourceError."""
         now = self._clock()
-        deadline = min(now + self.settings.timeout, self._run_deadline)
+        deadline = min(now + self._timeout, self._run_deadline)
         if deadline - now <= 0:
             raise _RunDeadline()
         left = deadline - now
@@ -171,7 +195,27 @@ class PrometheusSource:
             lambda body: decode.parse_vector(json.loads(body)["data"]["result"], query, self.name)))
 
     def query_range_many(self, queries: Sequence[RangeQuery]) -> list[list[Series] | SourceError]:
-        """Independent range queries in parallel; each answer is its series or its error."""
+        """Independent range queries in parallel; each answer is its series or its error. An answer
+        this source already gave in this process (detect, then rca, on the same window) is given
+        again without asking; a query asked twice in one call is sent once."""
+        keys = [(q.query, round(q.start), round(q.end), _step(q.step)) for q in queries]
+        with self._cache_lock:
+            known: dict[tuple, list[Series] | SourceError] = {k: self._cache[k] for k in keys if k in self._cache}
+        todo = {k: q for k, q in zip(keys, queries) if k not in known}
+        for key, answer in zip(todo, self._send(list(todo.values()))):
+            known[key] = answer
+            if not isinstance(answer, SourceError):
+                self._remember(key, answer)
+        return [known[k] for k in keys]
+
+    def _remember(self, key: tuple, answer: list[Series]) -> None:
+        points = sum(len(s.points) for s in answer)
+        with self._cache_lock:
+            if self._cached_points + points <= CACHE_POINTS:
+                self._cache[key] = answer
+                self._cached_points += points
+
+    def _send(self, queries: Sequence[RangeQuery]) -> list[list[Series] | SourceError]:
         def one(q: RangeQuery) -> list[Series] | SourceError:
             try:
                 return self.query_range(q.query, q.start, q.end, q.step)
@@ -282,14 +326,16 @@ class PrometheusSource:
     def _deadline_error(self, query: str) -> SourceError:
         if self._clock() >= self._run_deadline - 0.05:
             return self._run_deadline_error(query)
-        return SourceError(f"{self.name} did not answer within {self.settings.timeout:g}s",
+        scaled = f" ({self.backend}.timeout {self.settings.timeout:g}s scaled for {self._scaled_for} services)" \
+            if self._scaled_for else ""
+        return SourceError(f"{self.name} did not answer within {self._timeout:g}s{scaled}",
                            backend=self.backend, query=query, fatal=True)
 
     def _run_deadline_error(self, query: str) -> SourceError:
         given = self.settings.deadline is not None
         how = f"{self.backend}.deadline" if given else f"{self.backend}.deadline, by default 30 x the timeout"
         return SourceError(
-            f"{self.name}: the command ran past its deadline of {self.settings.run_deadline:g}s ({how})",
+            f"{self.name}: the command ran past its deadline of {self._deadline_seconds:g}s ({how})",
             backend=self.backend, query=query, fatal=True)
 
     def _backoff(self, attempt: int, headers: Any) -> float:
