@@ -19,14 +19,15 @@ AT = "2026-11-10T20:01:00Z"
 
 
 class Calls:
-    """The source's query_range_many calls, each as the queries it carried."""
+    """The source's query_range_many calls: the queries each carried and the requests sent by then."""
 
     def __init__(self, inner: PrometheusSource) -> None:
         self.inner, self.name, self.calls = inner, inner.name, []
 
     def query_range_many(self, queries):
-        self.calls.append([q.query for q in queries])
-        return self.inner.query_range_many(queries)
+        answers = self.inner.query_range_many(queries)
+        self.calls.append(([q.query for q in queries], self.inner.stats.requests))
+        return answers
 
 
 def setup(url: str, fleet: bool):
@@ -61,11 +62,12 @@ def test_the_alerts_read_goes_with_the_first_round(prometheus_server):
     spy = Calls(source)
     before = source.stats.requests
     run_rca(settings, load_catalog(), spy, windows, target)   # type: ignore[arg-type]
-    first = spy.calls[0]
-    assert any(q.startswith("ALERTS{") for q in first), first
-    alerts_calls = [c for c in spy.calls if any(q.startswith("ALERTS{") for q in c)]
-    assert len(alerts_calls) == 2                     # asked again by the alerts reader: answered from memory
-    assert source.stats.requests - before == sum(len(c) for c in spy.calls) - 1
+    (first, sent), *rest = spy.calls
+    assert sent - before == len(first) + 1, (sent - before, len(first))     # the batches, and ALERTS with them
+    asked = [(i, n) for i, (queries, n) in enumerate(rest) if any(q.startswith("ALERTS{") for q in queries)]
+    assert len(asked) == 1
+    i, n = asked[0]
+    assert n == (rest[i - 1][1] if i else sent)         # asked for it later: answered from memory, no request
 
 
 def test_a_query_asked_twice_is_sent_once(prometheus_server):

@@ -28,10 +28,9 @@ def batch_size_for(services: int) -> int:
 
 
 def run_batched(source: MetricsSource, queries: Sequence[str], windows: Windows,
-                batch_size: int = BATCH_SIZE, also: Sequence[RangeQuery] = ()) -> list[list[Series] | SourceError]:
+                batch_size: int = BATCH_SIZE) -> list[list[Series] | SourceError]:
     """Several range queries per request, each tagged with a label and joined with `or`.
 
-    `also`: other queries sent in the same call, their answers left to the source's cache.
     A batch the backend rejects (one bad query spoils it) is retried query by query, so a
     broken override still fails alone and with its own message.
     """
@@ -43,9 +42,7 @@ def run_batched(source: MetricsSource, queries: Sequence[str], windows: Windows,
         else:
             combined.append(" or ".join(
                 f'label_replace(({queries[i]}), "{BATCH_LABEL}", "{n}", "", "")' for n, i in enumerate(chunk)))
-    # `also` rides in the same wave (the ALERTS read): the source keeps its answer for when it is asked.
-    answers = source.query_range_many([RangeQuery(q, windows.start, windows.end, windows.step) for q in combined]
-                                      + list(also))[:len(combined)]
+    answers = source.query_range_many([RangeQuery(q, windows.start, windows.end, windows.step) for q in combined])
     out: list[list[Series] | SourceError | None] = [None] * len(queries)
     retry: list[int] = []
     for chunk, answer in zip(chunks, answers):

@@ -173,15 +173,16 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
     parse_duration(settings.rate_interval, what="rate interval")
     run = _Collect(catalog, settings, Collection(windows=windows), fleet)
     if fleet:
-        _expect(source, len(services))
+        _backend(source, "expect_services", len(services))
     pending: dict[str, list[ServiceConfig]] = {name: list(services) for name in names}
     while pending:
         jobs = run.jobs(pending)
         if not jobs:
             break
-        answers = run_batched(source, [j.query for j in jobs], windows, 1 if fleet else batch_size_for(len(services)),
-                              also)
-        also = ()
+        if also:
+            _backend(source, "send_with_next", also)
+            also = ()
+        answers = run_batched(source, [j.query for j in jobs], windows, 1 if fleet else batch_size_for(len(services)))
         still: dict[str, list[ServiceConfig]] = {}
         for job, answer in zip(jobs, answers):
             for svc in run.take(job, answer):
@@ -197,13 +198,15 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
     return run.result
 
 
-def _expect(source: object, services: int) -> None:
-    """Tell the backend (through any recording wrapper) how many services each query answers for."""
-    while not hasattr(source, "expect_services") and hasattr(source, "inner"):
+def _backend(source: object, method: str, arg: object) -> None:
+    """Tell the backend itself (under any recording wrapper) what the pass is about to ask: how many
+    services each query answers for, or queries to send in the same wave as the next ones (whose
+    answers it keeps until they are asked, so a recording sees them where it always did)."""
+    while not hasattr(source, method) and hasattr(source, "inner"):
         source = source.inner
-    scale = getattr(source, "expect_services", None)
-    if callable(scale):
-        scale(services)
+    fn = getattr(source, method, None)
+    if callable(fn):
+        fn(arg)
 
 
 class _Collect:

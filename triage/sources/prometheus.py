@@ -100,6 +100,7 @@ class PrometheusSource:
         self._cache: dict[tuple, list[Series]] = {}
         self._cache_lock = threading.Lock()
         self._cached_points = 0
+        self._also: list[RangeQuery] = []
         session = requests.Session()
         self._verify = verify_for(settings.ca_file, settings.insecure_skip_verify)
         session.verify = self._verify
@@ -202,11 +203,20 @@ class PrometheusSource:
         with self._cache_lock:
             known: dict[tuple, list[Series] | SourceError] = {k: self._cache[k] for k in keys if k in self._cache}
         todo = {k: q for k, q in zip(keys, queries) if k not in known}
+        with self._cache_lock:
+            also, self._also = self._also, []
+        for q in also:
+            todo.setdefault((q.query, round(q.start), round(q.end), _step(q.step)), q)
         for key, answer in zip(todo, self._send(list(todo.values()))):
             known[key] = answer
             if not isinstance(answer, SourceError):
                 self._remember(key, answer)
         return [known[k] for k in keys]
+
+    def send_with_next(self, queries: Sequence[RangeQuery]) -> None:
+        """Send `queries` with the next call's, in the same wave; their answers wait to be asked."""
+        with self._cache_lock:
+            self._also.extend(queries)
 
     def _remember(self, key: tuple, answer: list[Series]) -> None:
         points = sum(len(s.points) for s in answer)
