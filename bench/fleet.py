@@ -66,6 +66,8 @@ def replay(upstream: str, paths: list[str]) -> tuple[float, int]:
         conn.request("GET", paths[i], headers={"Accept-Encoding": "gzip", "User-Agent": "floor"})
         resp = conn.getresponse()
         data = resp.read()
+        if resp.status != 200:
+            raise SystemExit(f"the floor's request {paths[i][:80]}… answered HTTP {resp.status}: {data[:200]!r}")
         if resp.getheader("Content-Encoding") == "gzip":
             data = gzip.decompress(data)
         bodies[i] = data
@@ -94,7 +96,9 @@ def backend_for(kind: str, n: int, work: Path):  # type: ignore[no-untyped-def]
     text = ds.prometheus_text()
     del ds
     return victoria_metrics_from_import(text, work / f"vm-{n}", ready_timeout=600,
-                                        extra_args=("-search.maxUniqueTimeseries=5000000",)), series
+                                        extra_args=("-search.maxUniqueTimeseries=5000000",
+                                                    # the floor's requests all at once queue past the 10 s default
+                                                    "-search.maxQueueDuration=600s")), series
 
 
 def verdicts(command: str, out: str, n: int) -> str:
