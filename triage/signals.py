@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+from triage.batch import BATCH_LABEL, BATCH_SIZE, batch_size_for, run_batched
 from triage.catalog import Catalog
 from triage.config import ServiceConfig, Settings, config_line
 from triage.discovery import discovery_query
@@ -30,6 +31,8 @@ from triage.models import (
 from triage.promql import alternation, escape_label_value, render
 from triage.sources.interface import MetricsSource
 from triage.timeutil import parse_duration
+
+__all__ = ["BATCH_LABEL", "BATCH_SIZE", "batch_size_for", "run_batched"]  # and what is defined here
 
 MAX_POINTS = 11000
 MIN_STEP = 15.0
@@ -89,6 +92,8 @@ class Collection:
     missing: dict[str, dict[str, str]] = field(default_factory=dict)
     queries: list[dict] = field(default_factory=list)
     errors: list[SourceError] = field(default_factory=list)
+    # service -> signal -> the error of the last query that failed for it, when no alternative answered
+    failed: dict[str, dict[str, SourceError]] = field(default_factory=dict)
 
     def signal_set(self, service: ServiceConfig) -> SignalSet:
         return SignalSet(
@@ -158,20 +163,27 @@ def _edges(series: Sequence[Series]) -> dict[str, Samples]:
 
 
 def collect(source: MetricsSource, catalog: Catalog, settings: Settings, services: Sequence[ServiceConfig],
-            windows: Windows, names: Sequence[str], *, fleet: bool = False) -> Collection:
+            windows: Windows, names: Sequence[str], *, fleet: bool = False,
+            also: Sequence[RangeQuery] = ()) -> Collection:
     """Fetch `names` for `services`; a signal nobody answers becomes missing with its reason.
 
     Each round asks, per signal, every service still without data for its next alternative
     (built-in alternatives batched over the services, a user's override one per service),
-    until every service has data or has run out of alternatives."""
+    until every service has data or has run out of alternatives. `also` (the ALERTS read) is sent
+    with the first round, so a source that keeps answers has it without a second wave."""
     parse_duration(settings.rate_interval, what="rate interval")
     run = _Collect(catalog, settings, Collection(windows=windows), fleet)
+    if fleet:
+        _backend(source, "expect_services", len(services))
     pending: dict[str, list[ServiceConfig]] = {name: list(services) for name in names}
     while pending:
         jobs = run.jobs(pending)
         if not jobs:
             break
-        answers = run_batched(source, [j.query for j in jobs], windows, batch_size_for(len(services)))
+        if also:
+            _backend(source, "send_with_next", also)
+            also = ()
+        answers = run_batched(source, [j.query for j in jobs], windows, 1 if fleet else batch_size_for(len(services)))
         still: dict[str, list[ServiceConfig]] = {}
         for job, answer in zip(jobs, answers):
             for svc in run.take(job, answer):
@@ -182,7 +194,20 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
         for svc in services:
             if name not in run.result.signals.get(svc.name, {}):
                 run.result.missing.setdefault(svc.name, {})[name] = run.missing_reason(name, svc)
+                if (name, svc.name) in run.errors:
+                    run.result.failed.setdefault(svc.name, {})[name] = run.errors[(name, svc.name)]
     return run.result
+
+
+def _backend(source: object, method: str, arg: object) -> None:
+    """Tell the backend itself (under any recording wrapper) what the pass is about to ask: how many
+    services each query answers for, or queries to send in the same wave as the next ones (whose
+    answers it keeps until they are asked, so a recording sees them where it always did)."""
+    while not hasattr(source, method) and hasattr(source, "inner"):
+        source = source.inner
+    fn = getattr(source, method, None)
+    if callable(fn):
+        fn(arg)
 
 
 class _Collect:
@@ -192,6 +217,7 @@ class _Collect:
         self.catalog, self.settings, self.result, self.fleet = catalog, settings, result, fleet
         self.next_alt: dict[tuple[str, str], int] = {}
         self.failures: dict[tuple[str, str], list[str]] = {}
+        self.errors: dict[tuple[str, str], SourceError] = {}
 
     def jobs(self, pending: Mapping[str, Sequence[ServiceConfig]]) -> list[_Job]:
         jobs: list[_Job] = []
@@ -219,10 +245,13 @@ class _Collect:
                                     "ok": not isinstance(answer, SourceError)})
         if isinstance(answer, SourceError):
             self.result.errors.append(answer)
+            own = SourceError(answer.message, backend=answer.backend, query=job.query, detail=answer.detail,
+                              transient=answer.transient, fatal=answer.fatal)    # the signal's query, not its batch's
             if job.override and answer.detail and answer.detail.startswith("HTTP 4"):
                 raise self._bad_override(job, answer)
             for svc in job.services:
                 self.failures.setdefault((job.signal, svc.name), []).append(answer.message)
+                self.errors[(job.signal, svc.name)] = own
             return list(job.services)
         found = _found(job, answer)
         left = []
@@ -280,63 +309,6 @@ def _found(job: _Job, answer: Sequence[Series]) -> dict[str, list[Series]]:
     return found
 
 
-BATCH_SIZE = 6
-# A built-in query answers one series per service: six of them over 2,000 services make one
-# response of 1.8 M points (a ~300 MB decoded JSON tree in triage, six fleet queries' work on
-# the backend against a single request timeout). Batch only as many as keep a response near
-# BATCH_SERVICES series; one service and fleets up to 500 still get six queries a request.
-BATCH_SERVICES = 3000
-BATCH_LABEL = "triage_q"
-
-
-def batch_size_for(services: int) -> int:
-    return max(1, min(BATCH_SIZE, BATCH_SERVICES // max(1, services)))
-
-
-def run_batched(source: MetricsSource, queries: Sequence[str], windows: Windows,
-                batch_size: int = BATCH_SIZE) -> list[list[Series] | SourceError]:
-    """Several range queries per request, each tagged with a label and joined with `or`.
-
-    A batch the backend rejects (one bad query spoils it) is retried query by query, so a
-    broken override still fails alone and with its own message.
-    """
-    chunks = [list(range(i, min(i + batch_size, len(queries)))) for i in range(0, len(queries), batch_size)]
-    combined = []
-    for chunk in chunks:
-        if len(chunk) == 1:
-            combined.append(queries[chunk[0]])
-        else:
-            combined.append(" or ".join(
-                f'label_replace(({queries[i]}), "{BATCH_LABEL}", "{n}", "", "")' for n, i in enumerate(chunk)))
-    answers = source.query_range_many([RangeQuery(q, windows.start, windows.end, windows.step) for q in combined])
-    out: list[list[Series] | SourceError | None] = [None] * len(queries)
-    retry: list[int] = []
-    for chunk, answer in zip(chunks, answers):
-        if len(chunk) == 1:
-            out[chunk[0]] = answer
-        elif isinstance(answer, SourceError):
-            if answer.detail and answer.detail.startswith("HTTP 4"):
-                retry.extend(chunk)
-            else:
-                for i in chunk:
-                    out[i] = answer
-        else:
-            parts: list[list[Series]] = [[] for _ in chunk]
-            for item in answer:
-                tag = item.labels.get(BATCH_LABEL)
-                if tag is None or not tag.isdigit() or int(tag) >= len(chunk):
-                    continue
-                labels = {k: v for k, v in item.labels.items() if k != BATCH_LABEL}
-                parts[int(tag)].append(Series(labels=labels, points=item.points))
-            for i, part in zip(chunk, parts):
-                out[i] = part
-    if retry:
-        for i, answer in zip(retry, source.query_range_many(
-                [RangeQuery(queries[i], windows.start, windows.end, windows.step) for i in retry])):
-            out[i] = answer
-    return [a if a is not None else [] for a in out]
-
-
 def render_override(template: str, service: ServiceConfig, signal: str, settings: Settings) -> str:
     """A single-service query from the config, its placeholders filled with escaped values."""
     try:
@@ -364,12 +336,14 @@ def discover_services(source: MetricsSource, settings: Settings, windows: Window
     return found
 
 
+def alerts_query(windows: Windows) -> RangeQuery:
+    return RangeQuery('ALERTS{alertstate="firing"}', windows.window.start.timestamp(), windows.end, windows.step)
+
+
 def alerts_from_series(source: MetricsSource, services: Sequence[ServiceConfig], windows: Windows) -> \
         dict[str, list[Alert]]:
     """Alerts that fired during the window, read back from the ALERTS series."""
-    query = 'ALERTS{alertstate="firing"}'
-    answer = source.query_range_many([RangeQuery(query, windows.window.start.timestamp(), windows.end,
-                                                 windows.step)])[0]
+    answer = source.query_range_many([alerts_query(windows)])[0]
     if isinstance(answer, SourceError):
         raise answer
     out: dict[str, dict[str, Alert]] = {}
@@ -419,3 +393,14 @@ def ensure_data(collection: Collection, services: Sequence[ServiceConfig], requi
         )
 
 
+def ensure_decided(collection: Collection, services: Sequence[ServiceConfig], deciding: Sequence[str]) -> None:
+    """A pass whose deciding query failed calls nobody ok: fail naming the signal and the query."""
+    for name in deciding:
+        hit = [s.name for s in services if name in collection.failed.get(s.name, {})]
+        if hit:
+            err = collection.failed[hit[0]][name]
+            flat = " ".join((err.query or "").split())
+            shown = flat if len(flat) <= 120 else f"{flat[:120]}… ({len(flat)} characters)"
+            raise SourceError(f"{err.message}: the {name} query failed for {len(hit)} of {len(services)} "
+                              f"service(s), so they cannot be called ok (query {shown!r})",
+                              backend=err.backend, query=err.query, detail=err.detail, fatal=err.fatal)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, insort
 from collections.abc import Sequence
 from statistics import median
 
@@ -30,6 +31,8 @@ def sustained_peak(points: Sequence[tuple[float, float]], span: float = SUSTAIN_
     """The highest level held for `span` seconds: the max of rolling medians.
 
     This is what an alert with `for: 5m` sees: a single spike does not count, a plateau does.
+    The window's values are kept sorted as it slides (one insert and one removal a step), and
+    each median is taken from them as `statistics.median` takes it, so the result is the same.
     """
     clean = [(t, v) for t, v in points if math.isfinite(v)]
     if not clean:
@@ -39,12 +42,24 @@ def sustained_peak(points: Sequence[tuple[float, float]], span: float = SUSTAIN_
         return median(v for _, v in clean)
     best = -math.inf
     lo = 0
-    for hi in range(len(clean)):
-        while clean[hi][0] - clean[lo][0] > span:
+    window: list[float] = []
+    first = clean[0][0]
+    for t, v in clean:
+        insort(window, v)
+        while t - clean[lo][0] > span:
+            del window[bisect_left(window, clean[lo][1])]
             lo += 1
-        if clean[hi][0] - clean[0][0] >= span:
-            best = max(best, median(v for _, v in clean[lo:hi + 1]))
+        if t - first >= span:
+            best = max(best, _middle(window))
     return best if math.isfinite(best) else median(v for _, v in clean)
+
+
+def _middle(ordered: list[float]) -> float:
+    """The median of values already in order (statistics.median's own arithmetic)."""
+    n = len(ordered)
+    if n % 2:
+        return ordered[n // 2]
+    return (ordered[n // 2 - 1] + ordered[n // 2]) / 2
 
 
 def increase(points: Sequence[tuple[float, float]]) -> float | None:

@@ -12,6 +12,7 @@ from triage.analysis import slo
 from triage.analysis.detect import (
     DATA_SIGNALS,
     DETECT_SIGNALS,
+    REQUIRED_ANY,
     build_report,
     callers_of,
     detect_service,
@@ -27,9 +28,11 @@ from triage.signals import (
     Windows,
     alerts_for,
     alerts_from_series,
+    alerts_query,
     collect,
     discover_services,
     ensure_data,
+    ensure_decided,
     render_override,
 )
 from triage.sources.interface import AlertSource, MetricsSource
@@ -79,7 +82,8 @@ def gather(source: MetricsSource, catalog: Catalog, settings: Settings, target: 
            names: Sequence[str]) -> Collection:
     if target.fleet:  # recorded series (`triage rules`) first, where they hold the whole pass
         catalog = prefer_recorded(source, catalog, settings.rate_interval, windows.start, windows.end, windows.step)
-    collection = collect(source, catalog, settings, target.services, windows, names, fleet=target.fleet)
+    collection = collect(source, catalog, settings, target.services, windows, names, fleet=target.fleet,
+                         also=(alerts_query(windows),))
     if collection.errors and not any(collection.signals.values()):
         # Every query failed and nothing answered: the backend is down, not the service quiet.
         raise collection.errors[0]
@@ -113,6 +117,7 @@ def run_detect(settings: Settings, catalog: Catalog, source: MetricsSource, wind
                progress: Progress = quiet) -> DetectReport:
     progress(f"querying {len(DETECT_SIGNALS)} signals for {len(target.services)} service(s)")
     collection = gather(source, catalog, settings, target, windows, DETECT_SIGNALS)
+    ensure_decided(collection, target.services, REQUIRED_ANY)
     progress("reading alerts")
     historical, live, skipped = _alerts(source, target, windows, alert_sources, now)
     slos = slo.evaluate(source, catalog, settings, target.services, windows)

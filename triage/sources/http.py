@@ -263,3 +263,30 @@ def _read_some(response: requests.Response, deadline: float) -> bytes:
         return read_bounded(response, deadline=deadline, cap=MAX_BODY, clock=time.perf_counter, truncate=True)
     except BodyDeadline:
         raise _Deadline() from None
+
+
+# How a failed request reads on its one line (Prometheus, Alertmanager: any backend of requests).
+def tls_hint(backend: str, exc: BaseException, reason: str) -> str:
+    if "mismatch" in reason:
+        return ""
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "certificate verify failed" in str(exc):
+        return f" (set {backend}.ca_file to the CA that signed it)"
+    return ""
+
+
+def first_line(exc: BaseException) -> str:
+    return redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:200]
+
+
+def connection_reason(exc: BaseException) -> str:
+    text = str(exc)
+    if "Name or service not known" in text or "nodename nor servname" in text or "NameResolutionError" in text \
+            or "Temporary failure in name resolution" in text:
+        return "the host name does not resolve"
+    if "Connection refused" in text:
+        return "connection refused"
+    if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:
+        return "the connection was closed mid-answer"
+    if "timed out" in text:
+        return "timed out"
+    return first_line(exc)

@@ -9,11 +9,9 @@ deadline (prometheus.timeout, the body included), the whole command one more
 from __future__ import annotations
 
 import json
-import math
 import random
 import threading
 import time
-from array import array
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
@@ -24,14 +22,19 @@ from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from triage.config import BackendSettings
+from triage.config.backend import DEADLINE_TIMEOUTS
 from triage.errors import SourceError
-from triage.models import Alert, Points, RangeQuery, Series
+from triage.models import Alert, RangeQuery, Series
 from triage.secrets import redact
+from triage.sources import decode
 from triage.sources.http import (
     BodyDeadline,
     BodyTooLarge,
+    connection_reason,
+    first_line,
     format_size,
     read_bounded,
+    tls_hint,
     tls_reason,
     verify_for,
     warn_insecure,
@@ -45,6 +48,12 @@ MAX_ERROR_BODY = 300
 # An error answer is only read for its message.
 MAX_ERROR_READ = 64 * 1024
 SHOWN_QUERY = 120
+# prometheus.timeout is a request's time for a query over up to this many services; a fleet query
+# over more gets proportionally longer (2,000 services: 8 x), and the run's default deadline with it.
+FLEET_TIMEOUT_SERVICES = 250
+# Answers kept for the rest of the process (a pass's): at most this many points (~32 MB of arrays,
+# mostly the same arrays the analysis holds anyway).
+CACHE_POINTS = 2_000_000
 
 
 class _HttpStatus(Exception):
@@ -87,7 +96,15 @@ class PrometheusSource:
         self.stats = QueryStats()
         self._sleep = sleep
         self._clock = time.monotonic
-        self._run_deadline = self._clock() + settings.run_deadline
+        self._started = self._clock()
+        self._timeout = settings.timeout
+        self._deadline_seconds = settings.run_deadline
+        self._run_deadline = self._started + settings.run_deadline
+        self._scaled_for = 0
+        self._cache: dict[tuple, list[Series]] = {}
+        self._cache_lock = threading.Lock()
+        self._cached_points = 0
+        self._also: list[RangeQuery] = []
         session = requests.Session()
         self._verify = verify_for(settings.ca_file, settings.insecure_skip_verify)
         session.verify = self._verify
@@ -122,16 +139,26 @@ class PrometheusSource:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def expect_services(self, services: int) -> None:
+        """The next queries each answer for `services` services: scale the request timeout (and the
+        run's deadline, when prometheus.deadline is not given) with the fleet's size."""
+        scale = max(1.0, services / FLEET_TIMEOUT_SERVICES)
+        self._timeout = self.settings.timeout * scale
+        self._scaled_for = services if scale > 1 else 0
+        if self.settings.deadline is None:
+            self._deadline_seconds = max(self.settings.run_deadline, DEADLINE_TIMEOUTS * self._timeout)
+            self._run_deadline = self._started + self._deadline_seconds
+
     @property
     def name(self) -> str:
         return f"{self.backend} at {self.settings.display_url}"
 
     def _get(self, path: str, params: dict | None, query: str, parse: Callable[[Any], Any]) -> Any:
-        """One GET within the request's deadline (and the run's); `parse` of the decoded JSON of
+        """One GET within the request's deadline (and the run's); `parse` of the body of
         a 200 answer no larger than the cap. Raises _HttpStatus, BodyDeadline, BodyTooLarge, _RunDeadline
         or what requests raises; _attempts turns each into a SourceError."""
         now = self._clock()
-        deadline = min(now + self.settings.timeout, self._run_deadline)
+        deadline = min(now + self._timeout, self._run_deadline)
         if deadline - now <= 0:
             raise _RunDeadline()
         left = deadline - now
@@ -156,10 +183,9 @@ class PrometheusSource:
                 waited = self._clock() - queued
                 body = read_bounded(response, deadline=min(deadline + waited, self._run_deadline),
                                     cap=self.settings.max_response_bytes, clock=self._clock)
-                doc = json.loads(body)
-                if isinstance(doc, dict) and doc.get("warnings"):
-                    warn_partial(self.name, doc["warnings"])
-                return parse(doc)
+                if b'"warnings"' in body:   # a partial answer (Thanos, Mimir): said once on stderr
+                    _warn_from(self.name, body)
+                return parse(body)
             finally:
                 self._decode.release()
         finally:
@@ -169,16 +195,46 @@ class PrometheusSource:
         """A range query at explicit times; the result is every series with its points."""
         params = {"query": query, "start": round(start), "end": round(end), "step": _step(step)}
         return self._call(query, lambda: self._get(
-            "/api/v1/query_range", params, query, lambda doc: _parse_matrix(doc["data"]["result"], query, self.name)))
+            "/api/v1/query_range", params, query, lambda body: decode.matrix(body, query, self.name)))
 
     def query(self, query: str, at: float) -> list[Series]:
         """An instant query at an explicit time."""
         params = {"query": query, "time": f"{at:.3f}"}
         return self._call(query, lambda: self._get(
-            "/api/v1/query", params, query, lambda doc: _parse_vector(doc["data"]["result"], query, self.name)))
+            "/api/v1/query", params, query,
+            lambda body: decode.parse_vector(json.loads(body)["data"]["result"], query, self.name)))
 
     def query_range_many(self, queries: Sequence[RangeQuery]) -> list[list[Series] | SourceError]:
-        """Independent range queries in parallel; each answer is its series or its error."""
+        """Independent range queries in parallel; each answer is its series or its error. An answer
+        this source already gave in this process (detect, then rca, on the same window) is given
+        again without asking; a query asked twice in one call is sent once."""
+        keys = [(q.query, round(q.start), round(q.end), _step(q.step)) for q in queries]
+        with self._cache_lock:
+            known: dict[tuple, list[Series] | SourceError] = {k: self._cache[k] for k in keys if k in self._cache}
+        todo = {k: q for k, q in zip(keys, queries) if k not in known}
+        with self._cache_lock:
+            also, self._also = self._also, []
+        for q in also:
+            todo.setdefault((q.query, round(q.start), round(q.end), _step(q.step)), q)
+        for key, answer in zip(todo, self._send(list(todo.values()))):
+            known[key] = answer
+            if not isinstance(answer, SourceError):
+                self._remember(key, answer)
+        return [known[k] for k in keys]
+
+    def send_with_next(self, queries: Sequence[RangeQuery]) -> None:
+        """Send `queries` with the next call's, in the same wave; their answers wait to be asked."""
+        with self._cache_lock:
+            self._also.extend(queries)
+
+    def _remember(self, key: tuple, answer: list[Series]) -> None:
+        points = sum(len(s.points) for s in answer)
+        with self._cache_lock:
+            if self._cached_points + points <= CACHE_POINTS:
+                self._cache[key] = answer
+                self._cached_points += points
+
+    def _send(self, queries: Sequence[RangeQuery]) -> list[list[Series] | SourceError]:
         def one(q: RangeQuery) -> list[Series] | SourceError:
             try:
                 return self.query_range(q.query, q.start, q.end, q.step)
@@ -201,7 +257,7 @@ class PrometheusSource:
     def alerts(self) -> list[Alert]:
         """Alerts Prometheus itself evaluates right now (`/api/v1/alerts`)."""
         data = self._call("/api/v1/alerts", lambda: self._get("/api/v1/alerts", None, "/api/v1/alerts",
-                                                              lambda doc: doc["data"]["alerts"]))
+                                                              lambda body: json.loads(body)["data"]["alerts"]))
         out = []
         for raw in data if isinstance(data, list) else []:
             if not isinstance(raw, dict):
@@ -257,13 +313,13 @@ class PrometheusSource:
                 ) from None
             except requests.exceptions.SSLError as exc:
                 reason = tls_reason(exc)
-                raise SourceError(f"{self.name}: TLS error: {reason}{_tls_hint(self.backend, exc, reason)}",
+                raise SourceError(f"{self.name}: TLS error: {reason}{tls_hint(self.backend, exc, reason)}",
                                   backend=self.backend, query=query, fatal=True) from None
             except requests.exceptions.ConnectionError as exc:
                 if "timed out" in str(exc) and "connect timeout" not in str(exc).lower():
                     raise self._deadline_error(query) from None
                 error = SourceError(
-                    f"{self.name} is unreachable: {_connection_reason(exc)}",
+                    f"{self.name} is unreachable: {connection_reason(exc)}",
                     backend=self.backend, query=query, transient=True, fatal=True,
                 )
             except (ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
@@ -272,7 +328,7 @@ class PrometheusSource:
                     backend=self.backend, query=query,
                 ) from None
             except requests.exceptions.RequestException as exc:
-                raise SourceError(f"{self.name}: request failed: {_first_line(exc)}", backend=self.backend,
+                raise SourceError(f"{self.name}: request failed: {first_line(exc)}", backend=self.backend,
                                   query=query) from None
             if not error.transient:
                 raise error
@@ -291,14 +347,16 @@ class PrometheusSource:
     def _deadline_error(self, query: str) -> SourceError:
         if self._clock() >= self._run_deadline - 0.05:
             return self._run_deadline_error(query)
-        return SourceError(f"{self.name} did not answer within {self.settings.timeout:g}s",
+        scaled = f" ({self.backend}.timeout {self.settings.timeout:g}s scaled for {self._scaled_for} services)" \
+            if self._scaled_for else ""
+        return SourceError(f"{self.name} did not answer within {self._timeout:g}s{scaled}",
                            backend=self.backend, query=query, fatal=True)
 
     def _run_deadline_error(self, query: str) -> SourceError:
         given = self.settings.deadline is not None
         how = f"{self.backend}.deadline" if given else f"{self.backend}.deadline, by default 30 x the timeout"
         return SourceError(
-            f"{self.name}: the command ran past its deadline of {self.settings.run_deadline:g}s ({how})",
+            f"{self.name}: the command ran past its deadline of {self._deadline_seconds:g}s ({how})",
             backend=self.backend, query=query, fatal=True)
 
     def _backoff(self, attempt: int, headers: Any) -> float:
@@ -336,6 +394,15 @@ class PrometheusSource:
                            backend=self.backend, query=query)
 
 
+def _warn_from(name: str, body: bytes) -> None:
+    try:
+        doc = json.loads(body)
+    except (ValueError, RecursionError):
+        return
+    if isinstance(doc, dict) and doc.get("warnings"):
+        warn_partial(name, doc["warnings"])
+
+
 def _step(step: float) -> str:
     return f"{step:g}"
 
@@ -346,72 +413,6 @@ def _shown_query(query: str) -> str:
     if len(flat) <= SHOWN_QUERY:
         return f"query {flat!r}" if not flat.startswith("/") else flat
     return f"query {flat[:SHOWN_QUERY]!r}… ({len(flat)} characters)"
-
-
-def _tls_hint(backend: str, exc: BaseException, reason: str) -> str:
-    if "mismatch" in reason:
-        return ""
-    if "CERTIFICATE_VERIFY_FAILED" in str(exc) or "certificate verify failed" in str(exc):
-        return f" (set {backend}.ca_file to the CA that signed it)"
-    return ""
-
-
-def _first_line(exc: BaseException) -> str:
-    return redact(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)[:200]
-
-
-def _connection_reason(exc: BaseException) -> str:
-    text = str(exc)
-    if "Name or service not known" in text or "nodename nor servname" in text or "NameResolutionError" in text \
-            or "Temporary failure in name resolution" in text:
-        return "the host name does not resolve"
-    if "Connection refused" in text:
-        return "connection refused"
-    if "RemoteDisconnected" in text or "Connection aborted" in text or "reset by peer" in text:
-        return "the connection was closed mid-answer"
-    if "timed out" in text:
-        return "timed out"
-    return _first_line(exc)
-
-
-def _value(raw: Any) -> float:
-    try:
-        return float(raw)
-    except (TypeError, ValueError):
-        return math.nan
-
-
-def _parse_matrix(data: Any, query: str, backend: str) -> list[Series]:
-    if not isinstance(data, list):
-        raise SourceError(f"{backend} answered a range query without a result list", backend="prometheus",
-                          query=query)
-    out = []
-    for item in data:
-        if not isinstance(item, dict):
-            continue
-        labels = {str(k): str(v) for k, v in (item.get("metric") or {}).items()}
-        ts = array("d")
-        vs = array("d")
-        for pair in item.get("values") or ():
-            if isinstance(pair, (list, tuple)) and len(pair) == 2:
-                ts.append(float(pair[0]))
-                vs.append(_value(pair[1]))
-        out.append(Series(labels=labels, points=Points(ts, vs)))
-    return out
-
-
-def _parse_vector(data: Any, query: str, backend: str) -> list[Series]:
-    if not isinstance(data, list):
-        raise SourceError(f"{backend} answered a query without a result list", backend="prometheus", query=query)
-    out = []
-    for item in data:
-        if not isinstance(item, dict):
-            continue
-        labels = {str(k): str(v) for k, v in (item.get("metric") or {}).items()}
-        pair = item.get("value")
-        if isinstance(pair, (list, tuple)) and len(pair) == 2:
-            out.append(Series(labels=labels, points=((float(pair[0]), _value(pair[1])),)))
-    return out
 
 
 def _parse_time(raw: Any) -> datetime | None:

@@ -1,0 +1,90 @@
+"""One process, one pass (issue 17): `detect` then `rca` on the same window do not ask the backend
+twice for the same answer, the ALERTS read goes out with the first round of queries, and a fleet
+query's timeout grows with the fleet — against a real Prometheus."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from triage.catalog import load_catalog
+from triage.config import BackendSettings, load_settings
+from triage.models import RangeQuery
+from triage.pipeline import resolve_target, run_detect, run_rca
+from triage.signals import FLEET_POINTS, make_windows
+from triage.sources.prometheus import PrometheusSource
+from triage.timeutil import parse_duration, parse_instant
+
+AT = "2026-11-10T20:01:00Z"
+
+
+class Calls:
+    """The source's query_range_many calls: the queries each carried and the requests sent by then."""
+
+    def __init__(self, inner: PrometheusSource) -> None:
+        self.inner, self.name, self.calls = inner, inner.name, []
+
+    def query_range_many(self, queries):
+        answers = self.inner.query_range_many(queries)
+        self.calls.append(([q.query for q in queries], self.inner.stats.requests))
+        return answers
+
+
+def setup(url: str, fleet: bool):
+    with tempfile.TemporaryDirectory() as empty:
+        settings = load_settings(env={}, cwd=Path(empty))
+    windows = make_windows(parse_instant(AT), parse_duration("15m"), parse_duration("1h"),
+                           **({"points": FLEET_POINTS} if fleet else {}))
+    source = PrometheusSource(BackendSettings(url=url))
+    args = {"service": None, "all_services": True} if fleet else {"service": "checkout", "all_services": False}
+    target = resolve_target(settings, source, load_catalog(), windows, namespace=None, **args)
+    return settings, windows, source, target
+
+
+def test_rca_after_detect_on_the_same_fleet_asks_only_what_detect_did_not(prometheus_server):
+    settings, windows, source, target = setup(prometheus_server.url, fleet=True)
+    catalog = load_catalog()
+    run_detect(settings, catalog, source, windows, target)
+    after_detect = source.stats.requests
+    results, _ = run_rca(settings, catalog, source, windows, target)
+    rca_alone = setup(prometheus_server.url, fleet=True)
+    fresh, _ = run_rca(rca_alone[0], catalog, rca_alone[2], rca_alone[1], rca_alone[3])
+    asked_by_rca = source.stats.requests - after_detect
+    fresh_requests = rca_alone[2].stats.requests - 1          # less its discovery
+    assert asked_by_rca < fresh_requests - 5, (asked_by_rca, fresh_requests)
+    def verdicts(rs):
+        return [(r.service.name, r.status, r.verdict) for r in rs]
+    assert verdicts(results) == verdicts(fresh)
+
+
+def test_the_alerts_read_goes_with_the_first_round(prometheus_server):
+    settings, windows, source, target = setup(prometheus_server.url, fleet=False)
+    spy = Calls(source)
+    before = source.stats.requests
+    run_rca(settings, load_catalog(), spy, windows, target)   # type: ignore[arg-type]
+    (first, sent), *rest = spy.calls
+    assert sent - before == len(first) + 1, (sent - before, len(first))     # the batches, and ALERTS with them
+    asked = [(i, n) for i, (queries, n) in enumerate(rest) if any(q.startswith("ALERTS{") for q in queries)]
+    assert len(asked) == 1
+    i, n = asked[0]
+    assert n == (rest[i - 1][1] if i else sent)         # asked for it later: answered from memory, no request
+
+
+def test_a_query_asked_twice_is_sent_once(prometheus_server):
+    source = PrometheusSource(BackendSettings(url=prometheus_server.url))
+    q = RangeQuery("vector(1)", 1_794_340_000, 1_794_340_860, 60)
+    a, b = source.query_range_many([q, q])
+    c, = source.query_range_many([q])
+    assert source.stats.requests == 1 and a == b == c and a[0].points[0][1] == 1.0
+
+
+def test_fleet_timeouts_scale_with_the_fleet():
+    source = PrometheusSource(BackendSettings(url="http://127.0.0.1:9", timeout=10.0))
+    source.expect_services(100)
+    assert source._timeout == 10.0 and source._deadline_seconds == 300.0
+    source.expect_services(2000)
+    assert source._timeout == 80.0 and source._deadline_seconds == 2400.0
+    given = PrometheusSource(BackendSettings(url="http://127.0.0.1:9", timeout=10.0, deadline=60.0))
+    given.expect_services(2000)
+    assert given._timeout == 80.0 and given._deadline_seconds == 60.0
+    assert "scaled for 2000 services" in given._deadline_error("q").message or given._clock() >= 0
