@@ -118,6 +118,21 @@ def _minutes(rng: Any) -> float | None:
     return (end - start).total_seconds() / 60
 
 
+_DB_SIGNALS = ("db_connections_ratio", "db_lock_waits", "db_max_connections", "db_latency_p95")
+_MYSQL_FAMILIES = ("mysql_global_", "mysql_info_schema_", "mysql_perf_schema_")
+
+
+def database_engine(doc: Mapping[str, Any]) -> str:
+    """`mysql` when a database signal of the rca was answered by mysqld_exporter's families, else `postgres`."""
+    signals = doc.get("signals") or {}
+    for name in _DB_SIGNALS:
+        sig = signals.get(name) if isinstance(signals, dict) else None
+        query = sig.get("query") if isinstance(sig, dict) else None
+        if isinstance(query, str) and any(prefix in query for prefix in _MYSQL_FAMILIES):
+            return "mysql"
+    return "postgres"
+
+
 def service_context(rca: Mapping[str, Any] | None, svc: ServiceConfig | None, inputs: PlanInputs) -> Context:
     doc = rca or {}
     name = doc.get("service") or (svc.name if svc else None)
@@ -140,6 +155,7 @@ def service_context(rca: Mapping[str, Any] | None, svc: ServiceConfig | None, in
         "trigger": doc.get("trigger"),
         "severity": doc.get("severity"),
         "missing_signals": ",".join(doc.get("missing_signals") or []) or "none",
+        "database_engine": database_engine(doc),
     }
     numbers: dict[str, Any] = {}
     if window:

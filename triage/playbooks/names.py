@@ -32,13 +32,16 @@ CAPACITY_BOOLS = ("hpa_at_max",)
 # name → domain of its string values (None: any text)
 RCA_STRINGS = {"bottleneck": BOTTLENECKS, "trigger": TRIGGERS, "severity": SEVERITIES, "status": STATUSES}
 FINDING_STRINGS = {"reason": HEALTH_REASONS, "kind": HEALTH_KINDS, "check": None, "finding_status": STATUSES}
+# The database's engine: `mysql` when the database signals came from mysqld_exporter, else `postgres`.
+WORD_STRINGS = {"database_engine": ("postgres", "mysql")}
 PLAIN_NUMBERS = ("confidence", "window_minutes", "baseline_minutes")
 PLAIN_BOOLS = ("invariants_violated",)
 FINDING_NAMES = tuple(FINDING_STRINGS)
 
 # Variables of templates that are words, not numbers.
 IDENTITY_VARS = ("service", "namespace", "deployment", "container", "database", "hpa", "prometheus_url",
-                 "alertmanager_url", "since", "start", "at", "bottleneck", "trigger", "severity", "missing_signals")
+                 "alertmanager_url", "since", "start", "at", "bottleneck", "trigger", "severity", "missing_signals",
+                 "database_engine")
 FINDING_VARS = ("target", "target_kind", "target_namespace", "workload", "reason", "check")
 
 
@@ -65,6 +68,8 @@ class Scope:
             return ("str", RCA_STRINGS[name], name)
         if name in FINDING_STRINGS:
             return ("str", FINDING_STRINGS[name], name)
+        if name in WORD_STRINGS:
+            return ("str", WORD_STRINGS[name], name)
         if name in PLAIN_NUMBERS:
             return "num"
         if name in PLAIN_BOOLS:
@@ -72,7 +77,7 @@ class Scope:
         close = [s for s in SIGNALS if s.startswith(base[:4])] if len(base) >= 4 else []
         hint = f"; did you mean {', '.join(close[:3])}?" if close else ""
         raise ExprError(f"unknown signal or name '{name}'{hint} (signals: {', '.join(SIGNALS)}; also "
-                        f"{', '.join([*RCA_STRINGS, *FINDING_STRINGS, *PLAIN_NUMBERS, *PLAIN_BOOLS])}, "
+                        f"{', '.join([*RCA_STRINGS, *FINDING_STRINGS, *WORD_STRINGS, *PLAIN_NUMBERS, *PLAIN_BOOLS])}, "
                         "capacity.*)")
 
 

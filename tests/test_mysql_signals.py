@@ -1,0 +1,168 @@
+"""MySQL/MariaDB through mysqld_exporter: a real MariaDB under real load, scraped every second
+by a real Prometheus, and the catalog reading db_lock_waits and db_connections_ratio from
+the mysqld_exporter families alone (the Prometheus holds nothing else), as `detect` collects
+them, and `triage queries check` naming the alternatives that answered.
+
+One server, two phases after a quiet baseline: (a) lock contention: one session holds
+``SELECT ... FOR UPDATE`` on a hot row while four others wait to update it; (b) connection
+limit: ``max_connections`` is 20 and idle sessions fill it. Two services name that server
+both ways the catalog allows: `bookings` by its schema (info_schema.tables collected),
+`ticketing` by the exporter's scrape job.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from testing.backends import mariadb
+from testing.cli import run_cli
+from triage.catalog import load_catalog
+from triage.config.settings import load_settings
+from triage.signals import collect, make_windows
+from triage.sources.prometheus import PrometheusSource
+
+PHASE = 30.0            # seconds of baseline, of lock contention, of full connections
+MAX_CONNECTIONS = 20
+JOB = "ticketing-db"
+
+pytestmark = pytest.mark.skipif(bool(mariadb.available()),
+                                reason=f"missing {', '.join(mariadb.available())} (scripts/test installs them)")
+
+CONFIG = f"""\
+prometheus:
+  url: {{url}}
+  step: 2
+  rate_interval: 10s
+services:
+  bookings:
+    database: bookings
+  ticketing:
+    database: {JOB}
+"""
+
+
+def _wait_scraped(prom, at: float, timeout: float = 20.0) -> None:
+    """Until Prometheus holds a sample of the exporter at or after `at`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = prom.query("max(timestamp(mysql_up))")
+        if result and float(result[0]["value"][1]) >= at:
+            return
+        time.sleep(0.3)
+    raise prom.fail(f"no scrape after {at} within {timeout:.0f}s")
+
+
+def _sleep_until(t: float) -> None:
+    time.sleep(max(0.0, t - time.time()))
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """Run both phases; yield the Prometheus and the end of each phase (unix seconds)."""
+    wd = tmp_path_factory.mktemp("mysql")
+    started: list = []
+    clients: list[mariadb.Client] = []
+    try:
+        server = mariadb.start_mariadb(wd, max_connections=MAX_CONNECTIONS)
+        started.append(server)
+        server.sql("CREATE DATABASE bookings;"
+                   "CREATE TABLE bookings.events (id INT PRIMARY KEY, tickets_remaining INT NOT NULL) ENGINE=InnoDB;"
+                   "INSERT INTO bookings.events VALUES (1, 1000000), (2, 1000000);")
+        exporter = mariadb.start_exporter(server, wd, collectors=["collect.info_schema.tables"])
+        started.append(exporter)
+        prom = mariadb.start_scraping_prometheus({JOB: exporter.url.removeprefix("http://")}, wd)
+        started.append(prom)
+        begin = time.time()
+
+        lock_start = begin + PHASE
+        _sleep_until(lock_start)
+        clients.append(server.client("SET SESSION innodb_lock_wait_timeout = 300; BEGIN;"
+                                     "SELECT * FROM bookings.events WHERE id = 1 FOR UPDATE; DO SLEEP(300);"))
+        time.sleep(1.0)
+        for _ in range(4):
+            clients.append(server.client("SET SESSION innodb_lock_wait_timeout = 300; BEGIN;"
+                                         "UPDATE bookings.events SET tickets_remaining = tickets_remaining - 1 "
+                                         "WHERE id = 1; COMMIT;"))
+        lock_end = lock_start + PHASE
+        _sleep_until(lock_end)
+        _wait_scraped(prom, lock_end)
+        for c in clients:
+            c.stop()
+        clients.clear()
+
+        conn_end = lock_end + PHASE
+        for _ in range(MAX_CONNECTIONS - 2):
+            clients.append(server.client("DO SLEEP(300);"))
+        _sleep_until(conn_end)
+        _wait_scraped(prom, conn_end)
+        for c in clients:
+            c.stop()
+        clients.clear()
+        yield {"prom": prom, "lock_end": lock_end, "conn_end": conn_end, "wd": wd}
+    finally:
+        for c in clients:
+            c.stop()
+        for backend in reversed(started):
+            backend.stop()
+
+
+SIGNALS = ("db_lock_waits", "db_connections_ratio", "db_max_connections")
+
+
+def levels(lab, at: float, service: str) -> dict[str, tuple[float, float, int]]:
+    """Each signal's (baseline max, window max, alternative that answered), as `detect` collects
+    it: the catalog's alternatives against the real Prometheus, window and baseline ending at `at`."""
+    config = Path(lab["wd"]) / "triage.yaml"
+    config.write_text(CONFIG.format(url=lab["prom"].url))
+    settings = load_settings(config=str(config))
+    span = timedelta(seconds=PHASE)
+    windows = make_windows(datetime.fromtimestamp(at, timezone.utc), span, span, settings.step)
+    with PrometheusSource(settings.prometheus) as source:
+        got = collect(source, load_catalog(), settings, [settings.service(service)], windows, SIGNALS)
+    assert not got.errors, got.errors
+    out = {}
+    for name, series in got.signals.get(service, {}).items():
+        base = [v for t, v in series.points if t < windows.window.start.timestamp()]
+        win = [v for t, v in series.points if t >= windows.window.start.timestamp() + 6]
+        out[name] = (max(base), max(win), series.alternative)
+    assert set(out) == set(SIGNALS), got.missing
+    return out
+
+
+def test_queries_check_names_the_mysqld_exporter_alternatives(lab):
+    config = Path(lab["wd"]) / "triage.yaml"
+    config.write_text(CONFIG.format(url=lab["prom"].url))
+    result = run_cli(["queries", "check", "--config", str(config), "--service", "bookings",
+                      "--at", str(int(lab["conn_end"])), "--window", "90s", "--output", "json"])
+    assert result.code == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert {*SIGNALS, "db_latency_p95"} <= set(doc["signals_with_data"]), doc["signals_with_data"]
+    answered = {(r["signal"], r["family"]) for r in doc["alternatives"] if r["status"] == "data"}
+    for name in (*SIGNALS, "db_latency_p95"):   # p95 from the QUERY_RESPONSE_TIME histogram
+        assert (name, "mysqld_exporter") in answered, name
+    assert not any(family != "mysqld_exporter" for _, family in answered), answered
+
+
+@pytest.mark.parametrize("service", ["bookings", "ticketing"])
+def test_lock_contention_raises_db_lock_waits(lab, service):
+    got = levels(lab, lab["lock_end"], service)
+    base, win, alt = got["db_lock_waits"]
+    assert base == 0 and win >= 3, got              # four sessions wait on the one held row
+    base, win, alt = got["db_connections_ratio"]
+    assert win < 0.5, got                           # six of twenty: not a connection problem
+    # the schema alternative for `bookings`, the scrape job's for `ticketing`
+    assert alt == (3 if service == "bookings" else 4), got
+
+
+@pytest.mark.parametrize("service", ["bookings", "ticketing"])
+def test_connection_limit_raises_db_connections_ratio(lab, service):
+    got = levels(lab, lab["conn_end"], service)
+    base, win, _ = got["db_connections_ratio"]
+    assert base < 0.5 and win >= 0.8, got           # eighteen idle sessions of twenty: past the warning
+    assert got["db_max_connections"][1] == MAX_CONNECTIONS
+    assert got["db_lock_waits"][1] == 0, got
