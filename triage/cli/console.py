@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -57,7 +58,31 @@ def progress(enabled: bool = True) -> Iterator:
         yield lambda message: None
         return
     with console.status("starting") as status:
-        yield lambda message: status.update(message)
+        yield Spinner(status)
+
+
+BAR_WIDTH = 20
+
+
+class Spinner:
+    """The stage ("querying 25 signals for 47 services") and, while a wave of requests is out, a bar
+    of the answers so far: `▰▰▰▰▱▱▱▱ 12/38 answers`. Called with the stage; `answered` by a source."""
+
+    def __init__(self, status: Any) -> None:
+        self._status = status
+        self._stage = "starting"
+        self._lock = threading.Lock()
+
+    def __call__(self, message: str) -> None:
+        with self._lock:
+            self._stage = message
+            self._status.update(message)
+
+    def answered(self, done: int, total: int) -> None:
+        with self._lock:
+            filled = round(BAR_WIDTH * done / total) if total else BAR_WIDTH
+            bar = "▰" * filled + "▱" * (BAR_WIDTH - filled)
+            self._status.update(f"{self._stage}  {bar} {done}/{total} answers")
 
 
 def _is_terminal(stream: Any) -> bool:

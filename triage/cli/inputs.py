@@ -93,6 +93,9 @@ def live(settings: Settings, catalog: Catalog, scope: Scope, backends: Backends,
                            since=scope.since, until=scope.until)
     source = clients.prometheus(settings, backends.max_concurrency)
     with console.progress(show_progress) as progress:
+        answered = getattr(progress, "answered", None)
+        if answered is not None and hasattr(source, "on_answer"):
+            source.on_answer = answered
         target = resolve_target(settings, source, catalog, windows, service=scope.service,
                                 all_services=scope.all_services, namespace=scope.namespace)
         yield Inputs(settings, catalog, windows, target, source, clients.alert_sources(settings, source),

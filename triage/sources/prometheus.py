@@ -127,6 +127,8 @@ class PrometheusSource:
         # holds the GIL anyway, so parallel decodes would multiply memory by the concurrency
         # for no gain in speed. The requests themselves still run `max_concurrency` at a time.
         self._decode = threading.Lock()
+        # Told (answered, asked) after each answer of a wave: the CLI's progress bar on a terminal.
+        self.on_answer: Callable[[int, int], None] | None = None
         if settings.insecure_skip_verify:
             warn_insecure(self.name, self.backend)
 
@@ -235,11 +237,18 @@ class PrometheusSource:
                 self._cached_points += points
 
     def _send(self, queries: Sequence[RangeQuery]) -> list[list[Series] | SourceError]:
+        total, done, lock = len(queries), [0], threading.Lock()
+
         def one(q: RangeQuery) -> list[Series] | SourceError:
             try:
                 return self.query_range(q.query, q.start, q.end, q.step)
             except SourceError as exc:
                 return exc
+            finally:
+                if self.on_answer is not None and total > 1:
+                    with lock:
+                        done[0] += 1
+                        self.on_answer(done[0], total)
 
         if len(queries) <= 1:
             return [one(q) for q in queries]
