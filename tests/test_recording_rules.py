@@ -58,7 +58,8 @@ def test_every_record_has_an_info_series_naming_it_and_its_query():
     doc = rules_document(CATALOG, rate="1m", signals=["rps", "db_connections_ratio"])
     records = _records(doc)
     infos = {i["labels"]["record"]: i for i in _infos(doc)}
-    assert set(infos) == set(records) == {"service:triage_rps:1m", "datname:triage_db_connections_ratio"}
+    assert set(infos) == set(records) == {"service:triage_rps:1m", "datname:triage_db_connections_ratio",
+                                          "database:triage_db_connections_ratio"}   # postgres, then mysqld
     for name, info in infos.items():
         assert info["expr"] == "vector(1)"
         assert info["labels"]["query_hash"] == expr_hash(records[name]["expr"])
