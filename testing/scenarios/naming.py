@@ -48,15 +48,14 @@ from pathlib import Path
 
 from testing.scenarios.generator.dataset import (
     Dataset,
-    _Carry,
     _Family,
     _fmt_float,
     _labels,
     _Series,
-    lognormal_mean,
     timeline,
 )
 from testing.scenarios.generator.emit import ServiceGen
+from testing.scenarios.generator.spec import Dependency
 from testing.scenarios.generator.vocabulary import DEFAULT_BUCKETS
 from testing.scenarios.rca_library import EXPORT_END_S, EXPORT_START_S, EXPORT_STEP_S, LabelledScenario, rca_config
 from testing.scenarios.rca_library import by_name as library_by_name
@@ -198,31 +197,18 @@ class NamedGen(ServiceGen):
             self.add(nm.active, nm.active, [*self.http_labels(i), *nm.extra], vals)
 
     def emit_client(self) -> None:
-        sp, nm = self.spec, self.names
+        if self.names.client is not None:
+            _family(self.ds, self.names.client, "histogram")
+        super().emit_client()
+
+    def client_histogram(self, i: int, d: Dependency, status: str, counts: list[int],
+                         cdfs: Sequence[Sequence[float]], means: Sequence[float]) -> None:
+        nm = self.names
         if nm.client is None:
-            return super().emit_client()
-        _family(self.ds, nm.client, "histogram")
+            return super().client_histogram(i, d, status, counts, cdfs, means)
         port = "server_port" if nm.client_peer == "server_address" else "net_peer_port"
-        for d in sp.dependencies:
-            q = f"dep:{d.server_address}"
-            p50 = self.sample(d.latency_p50, q + ":p50")
-            p95 = self.sample(d.latency_p95, q + ":p95")
-            err = [min(1.0, x) for x in self.sample(d.error_ratio, q + ":err", sigma=sp.noise * 3)]
-            cdfs = self.cdf_rows(p50, p95)
-            means = [lognormal_mean(a, b) for a, b in zip(p50, p95)]
-            for i in range(sp.pods):
-                c_calls, c_err = _Carry(self.rng.random()), _Carry(self.rng.random())
-                ok: list[int] = []
-                bad: list[int] = []
-                for k in range(self.n):
-                    calls = c_calls.take(self.req[i][k] * d.calls_per_request)
-                    e = min(calls, c_err.take(calls * err[k]))
-                    ok.append(calls - e)
-                    bad.append(e)
-                for status, counts in ((d.ok_status, ok), (d.error_status, bad)):
-                    labels = [*self.http_labels(i), (nm.client_status, status), (nm.client_peer, d.server_address),
-                              (port, "443")]
-                    self._histogram(nm.client, i, labels, counts, cdfs, means)
+        labels = [*self.http_labels(i), (nm.client_status, status), (nm.client_peer, d.server_address), (port, "443")]
+        self._histogram(nm.client, i, labels, counts, cdfs, means)
         return None
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import math
 import zlib
+from collections.abc import Sequence
 
 from testing.scenarios.generator.core import ServiceCore
 from testing.scenarios.generator.dataset import _Carry, lognormal_mean
-from testing.scenarios.generator.spec import DEFAULT_DB_OPS, DEFAULT_DB_P50, DEFAULT_DB_P95, DEFAULT_LOCKS
+from testing.scenarios.generator.spec import DEFAULT_DB_OPS, DEFAULT_DB_P50, DEFAULT_DB_P95, DEFAULT_LOCKS, Dependency
 from testing.scenarios.generator.vocabulary import DB_OPERATIONS, PG_LOCK_MODES
 
 
@@ -132,12 +133,14 @@ class ServiceGen(ServiceCore):
                     e = min(calls, c_err.take(calls * err[k]))
                     ok.append(calls - e)
                     bad.append(e)
-                base = self.app_labels(i)
                 for status, counts in ((d.ok_status, ok), (d.error_status, bad)):
-                    labels = [("http_response_status_code", status), *base,
-                              ("server_address", d.server_address)]
-                    self.histogram("http_client_request_duration_seconds", i, labels, counts,
-                                   cdfs, means)
+                    self.client_histogram(i, d, status, counts, cdfs, means)
+
+    def client_histogram(self, i: int, d: Dependency, status: str, counts: list[int],
+                         cdfs: Sequence[Sequence[float]], means: Sequence[float]) -> None:
+        """One pod's outbound-call histogram for one dependency and status (OTel's client names)."""
+        labels = [("http_response_status_code", status), *self.app_labels(i), ("server_address", d.server_address)]
+        self.histogram("http_client_request_duration_seconds", i, labels, counts, cdfs, means)
 
     def emit_cadvisor(self) -> None:
         sp = self.spec
