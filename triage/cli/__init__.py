@@ -116,8 +116,9 @@ def _boundary() -> Any:
 
 
 def _cached_help(args: list[str]) -> bool:
-    """`triage`, `triage --help`: the root's help from the cache (rendered and kept when it is
-    not there); False when the line is not one of those or the terminal is narrower than 80."""
+    """`triage`, `triage --help`, `triage <command> --help`: that help from the cache (rendered
+    and kept when it is not there); False when the line is not one of those or the terminal is
+    narrower than 80."""
     from triage.cli import helpcache
 
     if os.environ.get("_TRIAGE_COMPLETE") or not helpcache.wanted(args):
@@ -125,10 +126,16 @@ def _cached_help(args: list[str]) -> bool:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # no handler to import for a few milliseconds
     text = helpcache.read(args)
     if text is None:
-        from triage.cli.build import root_help
+        command = helpcache.command_of(args) or ""
+        if command:
+            from triage.cli.build import command_help
 
-        text = root_help()
-        helpcache.write(text)
+            text = command_help(command)
+        else:
+            from triage.cli.build import root_help
+
+            text = root_help()
+        helpcache.write(text, command)
     try:
         sys.stdout.write(text + "\n")
     except BrokenPipeError:

@@ -92,8 +92,6 @@ def app_for(args: list[str]) -> typer.Typer:
     return full_app()
 
 
-
-
 def root_help() -> str:
     """The root's help as `triage --help` prints it (without the final newline)."""
     import typer.main
@@ -101,3 +99,16 @@ def root_help() -> str:
     command = typer.main.get_command(full_app())
     with command.make_context("triage", [], resilient_parsing=True) as ctx:
         return str(ctx.get_help())
+
+
+def command_help(name: str) -> str:
+    """The help of the command (or group) `name` as `triage <name> --help` prints it (without
+    the final newline)."""
+    import typer.main
+
+    command = typer.main.get_command(app_for([name]))
+    with command.make_context("triage", [name], resilient_parsing=True) as ctx:
+        sub = command.get_command(ctx, name)  # type: ignore[attr-defined]
+        assert sub is not None
+        with sub.make_context(name, [], parent=ctx, resilient_parsing=True) as sub_ctx:
+            return str(sub_ctx.get_help())

@@ -1,4 +1,5 @@
-"""`triage --help` (and bare `triage`) from a cache, without importing typer (issue 17).
+"""`triage --help` (and bare `triage`), and `triage <command> --help`, from a cache, without
+importing typer (issue 17).
 
 The root's help lists every command, so typer would import and build all of them (~5x the
 whole `python -c pass` start-up). The text it rendered is kept in the user's cache directory
@@ -7,6 +8,10 @@ the interpreter, typer's install and the size and mtime of every file of triage/
 to a command, an option or typer renders it anew. Only the process entry point reads it, and only
 at a width where click's help does not depend on the terminal (80 columns or more: click wraps
 help at 78). Plain os calls only: pathlib, hashlib and shutil would cost more than the read.
+
+A command's help (`triage rca --help`, `triage queries -h`) is kept the same way, one file per
+command ($XDG_CACHE_HOME/triage/help-<command>.txt) under the same key: only that command's
+module would be built, but typer, click and the module's imports are most of the start-up.
 """
 
 from __future__ import annotations
@@ -15,14 +20,29 @@ import os
 import sys
 
 ROOT_HELP: tuple[list[str], ...] = ([], ["--help"], ["-h"])
+HELP_FLAGS = ("--help", "-h")
 # click formats help to min(columns, 80) - 2: from 80 columns on the text is the same
 MIN_COLUMNS = 80
 _CLI = os.path.dirname(os.path.abspath(__file__))
 
 
-def cache_file() -> str:
+def cache_file(command: str = "") -> str:
+    """The file the help of `command` ("" for the root) is kept in."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "triage", "help.txt")
+    return os.path.join(base, "triage", f"help-{command}.txt" if command else "help.txt")
+
+
+def command_of(args: list[str]) -> str | None:
+    """Whose help the command line asks for: "" for the root's, a command's name for
+    `<command> --help` / `<command> -h`, None for anything else (not served from the cache)."""
+    if args in ROOT_HELP:
+        return ""
+    if len(args) == 2 and args[1] in HELP_FLAGS:
+        from triage.cli import COMMANDS
+
+        if args[0] in COMMANDS:
+            return args[0]
+    return None
 
 
 def key(cli_dir: str = _CLI) -> str | None:
@@ -60,31 +80,31 @@ def columns() -> int:
 
 
 def wanted(args: list[str]) -> bool:
-    return args in ROOT_HELP and columns() >= MIN_COLUMNS
+    return command_of(args) is not None and columns() >= MIN_COLUMNS
 
 
 def read(args: list[str]) -> str | None:
-    """The cached root help for this command line, or None."""
+    """The cached help (the root's or a command's) for this command line, or None."""
     if not wanted(args):
         return None
     k = key()
     if k is None:
         return None
     try:
-        with open(cache_file(), encoding="utf-8") as f:
+        with open(cache_file(command_of(args) or ""), encoding="utf-8") as f:
             head, _, text = f.read().partition("\n")
     except (OSError, UnicodeDecodeError):
         return None
     return text if head == k and text else None
 
 
-def write(text: str) -> None:
-    """Keep `text` (the root help just rendered at a width of 80 or more) for the next run;
-    a cache that cannot be written is no cache."""
+def write(text: str, command: str = "") -> None:
+    """Keep `text` (the help of `command`, "" for the root, just rendered at a width of 80 or
+    more) for the next run; a cache that cannot be written is no cache."""
     k = key()
     if k is None or not text:
         return
-    target = cache_file()
+    target = cache_file(command)
     tmp = f"{target}.{os.getpid()}.tmp"
     try:
         os.makedirs(os.path.dirname(target), exist_ok=True)
