@@ -188,3 +188,50 @@ def test_a_narrow_terminal_gets_its_own_width_not_the_cache(tmp_path):
     narrow = _help_process(tmp_path, ["--help"], columns="60")
     assert narrow.stdout.decode() == run_cli(["--help"], env={"COLUMNS": "60"}).stdout
     assert narrow.stdout.decode() != run_cli(["--help"], env={"COLUMNS": "120"}).stdout
+
+
+# ---- a command's help from the cache -----------------------------------------------------------
+
+@pytest.mark.parametrize("args", [["rca", "--help"], ["queries", "-h"], ["detect", "-h"]])
+def test_a_commands_help_is_the_same_rendered_or_cached(tmp_path, args):
+    expected = run_cli(args, env={"COLUMNS": "120"}).stdout
+    assert expected.startswith(f"Usage: triage {args[0]} ")
+    first = _help_process(tmp_path, args)
+    assert (tmp_path / "cache" / "triage" / f"help-{args[0]}.txt").is_file()
+    second = _help_process(tmp_path, args)
+    assert first.returncode == second.returncode == 0
+    assert first.stdout.decode() == second.stdout.decode() == expected
+    assert re.search(rb"\|\s+typer$", first.stderr, re.M), "the control: the first run renders with typer"
+    assert b"typer" not in second.stderr, "the cached run imported typer"
+
+
+def test_each_commands_help_has_its_own_cache_and_the_roots_is_apart(tmp_path):
+    root = _help_process(tmp_path, ["--help"]).stdout.decode()
+    rca = _help_process(tmp_path, ["rca", "--help"]).stdout.decode()
+    health = _help_process(tmp_path, ["health", "--help"]).stdout.decode()
+    assert _help_process(tmp_path, ["--help"]).stdout.decode() == root
+    assert _help_process(tmp_path, ["rca", "-h"]).stdout.decode() == rca
+    assert _help_process(tmp_path, ["health", "-h"]).stdout.decode() == health
+    assert len({root, rca, health}) == 3
+    assert rca.startswith("Usage: triage rca ") and health.startswith("Usage: triage health ")
+
+
+def test_a_stale_command_cache_or_an_unknown_name_is_not_served(tmp_path):
+    cached = tmp_path / "cache" / "triage" / "help-rca.txt"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("triage-help 0.0.0 another build\nUsage: stale\n")
+    proc = _help_process(tmp_path, ["rca", "--help"])
+    assert proc.stdout.decode() == run_cli(["rca", "--help"], env={"COLUMNS": "120"}).stdout
+    assert "stale" not in cached.read_text()
+    unknown = _help_process(tmp_path, ["nosuchcommand", "--help"])
+    assert unknown.returncode == run_cli(["nosuchcommand", "--help"]).code != 0
+    assert not (tmp_path / "cache" / "triage" / "help-nosuchcommand.txt").exists()
+
+
+def test_a_subcommands_help_and_extra_words_are_rendered_not_cached(tmp_path):
+    for args in (["queries", "list", "--help"], ["rca", "--no-color", "--help"], ["rca", "--help", "-o", "json"]):
+        proc = _help_process(tmp_path, args)
+        assert proc.returncode == 0
+        assert proc.stdout.decode() == run_cli(args, env={"COLUMNS": "120"}).stdout
+        assert re.search(rb"\|\s+typer$", proc.stderr, re.M)
+    assert not list((tmp_path / "cache" / "triage").glob("help-*.txt"))
