@@ -1,6 +1,6 @@
 """Start-up against its floor, measured side by side in one run (issue 17's first two rows).
 
-- `triage --help` against `python -c pass` (goal ≤ 3×);
+- `triage --help` and `triage rca --help` against `python -c pass` (goal ≤ 3×);
 - a one-service `triage rca` against a real local Prometheus, against its floor: `python -c pass`
   plus the very requests triage sent (recorded through a pass-through proxy on 127.0.0.1), all
   at once with `curl --parallel` (goal ≤ 2×).
@@ -136,6 +136,8 @@ def main() -> None:
         work = Path(tmp)
         show("triage --help", "python -c pass", 3, paired([triage_argv() + ["--help"]], floor, opts.runs, work))
         print(f"  heavy modules imported by --help: {imported(['--help'], work)[0]}")
+        show("triage rca --help", "python -c pass", 3,
+             paired([triage_argv() + ["rca", "--help"]], floor, opts.runs, work))
         if opts.no_rca:
             return
         _rca(work, opts.runs, floor)
