@@ -235,3 +235,18 @@ def test_a_subcommands_help_and_extra_words_are_rendered_not_cached(tmp_path):
         assert proc.stdout.decode() == run_cli(args, env={"COLUMNS": "120"}).stdout
         assert re.search(rb"\|\s+typer$", proc.stderr, re.M)
     assert not list((tmp_path / "cache" / "triage").glob("help-*.txt"))
+
+
+def test_no_commands_help_depends_on_the_environment_or_the_directory(tmp_path):
+    """What the cache rests on: a command's help is the same whatever the environment says
+    (its env vars set, a config named, NO_COLOR) and wherever it runs."""
+    from triage.cli import COMMANDS
+
+    env = {"TRIAGE_DEBUG": "1", "TRIAGE_PROMETHEUS_URL": "http://127.0.0.1:1", "TRIAGE_ALERTMANAGER_URL":
+           "http://127.0.0.1:2", "TRIAGE_CONFIG": str(tmp_path / "none.yaml"), "TRIAGE_SERVE_LISTEN": "127.0.0.1:3",
+           "NO_COLOR": "1"}
+    for command in COMMANDS:
+        plain = run_cli([command, "--help"], env={"COLUMNS": "120"})
+        other = run_cli([command, "-h"], env={"COLUMNS": "120", **env}, cwd=tmp_path)
+        assert plain.code == other.code == 0, command
+        assert plain.stdout == other.stdout and plain.stdout.startswith(f"Usage: triage {command} "), command
