@@ -16,8 +16,6 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import requests
-
 from triage.models.health import EndpointProbe
 from triage.secrets import display_url, redact
 
@@ -46,6 +44,20 @@ def verify_for(ca_file: str | None, insecure_skip_verify: bool) -> bool | str:
     if insecure_skip_verify:
         return False
     return ca_file or True
+
+
+def requests_session(url: str, verify: bool | str, size: int) -> Any:
+    """A requests Session for one backend: `verify` on it, no retries of urllib3's own (the
+    source retries), up to `size` pooled connections. requests is imported here, when needed."""
+    import requests
+    from requests.adapters import HTTPAdapter
+    from urllib3.util.retry import Retry
+
+    session = requests.Session()
+    session.verify = verify
+    no_retry = Retry(total=0, status_forcelist=(), raise_on_status=False, raise_on_redirect=False)
+    session.mount(url, HTTPAdapter(max_retries=no_retry, pool_connections=2, pool_maxsize=size))
+    return session
 
 
 _WARNED: set[object] = set()
@@ -127,7 +139,7 @@ def _shutdown(sock: Any, fired: threading.Event) -> None:
         pass
 
 
-def read_bounded(response: requests.Response, *, deadline: float, cap: int, clock: Any = time.monotonic,
+def read_bounded(response: Any, *, deadline: float, cap: int, clock: Any = time.monotonic,
                  truncate: bool = False) -> bytes:
     """The decoded body, read as it streams in, within the request's deadline and `cap`.
 
@@ -161,7 +173,9 @@ def read_bounded(response: requests.Response, *, deadline: float, cap: int, cloc
                 raise BodyTooLarge(cap)
             if clock() > deadline:
                 raise BodyDeadline()
-    except requests.exceptions.RequestException as exc:
+    except (BodyDeadline, BodyTooLarge):
+        raise
+    except Exception as exc:   # requests' RequestException, or http.client's (triage.sources.plainhttp)
         if fired.is_set() or "timed out" in str(exc):
             raise BodyDeadline() from None
         raise
@@ -211,6 +225,9 @@ class HttpProber:
     def __init__(self, *, timeout: float = DEFAULT_TIMEOUT, max_concurrency: int = 8) -> None:
         self.timeout = timeout
         self.max_concurrency = max(1, max_concurrency)
+        import requests
+        import requests.adapters
+
         self._session = requests.Session()
         self._session.headers["User-Agent"] = "triage-health"
         adapter = requests.adapters.HTTPAdapter(pool_maxsize=self.max_concurrency, max_retries=0)
@@ -227,6 +244,8 @@ class HttpProber:
             return list(pool.map(self.probe_one, urls))
 
     def probe_one(self, url: str) -> EndpointProbe:
+        import requests
+
         shown = display_url(url)
         start = time.perf_counter()
         try:
@@ -257,7 +276,7 @@ class _Deadline(Exception):
     pass
 
 
-def _read_some(response: requests.Response, deadline: float) -> bytes:
+def _read_some(response: Any, deadline: float) -> bytes:
     """At most MAX_BODY bytes, and not past the deadline (a body trickling in counts as a timeout)."""
     try:
         return read_bounded(response, deadline=deadline, cap=MAX_BODY, clock=time.perf_counter, truncate=True)

@@ -1,4 +1,5 @@
-"""The Prometheus (or VictoriaMetrics) HTTP API, over one requests Session.
+"""The Prometheus (or VictoriaMetrics) HTTP API, over http.client (plain http, no proxy, no netrc:
+triage.sources.plainhttp) or one requests Session.
 
 Everything that leaves this module is triage's own models or a SourceError naming the
 backend and the query: raw dicts and requests exceptions stay here. Every request has a total
@@ -17,16 +18,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
-import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
-
 from triage.config import BackendSettings
 from triage.config.backend import DEADLINE_TIMEOUTS
 from triage.errors import SourceError
 from triage.models import Alert, RangeQuery, Series
 from triage.secrets import redact
-from triage.sources import decode
+from triage.sources import decode, plainhttp
 from triage.sources.http import (
     BodyDeadline,
     BodyTooLarge,
@@ -105,9 +102,7 @@ class PrometheusSource:
         self._cache_lock = threading.Lock()
         self._cached_points = 0
         self._also: list[RangeQuery] = []
-        session = requests.Session()
         self._verify = verify_for(settings.ca_file, settings.insecure_skip_verify)
-        session.verify = self._verify
         headers = {"User-Agent": "triage", "Accept-Encoding": "gzip"}
         headers.update((key, value if isinstance(value, str) else value.reveal()) for key, value in settings.headers)
         if settings.bearer_token is not None:
@@ -115,13 +110,9 @@ class PrometheusSource:
         auth = None
         if settings.username is not None and settings.password is not None:
             auth = (settings.username, settings.password.reveal())
-        no_retry = Retry(total=0, status_forcelist=(), raise_on_status=False, raise_on_redirect=False)
-        adapter = HTTPAdapter(max_retries=no_retry, pool_connections=2, pool_maxsize=self.max_concurrency)
-        session.mount(settings.url, adapter)
-        self._session = session
+        # http.client when nothing requests adds applies (plain http, no proxy, no netrc), else requests
+        self._transport = plainhttp.Transport(settings.url, auth, headers, self._verify, self.max_concurrency)
         self._dead: SourceError | None = None
-        self._headers = headers
-        self._auth = auth
         # One range answer read and decoded at a time: the decoded JSON of a fleet batch is
         # ~150 bytes a point (270 MB for 6 queries x 2,000 services x 150 points), and decoding
         # holds the GIL anyway, so parallel decodes would multiply memory by the concurrency
@@ -133,7 +124,7 @@ class PrometheusSource:
             warn_insecure(self.name, self.backend)
 
     def close(self) -> None:
-        self._session.close()
+        self._transport.close()
 
     def __enter__(self) -> PrometheusSource:
         return self
@@ -166,9 +157,7 @@ class PrometheusSource:
         left = deadline - now
         if params is not None and self.settings.query_params:
             params = {**dict(self.settings.query_params), **params}
-        response = self._session.get(f"{self.settings.url}{path}", params=params, headers=self._headers,
-                                     auth=self._auth, timeout=(min(3.0, left), left), stream=True,
-                                     verify=self._verify)
+        response = self._transport.get(path, params, left)
         try:
             if response.status_code != 200:
                 try:
@@ -300,6 +289,7 @@ class PrometheusSource:
 
     def _attempts(self, query: str, fn: Callable[[], Any]) -> Any:
         last_error: SourceError | None = None
+        timeouts, tls_errors, connection_errors, request_errors = plainhttp.requests_errors()
         for attempt in range(MAX_ATTEMPTS):
             if attempt:
                 self.stats.add(retries=1)
@@ -312,7 +302,7 @@ class PrometheusSource:
                 error = self._http_error(query, exc.status, exc.body)
             except _RunDeadline:
                 raise self._run_deadline_error(query) from None
-            except (BodyDeadline, requests.exceptions.Timeout):
+            except (BodyDeadline, TimeoutError) + timeouts:
                 raise self._deadline_error(query) from None
             except BodyTooLarge as exc:
                 raise SourceError(
@@ -320,25 +310,22 @@ class PrometheusSource:
                     f"({self.backend}.max_response_bytes); raise it, or ask for fewer series",
                     backend=self.backend, query=query, fatal=True,
                 ) from None
-            except requests.exceptions.SSLError as exc:
+            except tls_errors as exc:
                 reason = tls_reason(exc)
                 raise SourceError(f"{self.name}: TLS error: {reason}{tls_hint(self.backend, exc, reason)}",
                                   backend=self.backend, query=query, fatal=True) from None
-            except requests.exceptions.ConnectionError as exc:
-                if "timed out" in str(exc) and "connect timeout" not in str(exc).lower():
-                    raise self._deadline_error(query) from None
-                error = SourceError(
-                    f"{self.name} is unreachable: {connection_reason(exc)}",
-                    backend=self.backend, query=query, transient=True, fatal=True,
-                )
+            except connection_errors as exc:
+                error = self._unreachable(query, exc)
             except (ValueError, KeyError, TypeError, IndexError, RecursionError) as exc:
                 raise SourceError(
                     f"{self.name} sent an answer that is not the Prometheus API's JSON ({type(exc).__name__})",
                     backend=self.backend, query=query,
                 ) from None
-            except requests.exceptions.RequestException as exc:
+            except request_errors + (plainhttp.TransportError,) as exc:
                 raise SourceError(f"{self.name}: request failed: {first_line(exc)}", backend=self.backend,
                                   query=query) from None
+            except OSError as exc:   # http.client's: refused, unresolved, reset (plainhttp)
+                error = self._unreachable(query, exc)
             if not error.transient:
                 raise error
             if attempt == MAX_ATTEMPTS - 1:
@@ -352,6 +339,12 @@ class PrometheusSource:
             self._sleep(pause)
         assert last_error is not None
         raise last_error
+
+    def _unreachable(self, query: str, exc: BaseException) -> SourceError:
+        if "timed out" in str(exc) and "connect timeout" not in str(exc).lower():
+            raise self._deadline_error(query) from None
+        return SourceError(f"{self.name} is unreachable: {connection_reason(exc)}",
+                           backend=self.backend, query=query, transient=True, fatal=True)
 
     def _deadline_error(self, query: str) -> SourceError:
         if self._clock() >= self._run_deadline - 0.05:

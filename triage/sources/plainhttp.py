@@ -1,0 +1,246 @@
+"""A plain-HTTP GET over the standard library, for the common case of a Prometheus source (issue 17).
+
+requests (with urllib3, charset_normalizer, idna, the cookie jars) costs ~60 ms of a one-service
+`rca`'s ~200 ms of CPU. When nothing requests would add applies to a backend, the source sends
+its GETs through http.client with a small keep-alive pool instead. `usable()` says when: an
+`http://` URL without credentials, a query or a fragment in it, no proxy in the environment
+(HTTP_PROXY, ALL_PROXY, any case) and no netrc file (NETRC, ~/.netrc, ~/_netrc) that requests
+would take credentials from. Anything else (https and its CA options, proxies, netrc, URL
+credentials) still goes through requests, and so does any answer that redirects.
+
+What leaves here looks to the source like what requests gave it: `status_code`, `headers`
+(case-insensitive `get`), `iter_content` (gzip decoded a bounded piece at a time), `close`, and
+`raw._connection.sock` for read_bounded's deadline timer. Failures are OSError (socket's own:
+refused, unresolved, reset, TimeoutError) or TransportError."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import sys
+import threading
+import zlib
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+REDIRECTS = (301, 302, 303, 307, 308)
+_PROXY_VARS = ("http_proxy", "all_proxy")
+
+
+class TransportError(Exception):
+    """A broken answer (a bad status line, a body cut short, a body that does not decode)."""
+
+
+def usable(url: str, auth: object | None, environ: Any = None) -> bool:
+    """Whether a GET to `url` is the same over http.client as over requests (see the module)."""
+    env = os.environ if environ is None else environ
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return False
+    del port
+    if parts.scheme != "http" or not parts.hostname or parts.username is not None or parts.password is not None \
+            or parts.query or parts.fragment:
+        return False
+    if any(key.lower() in _PROXY_VARS and value for key, value in env.items()):
+        return False
+    if auth is None:
+        names = [env["NETRC"]] if env.get("NETRC") else []
+        home = os.path.expanduser("~")
+        names += [os.path.join(home, ".netrc"), os.path.join(home, "_netrc")]
+        if any(os.path.exists(name) for name in names):
+            return False
+    return True
+
+
+class Transport:
+    """A backend's GETs: over a Pool when `usable`, else (and for an answer that redirects, which
+    requests follows) over a requests Session made on first use."""
+
+    def __init__(self, url: str, auth: tuple[str, str] | None, headers: dict[str, str], verify: bool | str,
+                 size: int) -> None:
+        self.url, self.auth, self.headers, self.verify, self.size = url, auth, headers, verify, size
+        self.pool = Pool(url, size) if usable(url, auth) else None
+        self.plain_headers = {"Accept": "*/*", "Connection": "keep-alive", **headers}
+        if auth is not None:
+            self.plain_headers["Authorization"] = basic_auth(*auth)
+        self._lock = threading.Lock()
+        self._session: Any = None
+
+    def session(self) -> Any:
+        with self._lock:
+            if self._session is None:
+                from triage.sources.http import requests_session
+
+                self._session = requests_session(self.url, self.verify, self.size)
+            return self._session
+
+    def get(self, path: str, params: dict | None, left: float) -> Any:
+        """GET with a connect timeout of min(3 s, left) and a read timeout of `left`, streamed."""
+        if self.pool is not None:
+            response = self.pool.get(path, params, self.plain_headers, min(3.0, left), left)
+            if response.status_code not in REDIRECTS:
+                return response
+            response.close()
+        return self.session().get(f"{self.url}{path}", params=params, headers=self.headers, auth=self.auth,
+                                  timeout=(min(3.0, left), left), stream=True, verify=self.verify)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+        if self._session is not None:
+            self._session.close()
+
+
+class _Raw:
+    def __init__(self, connection: http.client.HTTPConnection) -> None:
+        self._connection = connection
+
+
+class Response:
+    """One answer, streamed."""
+
+    def __init__(self, pool: Pool, connection: http.client.HTTPConnection, answer: http.client.HTTPResponse) -> None:
+        self._pool = pool
+        self._connection = connection
+        self._answer = answer
+        self.status_code = answer.status
+        self.headers = answer.headers
+        self.raw = _Raw(connection)
+        self._done = False
+
+    def iter_content(self, chunk_size: int) -> Iterator[bytes]:
+        coding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
+        inflate = None
+        if coding == "gzip" or coding == "x-gzip":
+            inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif coding == "deflate":
+            inflate = zlib.decompressobj(32 + zlib.MAX_WBITS)
+        while True:
+            try:
+                chunk = self._answer.read(chunk_size)
+            except http.client.HTTPException as exc:
+                raise TransportError(f"the answer was cut short ({type(exc).__name__})") from None
+            if not chunk:
+                break
+            if inflate is None:
+                yield chunk
+                continue
+            try:
+                piece = inflate.decompress(chunk, chunk_size)
+                while piece:
+                    yield piece
+                    piece = inflate.decompress(inflate.unconsumed_tail, chunk_size) if inflate.unconsumed_tail \
+                        else b""
+            except zlib.error:
+                raise TransportError(f"Received response with content-encoding: {coding}, "
+                                     "but failed to decode it.") from None
+        if inflate is not None:
+            try:
+                tail = inflate.flush()
+            except zlib.error:
+                tail = b""
+            if tail:
+                yield tail
+        self._done = True
+
+    def close(self) -> None:
+        """Back to the pool when the answer was read to its end on a connection that stays open."""
+        answer = self._answer
+        reusable = self._done and answer.isclosed() and not answer.will_close
+        if not reusable:
+            answer.close()
+        self._pool.put(self._connection, reusable)
+
+
+class Pool:
+    """Keep-alive connections to one host, at most `size` idle; thread-safe."""
+
+    def __init__(self, url: str, size: int) -> None:
+        parts = urlsplit(url)
+        self.host = parts.hostname or ""
+        self.port = parts.port or 80
+        self.prefix = parts.path
+        self.size = max(1, size)
+        self._idle: list[http.client.HTTPConnection] = []
+        self._lock = threading.Lock()
+
+    def put(self, connection: http.client.HTTPConnection, reusable: bool) -> None:
+        if reusable:
+            with self._lock:
+                if len(self._idle) < self.size:
+                    self._idle.append(connection)
+                    return
+        connection.close()
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+    def get(self, path: str, params: dict | None, headers: dict[str, str], connect_timeout: float,
+            read_timeout: float) -> Response:
+        """GET `path` (after the URL's own path) with `params`; raises OSError or TransportError."""
+        target = f"{self.prefix}{path}"
+        if params:
+            target += "?" + urlencode({k: str(v) for k, v in params.items()})
+        with self._lock:
+            reused = self._idle.pop() if self._idle else None
+        if reused is not None:
+            try:
+                return self._send(reused, target, headers, read_timeout)
+            except ConnectionError:
+                # A kept-alive connection the server closed meanwhile (urllib3 checks before reuse).
+                reused.close()
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=connect_timeout)
+        try:
+            connection.connect()
+        except BaseException:
+            connection.close()
+            raise
+        return self._send(connection, target, headers, read_timeout)
+
+    def _send(self, connection: http.client.HTTPConnection, target: str, headers: dict[str, str],
+              read_timeout: float) -> Response:
+        try:
+            if connection.sock is not None:
+                connection.sock.settimeout(read_timeout)
+            connection.timeout = read_timeout
+            connection.request("GET", target, headers=headers)
+            answer = connection.getresponse()
+        except http.client.HTTPException as exc:   # RemoteDisconnected, BadStatusLine: as requests says them
+            connection.close()
+            raise ConnectionAbortedError(f"Connection aborted: {type(exc).__name__}({exc})") from None
+        except BaseException:
+            connection.close()
+            raise
+        return Response(self, connection, answer)
+
+
+def basic_auth(username: str, password: str) -> str:
+    """The Authorization header of HTTP basic auth, as requests writes it (latin-1 if it can)."""
+    import base64
+
+    def encoded(text: str) -> bytes:
+        try:
+            return text.encode("latin1")
+        except UnicodeEncodeError:
+            return text.encode("utf-8")
+
+    return "Basic " + base64.b64encode(encoded(username) + b":" + encoded(password)).decode("ascii")
+
+
+_Errors = tuple[type[BaseException], ...]
+
+
+def requests_errors() -> tuple[_Errors, _Errors, _Errors, _Errors]:
+    """requests' Timeout, SSLError, ConnectionError and RequestException when requests is loaded
+    (else nothing of it was used: empty tuples, and requests is not imported for them)."""
+    requests = sys.modules.get("requests")
+    if requests is None:
+        return (), (), (), ()
+    exc = requests.exceptions
+    return (exc.Timeout,), (exc.SSLError,), (exc.ConnectionError,), (exc.RequestException,)
