@@ -14,6 +14,11 @@ dialect                what the service exports (and how it is named)
                        code}``; named by ``job="<service.namespace>/<service.name>"`` as the
                        OTel Prometheus exporter writes it (no ``service`` label), with
                        ``target_info{service_name, service_namespace}``
+``otel-target-info``   the stable conventions scraped straight from an SDK's Prometheus exporter
+                       (or a collector's without ``resource_to_telemetry_conversion``): the series
+                       carry only the scrape's generic ``job="kubernetes-pods"`` and ``instance``;
+                       the service is named in ``target_info{service_name, service_namespace}``
+                       alone, joined on ``job``/``instance``
 ``otel-old-ms``        pre-stable conventions: ``http_server_duration_milliseconds{http_method,
                        http_status_code}``, ``http_client_duration_milliseconds{net_peer_name,
                        net_peer_port, http_status_code}``, buckets in ms; named by ``job``
@@ -60,11 +65,11 @@ from testing.scenarios.generator.vocabulary import DEFAULT_BUCKETS
 from testing.scenarios.rca_library import EXPORT_END_S, EXPORT_START_S, EXPORT_STEP_S, LabelledScenario, rca_config
 from testing.scenarios.rca_library import by_name as library_by_name
 
-DIALECTS = ("otel", "otel-old-ms", "otel-old-s", "micrometer", "starlette", "go", "node", "custom")
+DIALECTS = ("otel", "otel-target-info", "otel-old-ms", "otel-old-s", "micrometer", "starlette", "go", "node", "custom")
 
 #: dialect -> the families of the catalog (`family:` in queries/*.yaml) that must read it.
 FAMILY_OF = {
-    "otel": "otel-http-server", "otel-old-ms": "otel-http-server-old", "otel-old-s": "otel-http-server-old",
+    "otel": "otel-http-server", "otel-target-info": "otel-http-server-target-info", "otel-old-ms": "otel-http-server-old", "otel-old-s": "otel-http-server-old",
     "micrometer": "micrometer", "starlette": "starlette-exporter", "go": "go-promhttp",
     "node": "express-prom-bundle", "custom": "override",
 }
@@ -82,17 +87,25 @@ class _Names:
     counter_status: str = "status"
     active: str | None = None             # in-flight gauge
     millis: bool = False
-    by_job: str | None = None             # "namespaced" (job = ns/name), "plain" (job = name), None (service label)
+    by_job: str | None = None             # "namespaced" (job = ns/name), "plain" (job = name),
+                                          # "generic" (job = the scrape job, GENERIC_JOB), None (service label)
     client: str | None = None             # client histogram family
     client_peer: str = "server_address"
     client_status: str = "http_response_status_code"
     extra: tuple[tuple[str, str], ...] = ()
 
 
+#: the scrape job of a generic pod-scraping config: names no service
+GENERIC_JOB = "kubernetes-pods"
+
 NAMES = {
     "otel": _Names("http_server_request_duration_seconds", "http_request_method", "http_response_status_code",
                    "http_route", active="http_server_active_requests", by_job="namespaced",
                    client="http_client_request_duration_seconds", extra=(("url_scheme", "http"),)),
+    "otel-target-info": _Names("http_server_request_duration_seconds", "http_request_method",
+                               "http_response_status_code", "http_route", active="http_server_active_requests",
+                               by_job="generic", client="http_client_request_duration_seconds",
+                               extra=(("url_scheme", "http"),)),
     "otel-old-ms": _Names("http_server_duration_milliseconds", "http_method", "http_status_code", "http_route",
                           active="http_server_active_requests", millis=True, by_job="namespaced",
                           client="http_client_duration_milliseconds", client_peer="net_peer_name",
@@ -136,7 +149,7 @@ class NamedGen(ServiceGen):
         sp, how = self.spec, self.names.by_job
         if how is None:
             return self.app_labels(i)
-        job = f"{sp.namespace}/{sp.name}" if how == "namespaced" else sp.name
+        job = {"namespaced": f"{sp.namespace}/{sp.name}", "generic": GENERIC_JOB}.get(how, sp.name)
         return [("instance", f"{self.pods[i]}:8000"), ("job", job), ("namespace", sp.namespace),
                 ("pod", self.pods[i])]
 
@@ -232,6 +245,7 @@ def _to_millis(group: list[_Series], sum_name: str) -> None:
 #: dialect -> the library scenario it is written for (one service each, all in one dataset).
 ASSIGNED = {
     "otel": "shipping",            # external dependency: the client metrics by job
+    "otel-target-info": "fraud-check",  # external dependency: server and client named by target_info only
     "otel-old-ms": "refunds",      # external dependency: the pre-stable client in ms
     "otel-old-s": "notifications",  # application errors
     "micrometer": "orders",        # CPU saturation (latency from the Micrometer histogram)
@@ -288,16 +302,24 @@ class NamingServer:
 
 
 @contextlib.contextmanager
-def serve_naming(workdir: Path, named: Sequence[NamedScenario] | None = None) -> Iterator[NamingServer]:
-    """Generate the variants, backfill them into a real Prometheus, write the config next to it."""
-    from testing.backends import prometheus_from_openmetrics
+def serve_naming(workdir: Path, named: Sequence[NamedScenario] | None = None,
+                 backend: str = "prometheus") -> Iterator[NamingServer]:
+    """Generate the variants, load them into a real Prometheus (backfilled) or VictoriaMetrics
+    (imported), write the config next to it."""
+    from testing.backends import prometheus_from_openmetrics, victoria_metrics_from_import
 
     named = list(named if named is not None else naming_library())
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "triage.yaml"
     config.write_text(rca_config([n.scenario for n in named]), encoding="utf-8")
-    text = generate_named(named).openmetrics()
+    ds = generate_named(named)
     t0 = time.perf_counter()
-    with prometheus_from_openmetrics(text, workdir) as backend:
-        yield NamingServer(backend.url, config, named, time.perf_counter() - t0)
+    if backend == "prometheus":
+        served = prometheus_from_openmetrics(ds.openmetrics(), workdir)
+    elif backend == "victoria-metrics":
+        served = victoria_metrics_from_import(ds.prometheus_text(millis=True), workdir)
+    else:
+        raise ValueError(f"unknown backend {backend!r} (prometheus, victoria-metrics)")
+    with served as running:
+        yield NamingServer(running.url, config, named, time.perf_counter() - t0)
