@@ -18,7 +18,8 @@ dialect                what the service exports (and how it is named)
                        (or a collector's without ``resource_to_telemetry_conversion``): the series
                        carry only the scrape's generic ``job="kubernetes-pods"`` and ``instance``;
                        the service is named in ``target_info{service_name, service_namespace}``
-                       alone, joined on ``job``/``instance``
+                       alone, joined on ``job``/``instance``; beside it a collector scraped by the
+                       same job without honor_labels (two services' target_info on one instance)
 ``otel-old-ms``        pre-stable conventions: ``http_server_duration_milliseconds{http_method,
                        http_status_code}``, ``http_client_duration_milliseconds{net_peer_name,
                        net_peer_port, http_status_code}``, buckets in ms; named by ``job``
@@ -191,6 +192,23 @@ class NamedGen(ServiceGen):
             labels = [*self.http_labels(i), ("service_name", sp.name), ("service_namespace", sp.namespace),
                       ("telemetry_sdk_language", "python")]
             self.add("target_info", "target_info", labels, ["1" if p else None for p in self.present[i]])
+        if self.names.by_job == "generic":
+            self._collector_target()
+
+    def _collector_target(self) -> None:
+        """A collector scraped by the same generic job without honor_labels: one job and instance
+        carrying two services' target_info and requests, which no join can tell apart (no service
+        may be named from it, and it must not break the others' queries)."""
+        sp, nm = self.spec, self.names
+        at = [("instance", "otel-collector:8889"), ("job", GENERIC_JOB), ("namespace", sp.namespace),
+              ("pod", "otel-collector-0")]
+        for other in ("batch-a", "batch-b"):
+            self.add("target_info", "target_info", [*at, ("service_name", other), ("service_namespace", sp.namespace)],
+                     ["1" if p else None for p in self.present[0]])
+        handler, method, _ = self.handlers[0]
+        labels = [*at, (nm.method, method), (nm.route, handler), *nm.extra, (nm.status or "code", "200")]
+        self._histogram(nm.histogram, 0, labels, self.req_hs[0][0]["200"], self.cdf_rows(self.lat50, self.lat95),
+                        self.lat_mean)
 
     def emit_inflight(self) -> None:
         sp, nm = self.spec, self.names
