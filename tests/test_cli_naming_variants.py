@@ -200,3 +200,36 @@ def test_target_info_services_in_the_fleet_pass(target_info_pair):
                       "--at", AT, "-o", "json"])
     services = json.loads(result.stdout)["services"]
     assert scenario.right(services.get(scenario.name, {}).get("bottleneck")), (backend, services)
+
+
+def test_queries_check_reports_the_target_info_families(naming_server):
+    named = next(n for n in naming_server.named if n.dialect == "otel-target-info")
+    result = run_cli(["queries", "check", "--service", named.name, "--prometheus-url", naming_server.url,
+                      "--at", AT, "-o", "json"])
+    families = json.loads(result.stdout)["families"]
+    assert set(families["otel-http-server-target-info"]["signals"]) == {"rps", "error_ratio", "latency_p95", "inflight"}
+    assert "dependency_error_ratio" in families["otel-http-client-target-info"]["signals"]
+
+
+def test_recording_rules_hold_the_target_info_services(naming_server, tmp_path):
+    """`triage rules` joins the target_info alternative after the others: promtool accepts the file,
+    and each record answers for the target_info-named service what detect reads from the raw series."""
+    import subprocess
+
+    import requests
+    import yaml
+
+    from testing.scenarios.rca_library.labelled import WINDOW_END_S
+
+    named = next(n for n in naming_server.named if n.dialect == "otel-target-info")
+    rules = tmp_path / "rules.yaml"
+    assert run_cli(["rules", "--out", str(rules), "--rate", "1m"]).code == 0
+    check = subprocess.run(["promtool", "check", "rules", str(rules)], capture_output=True, text=True, timeout=60)
+    assert check.returncode == 0, check.stdout + check.stderr
+    exprs = {r["record"]: r["expr"] for g in yaml.safe_load(rules.read_text())["groups"] for r in g["rules"]}
+    for signal in ("rps", "error_ratio", "latency_p95", "dependency_error_ratio"):
+        answer = requests.get(f"{naming_server.url}/api/v1/query", timeout=30,
+                              params={"query": exprs[f"service:triage_{signal}:1m"], "time": WINDOW_END_S}).json()
+        assert answer["status"] == "success", answer
+        got = {s["metric"].get("service"): float(s["value"][1]) for s in answer["data"]["result"]}
+        assert got.get(named.name, 0) > 0 and "batch-a" not in got, (signal, got)
