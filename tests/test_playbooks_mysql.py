@@ -83,8 +83,9 @@ def _postgres_only(step) -> list[str]:
 
 def _fix_rca(bottleneck: str) -> dict:
     # a read-heavy, slow database, so the replica step applies as well
-    over = {"db_read_latency_p95": (0.03, 0.9), "db_write_latency_p95": (0.02, 0.1)} if bottleneck == "db_latency" else {}
-    return rca_doc(bottleneck, **over)
+    if bottleneck != "db_latency":
+        return rca_doc(bottleneck)
+    return rca_doc(bottleneck, db_read_latency_p95=(0.03, 0.9), db_write_latency_p95=(0.02, 0.1))
 
 
 @pytest.mark.parametrize("bottleneck", sorted(FIX_TWINS))

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 
 import pytest
 import requests
-from test_playbooks import plan, proposed, rca_doc
+from test_playbooks import plan, proposed
 from test_playbooks_mysql import FIX_TWINS, TWINS, _fix_rca, _mysql
 
 from testing.backends import mariadb
@@ -29,8 +30,8 @@ def lab(tmp_path_factory):
         server = mariadb.start_mariadb(wd)
         started.append(server)
         server.sql("CREATE DATABASE orders;"
-                   "CREATE TABLE orders.events (id INT PRIMARY KEY, available INT NOT NULL, version INT NOT NULL DEFAULT 0)"
-                   " ENGINE=InnoDB; INSERT INTO orders.events (id, available) VALUES (1, 10), (2, 0);"
+                   "CREATE TABLE orders.events (id INT PRIMARY KEY, available INT NOT NULL,"
+                   " version INT NOT NULL DEFAULT 0) ENGINE=InnoDB; INSERT INTO orders.events (id, available) VALUES (1, 10), (2, 0);"
                    "SELECT * FROM orders.events WHERE available > 0;")
         exporter = mariadb.start_exporter(server, wd, collectors=["collect.info_schema.tables"])
         started.append(exporter)
@@ -44,7 +45,6 @@ def lab(tmp_path_factory):
 
 
 def deadline_scrapes(prom, timeout: float = 30.0) -> None:
-    import time
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         r = requests.get(f"{prom.url}/api/v1/query", params={"query": "mysql_up"}, timeout=5).json()
@@ -110,7 +110,8 @@ def test_every_promql_of_the_mysql_plans_is_valid_and_names_exported_families(la
     _, prom = lab
     checked = 0
     for step in _mysql_plans():
-        for query in [q for c in step.commands for q in _promql(c)] + ([step.success_metric] if step.success_metric else []):
+        metrics = [step.success_metric] if step.success_metric else []
+        for query in [q for c in step.commands for q in _promql(c)] + metrics:
             r = requests.get(f"{prom.url}/api/v1/query", params={"query": query}, timeout=10).json()
             assert r["status"] == "success", (step.step.full_id, query, r)
             if "mysql_" in query:
