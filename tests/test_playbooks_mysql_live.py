@@ -31,7 +31,8 @@ def lab(tmp_path_factory):
         started.append(server)
         server.sql("CREATE DATABASE orders;"
                    "CREATE TABLE orders.events (id INT PRIMARY KEY, available INT NOT NULL,"
-                   " version INT NOT NULL DEFAULT 0) ENGINE=InnoDB; INSERT INTO orders.events (id, available) VALUES (1, 10), (2, 0);"
+                   " version INT NOT NULL DEFAULT 0) ENGINE=InnoDB;"
+                   "INSERT INTO orders.events (id, available) VALUES (1, 10), (2, 0);"
                    "SELECT * FROM orders.events WHERE available > 0;")
         exporter = mariadb.start_exporter(server, wd, collectors=["collect.info_schema.tables"])
         started.append(exporter)
