@@ -98,22 +98,21 @@ class AlertmanagerSource:
             data: Any = json.loads(body)
         except (ValueError, RecursionError):
             raise SourceError(f"{self.name} sent an answer that is not JSON", backend=self.backend) from None
-        out = []
-        for raw in data if isinstance(data, list) else []:
-            if not isinstance(raw, dict):
-                continue
-            labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
-            state = raw.get("status") or {}
-            annotations = raw.get("annotations") or {}
-            out.append(Alert(
-                name=labels.get("alertname", "?"),
-                state=str(state.get("state", "active")) if isinstance(state, dict) else "active",
-                severity=labels.get("severity"),
-                source="alertmanager",
-                labels=labels,
-                starts_at=parse_json_time(raw.get("startsAt")),
-                summary=str(annotations.get("summary", "")),
-                description=str(annotations.get("description", "")),
-                runbook_url=str(annotations.get("runbook_url", "")),
-            ))
-        return out
+        return [_alert(raw) for raw in (data if isinstance(data, list) else []) if isinstance(raw, dict)]
+
+
+def _alert(raw: dict) -> Alert:
+    labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
+    state = raw.get("status") or {}
+    annotations = raw.get("annotations") or {}
+    return Alert(
+        name=labels.get("alertname", "?"),
+        state=str(state.get("state", "active")) if isinstance(state, dict) else "active",
+        severity=labels.get("severity"),
+        source="alertmanager",
+        labels=labels,
+        starts_at=parse_json_time(raw.get("startsAt")),
+        summary=str(annotations.get("summary", "")),
+        description=str(annotations.get("description", "")),
+        runbook_url=str(annotations.get("runbook_url", "")),
+    )
