@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from triage.analysis import slo
 from triage.analysis.detect import (
     DATA_SIGNALS,
+    DB_FALLBACK_SIGNALS,
     DETECT_SIGNALS,
     REQUIRED_ANY,
     build_report,
@@ -79,7 +80,7 @@ def resolve_target(settings: Settings, source: MetricsSource, catalog: Catalog, 
 
 
 def gather(source: MetricsSource, catalog: Catalog, settings: Settings, target: Target, windows: Windows,
-           names: Sequence[str]) -> Collection:
+           names: Sequence[str], data: Sequence[str] = DATA_SIGNALS) -> Collection:
     if target.fleet:  # recorded series (`triage rules`) first, where they hold the whole pass
         catalog = prefer_recorded(source, catalog, settings.rate_interval, windows.start, windows.end, windows.step)
     collection = collect(source, catalog, settings, target.services, windows, names, fleet=target.fleet,
@@ -87,9 +88,29 @@ def gather(source: MetricsSource, catalog: Catalog, settings: Settings, target: 
     if collection.errors and not any(collection.signals.values()):
         # Every query failed and nothing answered: the backend is down, not the service quiet.
         raise collection.errors[0]
-    if not target.fleet:
-        ensure_data(collection, target.services, DATA_SIGNALS)
+    if not target.fleet and data:
+        ensure_data(collection, target.services, data)
     return collection
+
+
+def _without_users(collection: Collection, services: Sequence[ServiceConfig]) -> list[ServiceConfig]:
+    """The services whose user-facing signals all answered with no series (none failed)."""
+    return [s for s in services if all(n not in collection.signals.get(s.name, {})
+                                       and n not in collection.failed.get(s.name, {}) for n in REQUIRED_ANY)]
+
+
+def _add_database_signals(collection: Collection, source: MetricsSource, catalog: Catalog, settings: Settings,
+                          services: Sequence[ServiceConfig], fleet: bool, windows: Windows,
+                          names: Sequence[str]) -> None:
+    """The database signals of these services, into the collection (their failures too)."""
+    more = collect(source, catalog, settings, services, windows, names, fleet=fleet)
+    for svc in services:
+        for attr in ("signals", "missing", "failed"):
+            got = getattr(more, attr).get(svc.name)
+            if got:
+                getattr(collection, attr).setdefault(svc.name, {}).update(got)
+    collection.queries.extend(more.queries)
+    collection.errors.extend(more.errors)
 
 
 def _alerts(source: MetricsSource, target: Target, windows: Windows, alert_sources: Sequence[AlertSource],
@@ -116,8 +137,18 @@ def run_detect(settings: Settings, catalog: Catalog, source: MetricsSource, wind
                alert_sources: Sequence[AlertSource] = (), now: float | None = None,
                progress: Progress = quiet) -> DetectReport:
     progress(f"querying {len(DETECT_SIGNALS)} signals for {len(target.services)} service(s)")
-    collection = gather(source, catalog, settings, target, windows, DETECT_SIGNALS)
+    collection = gather(source, catalog, settings, target, windows, DETECT_SIGNALS, data=())
     ensure_decided(collection, target.services, REQUIRED_ANY)
+    fallback = [n for n in DB_FALLBACK_SIGNALS if n in catalog.signals]
+    lacking = _without_users(collection, target.services) if fallback else []
+    if lacking:
+        # No user-facing signal answered (a Prometheus of database exporters only): judge from the
+        # database signals the backend has rather than give up.
+        progress(f"no user-facing signal answered for {len(lacking)} service(s); querying the database signals")
+        _add_database_signals(collection, source, catalog, settings, lacking, target.fleet, windows, fallback)
+        ensure_decided(collection, lacking, fallback)   # now they decide: a failed one calls nobody ok
+    if not target.fleet:
+        ensure_data(collection, target.services, [*DATA_SIGNALS, *fallback])
     progress("reading alerts")
     historical, live, skipped = _alerts(source, target, windows, alert_sources, now)
     slos = slo.evaluate(source, catalog, settings, target.services, windows)
