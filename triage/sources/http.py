@@ -128,14 +128,15 @@ def _shutdown(sock: Any, fired: threading.Event) -> None:
 
 
 def read_bounded(response: requests.Response, *, deadline: float, cap: int, clock: Any = time.monotonic,
-                 truncate: bool = False) -> bytes:
+                 truncate: bool = False, buffer: bool = False) -> bytes:
     """The decoded body, read as it streams in, within the request's deadline and `cap`.
 
     A socket timeout only bounds one read, and a buffered read of a chunk waits for the whole
     chunk: a body trickling in a byte at a time would never time out. So at the deadline a timer
     shuts the connection down, which ends any read at once. Past `cap` decoded bytes the read
     stops (urllib3 inflates a chunk at a time: a gzip bomb never grows past the cap).
-    Raises BodyDeadline / BodyTooLarge (or, with `truncate`, returns the first `cap` bytes)."""
+    Raises BodyDeadline / BodyTooLarge (or, with `truncate`, returns the first `cap` bytes).
+    With `buffer`, the bytearray it was read into (not a copy: a fleet answer is tens of MB)."""
     declared = response.headers.get("Content-Length", "")
     encoded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
     if declared.isascii() and declared.isdigit() and len(declared) < 20 and not encoded and int(declared) > cap \
@@ -170,7 +171,7 @@ def read_bounded(response: requests.Response, *, deadline: float, cap: int, cloc
             timer.cancel()
     if fired.is_set():
         raise BodyDeadline()
-    return bytes(body)
+    return body if buffer else bytes(body)
 
 
 def format_size(n: int) -> str:

@@ -184,7 +184,7 @@ class PrometheusSource:
             try:
                 waited = self._clock() - queued
                 body = read_bounded(response, deadline=min(deadline + waited, self._run_deadline),
-                                    cap=self.settings.max_response_bytes, clock=self._clock)
+                                    cap=self.settings.max_response_bytes, clock=self._clock, buffer=True)
                 if b'"warnings"' in body:   # a partial answer (Thanos, Mimir): said once on stderr
                     _warn_from(self.name, body)
                 return parse(body)
