@@ -150,13 +150,13 @@ def run_rca(settings: Settings, catalog: Catalog, source: MetricsSource, windows
     historical, live, skipped = _alerts(source, target, windows, alert_sources, now)
     progress("checking invariants")
     results = []
-    for svc in target.services:
+    for i, svc in enumerate(target.services):
         sset = collection.signal_set(svc)
-        # The verdict keeps levels, not series: a service's series go once it is judged, so a fleet's
-        # results take the place of its series instead of piling up on them.
+        # The collection's own hold on a service's series goes once it is judged (its levels keep
+        # the series they read), and the heap's freed pages go back every TRIM_EVERY services.
         collection.signals.pop(svc.name, None)
         collection.missing.pop(svc.name, None)
-        if target.fleet and len(results) % TRIM_EVERY == TRIM_EVERY - 1:
+        if target.fleet and i % TRIM_EVERY == TRIM_EVERY - 1:
             trim()
         if target.fleet and not sset.signals:
             continue
