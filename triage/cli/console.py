@@ -107,7 +107,7 @@ def _is_terminal(stream: Any) -> bool:
 
 def print_json(payload: Any) -> None:
     """JSON on stdout with every control character from outside \\u-escaped (C1, DEL, bidi)."""
-    from triage.render.json import inert_json
+    from triage.render.json import write_inert_json
 
-    sys.stdout.write(inert_json(payload) + "\n")
+    write_inert_json(payload, sys.stdout)
     sys.stdout.flush()

@@ -23,6 +23,7 @@ from triage.catalog import Catalog
 from triage.config import ServiceConfig, Settings
 from triage.errors import SourceError, UsageError
 from triage.models import Alert, DetectReport, RangeQuery
+from triage.pipeline.heap import fleet_heap, trim
 from triage.recording.present import prefer_recorded
 from triage.signals import (
     Collection,
@@ -40,6 +41,8 @@ from triage.sources.interface import AlertSource, MetricsSource
 
 # Live alert APIs only describe "now"; for an older window the ALERTS series is the record.
 LIVE_ALERTS_MAX_AGE = 300.0
+# A fleet's freed series are given back to the system every this many services judged.
+TRIM_EVERY = 500
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ def resolve_target(settings: Settings, source: MetricsSource, catalog: Catalog, 
 def gather(source: MetricsSource, catalog: Catalog, settings: Settings, target: Target, windows: Windows,
            names: Sequence[str], data: Sequence[str] = DATA_SIGNALS) -> Collection:
     if target.fleet:  # recorded series (`triage rules`) first, where they hold the whole pass
+        fleet_heap()
         catalog = prefer_recorded(source, catalog, settings.rate_interval, windows.start, windows.end, windows.step)
     collection = collect(source, catalog, settings, target.services, windows, names, fleet=target.fleet,
                          also=(alerts_query(windows),))
@@ -177,8 +181,14 @@ def run_rca(settings: Settings, catalog: Catalog, source: MetricsSource, windows
     historical, live, skipped = _alerts(source, target, windows, alert_sources, now)
     progress("checking invariants")
     results = []
-    for svc in target.services:
+    for i, svc in enumerate(target.services):
         sset = collection.signal_set(svc)
+        # The collection's own hold on a service's series goes once it is judged (its levels keep
+        # the series they read), and the heap's freed pages go back every TRIM_EVERY services.
+        collection.signals.pop(svc.name, None)
+        collection.missing.pop(svc.name, None)
+        if target.fleet and i % TRIM_EVERY == TRIM_EVERY - 1:
+            trim()
         if target.fleet and not sset.signals:
             continue
         merged = _dedupe([*alerts_for(live, svc), *historical.get(svc.name, [])])
