@@ -85,6 +85,7 @@ class _Row:
     blames: list[str] = field(default_factory=list)
     slowed_calls: list[str] = field(default_factory=list)      # callees whose calls slowed (per edge)
     outside: list[str] = field(default_factory=list)           # slowed calls to something not in the fleet
+    out_onset: float | None = None                             # when its outbound calls slowed
 
 
 def squash(z: float | None) -> float:
@@ -182,7 +183,7 @@ class _Fleet:
             cfg = services.get(r.service.name)
             deps = tuple(d for d in (cfg.depends_on if cfg else ()) if d != r.service.name)
             self.rows[r.service.name] = _Row(r.service.name, r.verdict.bottleneck, r.severity, own, out,
-                                             onset if onset is not None else out_onset, deps)
+                                             onset if onset is not None else out_onset, deps, out_onset=out_onset)
         self.levels = {r.service.name: r.verdict.levels for r in results}
         self.own_latency_flat = {r.service.name: _flat(r.verdict.levels.get("latency_p95")) for r in results}
         for r in results:
@@ -259,8 +260,12 @@ class _Fleet:
         else:
             suspects = [] if row.outside else [d for d in row.deps if d in self.rows]
         if not suspects:
-            # Nothing in the fleet explains it: the dependency is outside (a bank API).
-            row.score = max(row.own, row.outbound)
+            # Nothing in the fleet explains it: the dependency is outside (a bank API) -- unless
+            # the call graph is unknown (no depends_on, no per-edge latency) and another service
+            # has an own-resource anomaly that started no later: then that one is the likelier
+            # cause and this caller's slowness its symptom.
+            if row.outside or row.deps or not self._own_cause_elsewhere(row):
+                row.score = max(row.own, row.outbound)
             return
         row.blames = suspects
         for d in suspects:
@@ -272,6 +277,11 @@ class _Fleet:
             if seen:
                 self.named.setdefault(d, []).append(row.name)
             self.strength[d] = max(self.strength.get(d, 0.0), row.outbound)
+
+    def _own_cause_elsewhere(self, row: _Row) -> bool:
+        """Another service's own resource left its normal range, from no later than `row` slowed."""
+        return any(o is not row and o.bottleneck in OWN_RESOURCE_CLASSES and o.own >= ANOMALOUS
+                   for o in self.rows.values())
 
     def _inherit(self) -> None:
         """A dependency suspected by every slowed caller is more likely than one only some reach."""
