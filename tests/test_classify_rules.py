@@ -176,6 +176,23 @@ def test_a_caller_of_an_anomalous_callee_is_its_symptom():
     assert ranking[1]["symptom_of"] == ["pricing"]
 
 
+def test_without_a_call_graph_a_saturated_service_outranks_a_caller_whose_calls_slowed():
+    """No depends_on, no per-edge latency: the caller's slow calls are more likely waiting on
+    the fleet's saturated service than on something outside the fleet."""
+    hot = {**_golden(lat=lambda t: 0.3 if t >= W0 else 0.1),
+           "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 1.0 if t >= W0 else 0.1 + _noise(t, 0.005))}
+    caller = {**_golden(lat=lambda t: 2.0 if t >= W0 else 0.1),
+              "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.2),
+              "dependency_latency_p95": _series("dependency_latency_p95",
+                                                lambda t: 1.8 if t >= W0 else 0.05 + _noise(t, 0.002))}
+    ranking = _rank(_result("orders", caller), _result("pricing", hot))
+    assert ranking[0]["service"] == "pricing", ranking
+    # With nothing of its own anywhere in the fleet, the slowed calls stay the lead (outside).
+    quiet = {**_golden(), "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.1 + _noise(t, 0.005))}
+    ranking = _rank(_result("orders", caller), _result("pricing", quiet))
+    assert ranking[0]["service"] == "orders", ranking
+
+
 def test_a_rise_past_the_warning_is_seen_through_a_baseline_with_earlier_incidents():
     """A ×2.8 p95 above the warning threshold, against a baseline a third of which was earlier
     spikes (their spread would have hidden it behind a z-score gate)."""

@@ -12,6 +12,9 @@ verdict; then symptoms give way to causes:
   only in the callers' outbound latency), the blame goes to the dependencies it may be
   waiting on, weighed by how many slowed callers share them (one that another caller reaches
   without slowing down counts half);
+- with no call graph at all (no `depends_on`, no per-edge latency), a caller whose calls slowed
+  is a symptom when another service's own resource left its normal range (the likelier cause
+  than something outside the fleet);
 - `unknown` and `none` services are scored from their strongest candidate and signals, so a
   silent service never outranks one whose CPU is at 100 %;
 - ties are broken by onset: who moved first.
@@ -85,7 +88,6 @@ class _Row:
     blames: list[str] = field(default_factory=list)
     slowed_calls: list[str] = field(default_factory=list)      # callees whose calls slowed (per edge)
     outside: list[str] = field(default_factory=list)           # slowed calls to something not in the fleet
-    out_onset: float | None = None                             # when its outbound calls slowed
 
 
 def squash(z: float | None) -> float:
@@ -183,7 +185,7 @@ class _Fleet:
             cfg = services.get(r.service.name)
             deps = tuple(d for d in (cfg.depends_on if cfg else ()) if d != r.service.name)
             self.rows[r.service.name] = _Row(r.service.name, r.verdict.bottleneck, r.severity, own, out,
-                                             onset if onset is not None else out_onset, deps, out_onset=out_onset)
+                                             onset if onset is not None else out_onset, deps)
         self.levels = {r.service.name: r.verdict.levels for r in results}
         self.own_latency_flat = {r.service.name: _flat(r.verdict.levels.get("latency_p95")) for r in results}
         for r in results:
