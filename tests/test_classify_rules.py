@@ -155,6 +155,20 @@ def test_fleet_points_at_the_callee_its_callers_wait_on():
     assert ranking[0]["service"] == "cart", ranking
 
 
+def test_a_caller_whose_calls_slowed_by_its_own_factor_is_their_symptom():
+    """Several calls per request: each call ×7 (+0.13 s) explains a ×6 rise of the caller's own
+    p95 (+0.5 s) though the seconds do not add up to half of it; the callee is first."""
+    def flat():
+        return {**_golden(), "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.2 + _noise(t, 0.01)),
+                "dependency_latency_p95": _series("dependency_latency_p95", lambda t: 0.02 + _noise(t, 0.001))}
+    web = {**_golden(lat=lambda t: 0.6 if t >= W0 else 0.1 + _noise(t, 0.005)),
+           "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.2 + _noise(t, 0.01)),
+           "dependency_latency_p95": _series("dependency_latency_p95",
+                                             lambda t: 0.15 if t >= W0 else 0.02 + _noise(t, 0.001))}
+    ranking = _rank(_result("web", web, depends_on=["cart"]), _result("cart", flat()))
+    assert ranking[0]["service"] == "cart", ranking
+
+
 def test_silent_services_do_not_outrank_a_saturated_one():
     silent = {"rps": _series("rps", lambda t: 5.0)}
     hot = {"rps": _series("rps", lambda t: 5.0),

@@ -112,12 +112,17 @@ def _strength(levels: Mapping[str, Any], names: Sequence[str]) -> tuple[float, f
 
 
 def _latency_explained_by_calls(levels: Mapping[str, Any]) -> bool:
-    """Its outbound calls grew by at least half of what its own p95 grew: its latency is
-    what its dependencies did to it."""
+    """Its outbound calls grew by at least half of what its own p95 grew, or by at least the
+    same factor: its latency is what its dependencies did to it."""
     lat, dep = levels.get("latency_p95"), levels.get("dependency_latency_p95")
     if lat is None or dep is None or lat.delta is None or dep.delta is None or dep.z is None:
         return False
-    return dep.z >= OUTBOUND_FLAT_Z * 1.5 and lat.delta > 0 and dep.delta >= EXPLAINED_SHARE * lat.delta
+    if dep.z < OUTBOUND_FLAT_Z * 1.5 or lat.delta <= 0:
+        return False
+    # A request that makes several calls adds up their slowdown: calls that slowed by at
+    # least the factor its own latency did explain it as well as an equal rise in seconds.
+    by_factor = dep.ratio is not None and lat.ratio is not None and dep.ratio >= lat.ratio
+    return by_factor or dep.delta >= EXPLAINED_SHARE * lat.delta
 
 
 def _outbound_z(levels: Mapping[str, Any]) -> float | None:
