@@ -155,6 +155,20 @@ def test_fleet_points_at_the_callee_its_callers_wait_on():
     assert ranking[0]["service"] == "cart", ranking
 
 
+def test_a_caller_whose_calls_slowed_by_its_own_factor_is_their_symptom():
+    """Several calls per request: each call ×7 (+0.13 s) explains a ×6 rise of the caller's own
+    p95 (+0.5 s) though the seconds do not add up to half of it; the callee is first."""
+    def flat():
+        return {**_golden(), "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.2 + _noise(t, 0.01)),
+                "dependency_latency_p95": _series("dependency_latency_p95", lambda t: 0.02 + _noise(t, 0.001))}
+    web = {**_golden(lat=lambda t: 0.6 if t >= W0 else 0.1 + _noise(t, 0.005)),
+           "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.2 + _noise(t, 0.01)),
+           "dependency_latency_p95": _series("dependency_latency_p95",
+                                             lambda t: 0.15 if t >= W0 else 0.02 + _noise(t, 0.001))}
+    ranking = _rank(_result("web", web, depends_on=["cart"]), _result("cart", flat()))
+    assert ranking[0]["service"] == "cart", ranking
+
+
 def test_silent_services_do_not_outrank_a_saturated_one():
     silent = {"rps": _series("rps", lambda t: 5.0)}
     hot = {"rps": _series("rps", lambda t: 5.0),
@@ -174,6 +188,23 @@ def test_a_caller_of_an_anomalous_callee_is_its_symptom():
     ranking = _rank(_result("orders", caller, depends_on=["pricing"]), _result("pricing", hot_db))
     assert [r["service"] for r in ranking] == ["pricing", "orders"]
     assert ranking[1]["symptom_of"] == ["pricing"]
+
+
+def test_without_a_call_graph_a_saturated_service_outranks_a_caller_whose_calls_slowed():
+    """No depends_on, no per-edge latency: the caller's slow calls are more likely waiting on
+    the fleet's saturated service than on something outside the fleet."""
+    hot = {**_golden(lat=lambda t: 0.3 if t >= W0 else 0.1),
+           "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 1.0 if t >= W0 else 0.1 + _noise(t, 0.005))}
+    caller = {**_golden(lat=lambda t: 2.0 if t >= W0 else 0.1),
+              "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.2),
+              "dependency_latency_p95": _series("dependency_latency_p95",
+                                                lambda t: 1.8 if t >= W0 else 0.05 + _noise(t, 0.002))}
+    ranking = _rank(_result("orders", caller), _result("pricing", hot))
+    assert ranking[0]["service"] == "pricing", ranking
+    # With nothing of its own anywhere in the fleet, the slowed calls stay the lead (outside).
+    quiet = {**_golden(), "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: 0.1 + _noise(t, 0.005))}
+    ranking = _rank(_result("orders", caller), _result("pricing", quiet))
+    assert ranking[0]["service"] == "orders", ranking
 
 
 def test_a_rise_past_the_warning_is_seen_through_a_baseline_with_earlier_incidents():

@@ -60,3 +60,63 @@ def test_postgres_services_keep_their_psql_commands(library, bottleneck):
     for step in TWINS[bottleneck]:
         assert step in ids and f"{step}-mysql" not in ids, ids
     assert not any(c.startswith("mysql ") for s in proposed(p) for c in s.commands)
+
+
+# ---- phase 4 (`triage fix`): the permanent fixes have MySQL twins too ----------------------
+
+# bottleneck → the fix steps that have a MySQL twin
+FIX_TWINS = {
+    "lock_contention": ("atomic-update", "optimistic-locking"),
+    "db_latency": ("index-hot-queries", "read-replica"),
+    "db_pool_exhaustion": ("pgbouncer", "hold-connections-for-queries-only"),
+    "connection_churn": ("pgbouncer",),
+}
+# what only a Postgres server (or its tools) understands
+POSTGRES_ONLY = ("psql", "pg_", "pgbouncer", "patroni", "CONCURRENTLY", "EXPLAIN (ANALYZE", "ALTER SYSTEM",
+                 "idle_in_transaction_session_timeout", "lock_timeout =", "::regclass", "datname")
+
+
+def _postgres_only(step) -> list[str]:
+    texts = (*step.commands, step.success_metric)
+    return [w for w in POSTGRES_ONLY for t in texts if w.lower() in t.lower() and "innodb" not in w]
+
+
+def _fix_rca(bottleneck: str) -> dict:
+    # a read-heavy, slow database, so the replica step applies as well
+    if bottleneck != "db_latency":
+        return rca_doc(bottleneck)
+    return rca_doc(bottleneck, db_read_latency_p95=(0.03, 0.9), db_write_latency_p95=(0.02, 0.1))
+
+
+@pytest.mark.parametrize("bottleneck", sorted(FIX_TWINS))
+def test_mysql_fix_plans_name_no_postgres_command(library, bottleneck):
+    p = plan(library, rca=_mysql(_fix_rca(bottleneck)), phase="fix")
+    ids = _ids(p)
+    for step in FIX_TWINS[bottleneck]:
+        twin = "proxysql-mysql" if step == "pgbouncer" else f"{step}-mysql"
+        assert twin in ids and step not in ids, ids
+    for step in proposed(p):
+        assert_rendered(step)
+        assert not _postgres_only(step), (step.step.full_id, _postgres_only(step), step.commands, step.success_metric)
+    assert any(c.startswith("mysql ") for s in proposed(p) for c in s.commands)
+
+
+@pytest.mark.parametrize("bottleneck", sorted(FIX_TWINS))
+def test_postgres_fix_plans_are_unchanged(library, bottleneck):
+    p = plan(library, rca=_fix_rca(bottleneck), phase="fix")
+    ids = _ids(p)
+    for step in FIX_TWINS[bottleneck]:
+        twin = "proxysql-mysql" if step == "pgbouncer" else f"{step}-mysql"
+        assert step in ids and twin not in ids, ids
+    assert not any(c.startswith("mysql ") or "mysql_global_" in c for s in proposed(p) for c in s.commands)
+    assert any("psql" in c for s in proposed(p) for c in s.commands)
+
+
+def test_a_dead_mysql_dependency_gets_the_mysql_ha_fix(library):
+    health = {"schema": "triage.health/v1", "status": "critical", "skipped": [], "findings": [
+        {"kind": "endpoint", "name": "http://orders-db.shop:9104/metrics", "namespace": None, "check": "endpoint.check",
+         "status": "critical", "reason": "DependencyDown", "detail": "DependencyDown seen"}]}
+    mysql = _ids(plan(library, rca=_mysql(rca_doc("external_dependency")), health=health, phase="fix"))
+    postgres = _ids(plan(library, rca=rca_doc("external_dependency"), health=health, phase="fix"))
+    assert "database-ha-mysql" in mysql and "database-ha" not in mysql
+    assert "database-ha" in postgres and "database-ha-mysql" not in postgres

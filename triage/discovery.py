@@ -4,7 +4,8 @@ A service is found by any of the request families the catalog reads (the seed ap
 `http_requests_total`, OpenTelemetry's stable and pre-stable server histograms, Micrometer,
 starlette_exporter, prom-client), by its `service` label; or, where the series carry no
 `service` label, by what OpenTelemetry names it with: `job` is `service.namespace/service.name`
-(or `service.name`), and `target_info` carries `service_name`.
+(or `service.name`), and `target_info` carries `service_name` (unless its job and instance carry
+several).
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ REQUEST_METRICS = (
 _NAMES = "|".join(REQUEST_METRICS)
 _FROM_JOB = '"service", "$2", "job", "(.+/)?(.+)"'
 _FROM_TARGET_INFO = '"service", "$1", "service_name", "(.+)"'
+# A job and instance with several target_info (a collector scraped without honor_labels) names no
+# service: its series cannot be told apart, and the catalog's target_info join drops it the same way.
+_AMBIGUOUS = " unless on (job, instance) (count by (job, instance) (target_info) > 1)"
 
 
 def discovery_query(only: str | None = None) -> str:
@@ -37,6 +41,6 @@ def discovery_query(only: str | None = None) -> str:
         job = escape_label_value(regex_literal(only))
         return (f'{by} ({{__name__=~"{_NAMES}", service="{name}"}})'
                 f' or {by} (label_replace({{__name__=~"{_NAMES}", job=~"(.+/)?{job}"}}, {_FROM_JOB}))'
-                f' or {by} (label_replace(target_info{{service_name="{name}"}}, {_FROM_TARGET_INFO}))')
+                f' or {by} (label_replace(target_info{{service_name="{name}"}}{_AMBIGUOUS}, {_FROM_TARGET_INFO}))')
     return (f'{by} ({{__name__=~"{_NAMES}", service!=""}})'
-            f' or {by} (label_replace(target_info{{service="", service_name!=""}}, {_FROM_TARGET_INFO}))')
+            f' or {by} (label_replace(target_info{{service="", service_name!=""}}{_AMBIGUOUS}, {_FROM_TARGET_INFO}))')

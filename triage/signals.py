@@ -190,10 +190,13 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
                 run.next_alt[(job.signal, svc.name)] = job.alternative + 1
                 still.setdefault(job.signal, []).append(svc)
         pending = still
+    reasons: dict[str, str] = {}
     for name in names:
         for svc in services:
             if name not in run.result.signals.get(svc.name, {}):
-                run.result.missing.setdefault(svc.name, {})[name] = run.missing_reason(name, svc)
+                reason = run.missing_reason(name, svc)
+                # one string for each distinct reason: 10,000 services share a handful
+                run.result.missing.setdefault(svc.name, {})[name] = reasons.setdefault(reason, reason)
                 if (name, svc.name) in run.errors:
                     run.result.failed.setdefault(svc.name, {})[name] = run.errors[(name, svc.name)]
     return run.result

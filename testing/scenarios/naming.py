@@ -14,6 +14,12 @@ dialect                what the service exports (and how it is named)
                        code}``; named by ``job="<service.namespace>/<service.name>"`` as the
                        OTel Prometheus exporter writes it (no ``service`` label), with
                        ``target_info{service_name, service_namespace}``
+``otel-target-info``   the stable conventions scraped straight from an SDK's Prometheus exporter
+                       (or a collector's without ``resource_to_telemetry_conversion``): the series
+                       carry only the scrape's generic ``job="kubernetes-pods"`` and ``instance``;
+                       the service is named in ``target_info{service_name, service_namespace}``
+                       alone, joined on ``job``/``instance``; beside it a collector scraped by the
+                       same job without honor_labels (two services' target_info on one instance)
 ``otel-old-ms``        pre-stable conventions: ``http_server_duration_milliseconds{http_method,
                        http_status_code}``, ``http_client_duration_milliseconds{net_peer_name,
                        net_peer_port, http_status_code}``, buckets in ms; named by ``job``
@@ -60,11 +66,11 @@ from testing.scenarios.generator.vocabulary import DEFAULT_BUCKETS
 from testing.scenarios.rca_library import EXPORT_END_S, EXPORT_START_S, EXPORT_STEP_S, LabelledScenario, rca_config
 from testing.scenarios.rca_library import by_name as library_by_name
 
-DIALECTS = ("otel", "otel-old-ms", "otel-old-s", "micrometer", "starlette", "go", "node", "custom")
+DIALECTS = ("otel", "otel-target-info", "otel-old-ms", "otel-old-s", "micrometer", "starlette", "go", "node", "custom")
 
 #: dialect -> the families of the catalog (`family:` in queries/*.yaml) that must read it.
 FAMILY_OF = {
-    "otel": "otel-http-server", "otel-old-ms": "otel-http-server-old", "otel-old-s": "otel-http-server-old",
+    "otel": "otel-http-server", "otel-target-info": "otel-http-server-target-info", "otel-old-ms": "otel-http-server-old", "otel-old-s": "otel-http-server-old",
     "micrometer": "micrometer", "starlette": "starlette-exporter", "go": "go-promhttp",
     "node": "express-prom-bundle", "custom": "override",
 }
@@ -82,17 +88,25 @@ class _Names:
     counter_status: str = "status"
     active: str | None = None             # in-flight gauge
     millis: bool = False
-    by_job: str | None = None             # "namespaced" (job = ns/name), "plain" (job = name), None (service label)
+    by_job: str | None = None             # "namespaced" (job = ns/name), "plain" (job = name),
+                                          # "generic" (job = the scrape job, GENERIC_JOB), None (service label)
     client: str | None = None             # client histogram family
     client_peer: str = "server_address"
     client_status: str = "http_response_status_code"
     extra: tuple[tuple[str, str], ...] = ()
 
 
+#: the scrape job of a generic pod-scraping config: names no service
+GENERIC_JOB = "kubernetes-pods"
+
 NAMES = {
     "otel": _Names("http_server_request_duration_seconds", "http_request_method", "http_response_status_code",
                    "http_route", active="http_server_active_requests", by_job="namespaced",
                    client="http_client_request_duration_seconds", extra=(("url_scheme", "http"),)),
+    "otel-target-info": _Names("http_server_request_duration_seconds", "http_request_method",
+                               "http_response_status_code", "http_route", active="http_server_active_requests",
+                               by_job="generic", client="http_client_request_duration_seconds",
+                               extra=(("url_scheme", "http"),)),
     "otel-old-ms": _Names("http_server_duration_milliseconds", "http_method", "http_status_code", "http_route",
                           active="http_server_active_requests", millis=True, by_job="namespaced",
                           client="http_client_duration_milliseconds", client_peer="net_peer_name",
@@ -136,7 +150,7 @@ class NamedGen(ServiceGen):
         sp, how = self.spec, self.names.by_job
         if how is None:
             return self.app_labels(i)
-        job = f"{sp.namespace}/{sp.name}" if how == "namespaced" else sp.name
+        job = {"namespaced": f"{sp.namespace}/{sp.name}", "generic": GENERIC_JOB}.get(how, sp.name)
         return [("instance", f"{self.pods[i]}:8000"), ("job", job), ("namespace", sp.namespace),
                 ("pod", self.pods[i])]
 
@@ -178,6 +192,23 @@ class NamedGen(ServiceGen):
             labels = [*self.http_labels(i), ("service_name", sp.name), ("service_namespace", sp.namespace),
                       ("telemetry_sdk_language", "python")]
             self.add("target_info", "target_info", labels, ["1" if p else None for p in self.present[i]])
+        if self.names.by_job == "generic":
+            self._collector_target()
+
+    def _collector_target(self) -> None:
+        """A collector scraped by the same generic job without honor_labels: one job and instance
+        carrying two services' target_info and requests, which no join can tell apart (no service
+        may be named from it, and it must not break the others' queries)."""
+        sp, nm = self.spec, self.names
+        at = [("instance", "otel-collector:8889"), ("job", GENERIC_JOB), ("namespace", sp.namespace),
+              ("pod", "otel-collector-0")]
+        for other in ("batch-a", "batch-b"):
+            self.add("target_info", "target_info", [*at, ("service_name", other), ("service_namespace", sp.namespace)],
+                     ["1" if p else None for p in self.present[0]])
+        handler, method, _ = self.handlers[0]
+        labels = [*at, (nm.method, method), (nm.route, handler), *nm.extra, (nm.status or "code", "200")]
+        self._histogram(nm.histogram, 0, labels, self.req_hs[0][0]["200"], self.cdf_rows(self.lat50, self.lat95),
+                        self.lat_mean)
 
     def emit_inflight(self) -> None:
         sp, nm = self.spec, self.names
@@ -232,6 +263,7 @@ def _to_millis(group: list[_Series], sum_name: str) -> None:
 #: dialect -> the library scenario it is written for (one service each, all in one dataset).
 ASSIGNED = {
     "otel": "shipping",            # external dependency: the client metrics by job
+    "otel-target-info": "fraud-check",  # external dependency: server and client named by target_info only
     "otel-old-ms": "refunds",      # external dependency: the pre-stable client in ms
     "otel-old-s": "notifications",  # application errors
     "micrometer": "orders",        # CPU saturation (latency from the Micrometer histogram)
@@ -288,16 +320,24 @@ class NamingServer:
 
 
 @contextlib.contextmanager
-def serve_naming(workdir: Path, named: Sequence[NamedScenario] | None = None) -> Iterator[NamingServer]:
-    """Generate the variants, backfill them into a real Prometheus, write the config next to it."""
-    from testing.backends import prometheus_from_openmetrics
+def serve_naming(workdir: Path, named: Sequence[NamedScenario] | None = None,
+                 backend: str = "prometheus") -> Iterator[NamingServer]:
+    """Generate the variants, load them into a real Prometheus (backfilled) or VictoriaMetrics
+    (imported), write the config next to it."""
+    from testing.backends import prometheus_from_openmetrics, victoria_metrics_from_import
 
     named = list(named if named is not None else naming_library())
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / "triage.yaml"
     config.write_text(rca_config([n.scenario for n in named]), encoding="utf-8")
-    text = generate_named(named).openmetrics()
+    ds = generate_named(named)
     t0 = time.perf_counter()
-    with prometheus_from_openmetrics(text, workdir) as backend:
-        yield NamingServer(backend.url, config, named, time.perf_counter() - t0)
+    if backend == "prometheus":
+        served = prometheus_from_openmetrics(ds.openmetrics(), workdir)
+    elif backend == "victoria-metrics":
+        served = victoria_metrics_from_import(ds.prometheus_text(millis=True), workdir)
+    else:
+        raise ValueError(f"unknown backend {backend!r} (prometheus, victoria-metrics)")
+    with served as running:
+        yield NamingServer(running.url, config, named, time.perf_counter() - t0)

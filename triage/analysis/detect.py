@@ -33,6 +33,9 @@ OPTIONAL_SIGNALS = WHEN_PRESENT
 # With neither of these we cannot say whether users are hurting.
 REQUIRED_ANY = ("latency_p95", "error_ratio")
 DATA_SIGNALS = ("rps", "error_ratio", "latency_p95", "cpu_usage_ratio", "memory_usage_ratio")
+# Judged where no user-facing signal answered (a backend with only database exporters): the
+# service's database is on its request path, so its saturation decides instead of nothing.
+DB_FALLBACK_SIGNALS = ("db_connections_ratio", "db_lock_waits", "db_latency_p95")
 
 # Seed 003's P0/P1/P2 by service criticality; a warning is one step milder than its tier's
 # critical, and a critical finding far past its bound (≥ 2× critical) is one step graver.
@@ -136,7 +139,10 @@ def detect_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, 
     verdicts = []
     if sustain is None:
         sustain = sustain_for(sets)
-    for name in DETECT_SIGNALS:
+    no_users = [n for n in REQUIRED_ANY if n in specs and sets.get(n) is None]
+    from_db = [n for n in DB_FALLBACK_SIGNALS
+               if n in specs and sets.get(n) is not None] if len(no_users) == len(REQUIRED_ANY) else []
+    for name in (*DETECT_SIGNALS, *from_db):
         if name not in specs or (name in OPTIONAL_SIGNALS and sets.get(name) is None):
             continue
         verdict = judge_signal(specs[name], sets.get(name), sets, sets.missing.get(name), sustain)
@@ -147,7 +153,7 @@ def detect_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, 
     statuses = [v.status for v in verdicts] + [alert_status(a) for a in firing]
     status = Status.worst(statuses)
     missing = {k: v for k, v in sets.missing.items() if k in DETECT_SIGNALS and k not in OPTIONAL_SIGNALS}
-    if status is Status.OK and all(n in missing for n in REQUIRED_ANY if n in specs):
+    if status is Status.OK and all(n in missing for n in REQUIRED_ANY if n in specs) and not from_db:
         status = Status.UNKNOWN
     extreme = any(
         v.status is Status.CRITICAL and v.window is not None and v.threshold.critical
@@ -164,7 +170,9 @@ def detect_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, 
         signals=tuple(verdicts),
         alerts=tuple(firing),
         missing_signals=missing,
-        affected=_affected(service, by_name, status, callers),
+        affected=_affected(service, by_name, status, callers) if not from_db else
+        f"user impact unknown: no {' or '.join(no_users)} answered (judged from the database signals only: "
+        f"{', '.join(from_db)})",
     )
 
 

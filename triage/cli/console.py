@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -29,6 +30,18 @@ def set_no_color(value: bool) -> None:
 
 def no_color() -> bool:
     return _settings["no_color"] or bool(os.environ.get("NO_COLOR"))
+
+
+def deliver(text: str, path: Path | None, *, force: bool) -> None:
+    """A document to stdout, or written to `path` as a new file (never over one without `force`)
+    with the path said on stdout."""
+    if path is None:
+        sys.stdout.write(text)
+        return
+    from triage.files import write_new
+
+    write_new(path, text, force=force)
+    sys.stdout.write(f"{path}\n")
 
 
 def out() -> Console:
@@ -94,7 +107,7 @@ def _is_terminal(stream: Any) -> bool:
 
 def print_json(payload: Any) -> None:
     """JSON on stdout with every control character from outside \\u-escaped (C1, DEL, bidi)."""
-    from triage.render.json import inert_json
+    from triage.render.json import write_inert_json
 
-    sys.stdout.write(inert_json(payload) + "\n")
+    write_inert_json(payload, sys.stdout)
     sys.stdout.flush()

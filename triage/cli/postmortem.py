@@ -24,10 +24,8 @@ def postmortem(
     output: o.DraftOutputOpt = o.DraftOutput.markdown,
 ) -> None:
     """Phase 5: render a markdown post-mortem draft from an incident record and a Jinja template."""
-    import sys
-
+    from triage.cli import console
     from triage.config import load_settings
-    from triage.files import write_new
     from triage.incident import load
     from triage.postmortem import find_template, render
 
@@ -45,9 +43,5 @@ def postmortem(
     else:
         prometheus = settings.prometheus.display_url if settings.prometheus else None
         text = render(record, find_template(template or "postmortem", settings.templates_dirs), prometheus)
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        write_new(out, text, force=force)
-        sys.stdout.write(f"{out}\n")
+    console.deliver(text, out, force=force)
     raise typer.Exit(0)

@@ -39,11 +39,9 @@ def rules(
 ) -> None:
     """Write Prometheus recording rules for the catalog's signals (per service, at the fleet's aggregation),
     for Prometheus, vmalert, or the Thanos or Mimir ruler; `--all-services` reads them once they cover its window."""
-    import sys
-
     from triage.catalog import load_catalog
+    from triage.cli import console
     from triage.config import load_settings
-    from triage.files import write_new
     from triage.recording.rules import rules_document, rules_text
 
     settings = load_settings(config=config)
@@ -52,9 +50,5 @@ def rules(
     document = rules_document(catalog, rate=rate_interval, interval=interval, signals=signal, prefix=prefix,
                               per_signal=group_per_signal)
     text = rules_text(document, rate=rate_interval, interval=interval)
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        write_new(out, text, force=force)
-        sys.stdout.write(f"{out}\n")
+    console.deliver(text, out, force=force)
     raise typer.Exit(0)

@@ -51,6 +51,8 @@ class BackendSettings:
     # Added to every query: Thanos' `dedup`, `partial_response`, `max_source_resolution`; a
     # VictoriaMetrics cluster's `extra_label`.
     query_params: tuple[tuple[str, str], ...] = ()
+    # Said after a 401/403 of this backend: a setting that may be missing (not a secret).
+    auth_hint: str = ""
 
     @property
     def display_url(self) -> str:

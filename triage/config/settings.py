@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -237,12 +237,20 @@ def load_settings(*, config: str | None = None, prometheus_url: str | None = Non
     step_seconds = None
     if step is not None:
         step_seconds = in_range(step, at("step"), STEP_RANGE)
+    prometheus = load_backend(prom_raw if prom_raw else None, name="prometheus", env=env,
+                              url_override=prometheus_url, base=base, source=source, node=node)
+    alertmanager = load_backend(raw.get("alertmanager"), name="alertmanager", env=env,
+                                url_override=alertmanager_url, base=base, source=source, node=node)
+    if alertmanager is not None and prometheus is not None and prometheus.headers and not alertmanager.headers:
+        # Each backend has its own headers, as its own credentials: a tenant set for Prometheus is
+        # never sent to another server unasked; a refusal says where to set it.
+        names = ", ".join(sorted({k for k, _ in prometheus.headers}))
+        alertmanager = replace(alertmanager, auth_hint=f"prometheus.headers ({names}) are not sent to Alertmanager: "
+                                                       "set alertmanager.headers or alertmanager.headers_env")
     return Settings(
         config_path=path,
-        prometheus=load_backend(prom_raw if prom_raw else None, name="prometheus", env=env,
-                            url_override=prometheus_url, base=base, source=source, node=node),
-        alertmanager=load_backend(raw.get("alertmanager"), name="alertmanager", env=env,
-                              url_override=alertmanager_url, base=base, source=source, node=node),
+        prometheus=prometheus,
+        alertmanager=alertmanager,
         services=services,
         signals={k: _queries(v) for k, v in (raw.get("signals") or {}).items()},
         rate_interval=rate,

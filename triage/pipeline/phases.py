@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from triage.analysis import slo
 from triage.analysis.detect import (
     DATA_SIGNALS,
+    DB_FALLBACK_SIGNALS,
     DETECT_SIGNALS,
     REQUIRED_ANY,
     build_report,
@@ -22,6 +23,7 @@ from triage.catalog import Catalog
 from triage.config import ServiceConfig, Settings
 from triage.errors import SourceError, UsageError
 from triage.models import Alert, DetectReport, RangeQuery
+from triage.pipeline.heap import fleet_heap, trim
 from triage.recording.present import prefer_recorded
 from triage.signals import (
     Collection,
@@ -39,6 +41,8 @@ from triage.sources.interface import AlertSource, MetricsSource
 
 # Live alert APIs only describe "now"; for an older window the ALERTS series is the record.
 LIVE_ALERTS_MAX_AGE = 300.0
+# A fleet's freed series are given back to the system every this many services judged.
+TRIM_EVERY = 500
 
 
 @dataclass(frozen=True)
@@ -79,17 +83,38 @@ def resolve_target(settings: Settings, source: MetricsSource, catalog: Catalog, 
 
 
 def gather(source: MetricsSource, catalog: Catalog, settings: Settings, target: Target, windows: Windows,
-           names: Sequence[str]) -> Collection:
+           names: Sequence[str], data: Sequence[str] = DATA_SIGNALS) -> Collection:
     if target.fleet:  # recorded series (`triage rules`) first, where they hold the whole pass
+        fleet_heap()
         catalog = prefer_recorded(source, catalog, settings.rate_interval, windows.start, windows.end, windows.step)
     collection = collect(source, catalog, settings, target.services, windows, names, fleet=target.fleet,
                          also=(alerts_query(windows),))
     if collection.errors and not any(collection.signals.values()):
         # Every query failed and nothing answered: the backend is down, not the service quiet.
         raise collection.errors[0]
-    if not target.fleet:
-        ensure_data(collection, target.services, DATA_SIGNALS)
+    if not target.fleet and data:
+        ensure_data(collection, target.services, data)
     return collection
+
+
+def _without_users(collection: Collection, services: Sequence[ServiceConfig]) -> list[ServiceConfig]:
+    """The services whose user-facing signals all answered with no series (none failed)."""
+    return [s for s in services if all(n not in collection.signals.get(s.name, {})
+                                       and n not in collection.failed.get(s.name, {}) for n in REQUIRED_ANY)]
+
+
+def _add_database_signals(collection: Collection, source: MetricsSource, catalog: Catalog, settings: Settings,
+                          services: Sequence[ServiceConfig], fleet: bool, windows: Windows,
+                          names: Sequence[str]) -> None:
+    """The database signals of these services, into the collection (their failures too)."""
+    more = collect(source, catalog, settings, services, windows, names, fleet=fleet)
+    for svc in services:
+        for attr in ("signals", "missing", "failed"):
+            got = getattr(more, attr).get(svc.name)
+            if got:
+                getattr(collection, attr).setdefault(svc.name, {}).update(got)
+    collection.queries.extend(more.queries)
+    collection.errors.extend(more.errors)
 
 
 def _alerts(source: MetricsSource, target: Target, windows: Windows, alert_sources: Sequence[AlertSource],
@@ -116,8 +141,18 @@ def run_detect(settings: Settings, catalog: Catalog, source: MetricsSource, wind
                alert_sources: Sequence[AlertSource] = (), now: float | None = None,
                progress: Progress = quiet) -> DetectReport:
     progress(f"querying {len(DETECT_SIGNALS)} signals for {len(target.services)} service(s)")
-    collection = gather(source, catalog, settings, target, windows, DETECT_SIGNALS)
+    collection = gather(source, catalog, settings, target, windows, DETECT_SIGNALS, data=())
     ensure_decided(collection, target.services, REQUIRED_ANY)
+    fallback = [n for n in DB_FALLBACK_SIGNALS if n in catalog.signals]
+    lacking = _without_users(collection, target.services) if fallback else []
+    if lacking:
+        # No user-facing signal answered (a Prometheus of database exporters only): judge from the
+        # database signals the backend has rather than give up.
+        progress(f"no user-facing signal answered for {len(lacking)} service(s); querying the database signals")
+        _add_database_signals(collection, source, catalog, settings, lacking, target.fleet, windows, fallback)
+        ensure_decided(collection, lacking, fallback)   # now they decide: a failed one calls nobody ok
+    if not target.fleet:
+        ensure_data(collection, target.services, [*DATA_SIGNALS, *fallback])
     progress("reading alerts")
     historical, live, skipped = _alerts(source, target, windows, alert_sources, now)
     slos = slo.evaluate(source, catalog, settings, target.services, windows)
@@ -146,8 +181,14 @@ def run_rca(settings: Settings, catalog: Catalog, source: MetricsSource, windows
     historical, live, skipped = _alerts(source, target, windows, alert_sources, now)
     progress("checking invariants")
     results = []
-    for svc in target.services:
+    for i, svc in enumerate(target.services):
         sset = collection.signal_set(svc)
+        # The collection's own hold on a service's series goes once it is judged (its levels keep
+        # the series they read), and the heap's freed pages go back every TRIM_EVERY services.
+        collection.signals.pop(svc.name, None)
+        collection.missing.pop(svc.name, None)
+        if target.fleet and i % TRIM_EVERY == TRIM_EVERY - 1:
+            trim()
         if target.fleet and not sset.signals:
             continue
         merged = _dedupe([*alerts_for(live, svc), *historical.get(svc.name, [])])

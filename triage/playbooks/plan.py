@@ -164,7 +164,12 @@ def _per_finding(step: Step, findings: Sequence[Mapping[str, Any]], contexts: Se
     """The step for each finding; findings that plan the same thing are one step, naming them all."""
     by_key: dict[tuple, PlannedStep] = {}
     for f in findings:
-        ctx = finding_context(owner_of(f, contexts), f, inputs)
+        owner = owner_of(f, contexts)
+        ctx = finding_context(owner, f, inputs)
+        engines = {c.words.get("database_engine") for c in contexts}
+        if owner is None and len(engines) == 1:
+            # a finding of no analysed service (a dependency's endpoint): the one database the rcas saw
+            ctx.words["database_engine"] = engines.pop()
         p = _plan_step(step, ctx)
         if p is None:
             continue

@@ -11,6 +11,7 @@ import requests
 from triage.config import BackendSettings
 from triage.errors import SourceError
 from triage.models import Alert
+from triage.secrets import redact
 from triage.sources.http import (
     BodyDeadline,
     BodyTooLarge,
@@ -23,6 +24,8 @@ from triage.sources.http import (
 )
 from triage.sources.prometheus import parse_json_time
 
+MAX_ERROR_BODY = 200
+
 
 class AlertmanagerSource:
     backend = "alertmanager"
@@ -34,6 +37,9 @@ class AlertmanagerSource:
         self._verify = verify_for(settings.ca_file, settings.insecure_skip_verify)
         self._session.verify = self._verify
         self._session.headers["User-Agent"] = "triage"
+        # A tenant (`X-Scope-OrgID` for Mimir's and Cortex' multi-tenant Alertmanager), a proxy's routing header.
+        self._session.headers.update(
+            (key, value if isinstance(value, str) else value.reveal()) for key, value in settings.headers)
         self._run_deadline = time.monotonic() + settings.run_deadline
         if settings.insecure_skip_verify:
             warn_insecure(self.name, self.backend)
@@ -80,29 +86,33 @@ class AlertmanagerSource:
                                   backend=self.backend) from None
             raise SourceError(f"{self.name} is unreachable: {network_reason(exc)}", backend=self.backend) from None
         if status in (401, 403):
-            raise SourceError(f"{self.name} rejected the credentials (HTTP {status})", backend=self.backend)
+            # The body says which: a tenant front's "no org id", a proxy's unknown token.
+            said = redact(" ".join(body[:MAX_ERROR_BODY].decode("utf-8", "replace").split()))
+            said = f": {said}" if said and said.lower() not in ("unauthorized", "forbidden") else ""
+            hint = f" ({self.settings.auth_hint})" if self.settings.auth_hint else ""
+            what = "rejected the credentials" if status == 401 else "denied access"
+            raise SourceError(f"{self.name} {what} (HTTP {status}){said}{hint}", backend=self.backend)
         if status != 200:
             raise SourceError(f"{self.name} answered HTTP {status}", backend=self.backend)
         try:
             data: Any = json.loads(body)
         except (ValueError, RecursionError):
             raise SourceError(f"{self.name} sent an answer that is not JSON", backend=self.backend) from None
-        out = []
-        for raw in data if isinstance(data, list) else []:
-            if not isinstance(raw, dict):
-                continue
-            labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
-            state = raw.get("status") or {}
-            annotations = raw.get("annotations") or {}
-            out.append(Alert(
-                name=labels.get("alertname", "?"),
-                state=str(state.get("state", "active")) if isinstance(state, dict) else "active",
-                severity=labels.get("severity"),
-                source="alertmanager",
-                labels=labels,
-                starts_at=parse_json_time(raw.get("startsAt")),
-                summary=str(annotations.get("summary", "")),
-                description=str(annotations.get("description", "")),
-                runbook_url=str(annotations.get("runbook_url", "")),
-            ))
-        return out
+        return [_alert(raw) for raw in (data if isinstance(data, list) else []) if isinstance(raw, dict)]
+
+
+def _alert(raw: dict) -> Alert:
+    labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
+    state = raw.get("status") or {}
+    annotations = raw.get("annotations") or {}
+    return Alert(
+        name=labels.get("alertname", "?"),
+        state=str(state.get("state", "active")) if isinstance(state, dict) else "active",
+        severity=labels.get("severity"),
+        source="alertmanager",
+        labels=labels,
+        starts_at=parse_json_time(raw.get("startsAt")),
+        summary=str(annotations.get("summary", "")),
+        description=str(annotations.get("description", "")),
+        runbook_url=str(annotations.get("runbook_url", "")),
+    )

@@ -19,6 +19,9 @@ _HEAD = re.compile(rb'^\{"status":"success",(?:"isPartial":(?:true|false),)?"dat
 _VALUES = b'"values":['
 _STRIP = bytes.maketrans(b"", b"")
 _DROP = b'[]"'
+# Label names, shared by every series that has them (a fleet answer repeats the same few names).
+_KEYS: dict[str, str] = {}
+MAX_KEYS = 4096
 
 
 class _Slow(Exception):
@@ -76,8 +79,14 @@ def _labels(body: bytes, pos: int) -> tuple[dict[str, str], int]:
             continue
         if not isinstance(raw, dict):
             raise _Slow()
-        return {str(k): str(v) for k, v in raw.items()}, stop + 1
+        return {_key(k): str(v) for k, v in raw.items()}, stop + 1
     raise _Slow()
+
+
+def _key(raw: Any) -> str:
+    """A label name as one string for every series (`json.loads` makes a new one per object)."""
+    key = str(raw)
+    return _KEYS.setdefault(key, key) if len(_KEYS) < MAX_KEYS else key
 
 
 def _points(raw: bytes, shared: list) -> Points:

@@ -141,13 +141,20 @@ def _shutdown(sock: Any, fired: threading.Event) -> None:
 
 def read_bounded(response: Any, *, deadline: float, cap: int, clock: Any = time.monotonic,
                  truncate: bool = False) -> bytes:
+    """read_buffer's body as bytes."""
+    return bytes(read_buffer(response, deadline=deadline, cap=cap, clock=clock, truncate=truncate))
+
+
+def read_buffer(response: requests.Response, *, deadline: float, cap: int, clock: Any = time.monotonic,
+                truncate: bool = False) -> bytearray:
     """The decoded body, read as it streams in, within the request's deadline and `cap`.
 
     A socket timeout only bounds one read, and a buffered read of a chunk waits for the whole
     chunk: a body trickling in a byte at a time would never time out. So at the deadline a timer
     shuts the connection down, which ends any read at once. Past `cap` decoded bytes the read
     stops (urllib3 inflates a chunk at a time: a gzip bomb never grows past the cap).
-    Raises BodyDeadline / BodyTooLarge (or, with `truncate`, returns the first `cap` bytes)."""
+    Raises BodyDeadline / BodyTooLarge (or, with `truncate`, returns the first `cap` bytes).
+    The bytearray it was read into, not a copy (a fleet answer is tens of MB): read_bounded copies."""
     declared = response.headers.get("Content-Length", "")
     encoded = response.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
     if declared.isascii() and declared.isdigit() and len(declared) < 20 and not encoded and int(declared) > cap \
@@ -169,7 +176,7 @@ def read_bounded(response: Any, *, deadline: float, cap: int, clock: Any = time.
             body += chunk
             if len(body) > cap:
                 if truncate:
-                    return bytes(body[:cap])
+                    return body[:cap]
                 raise BodyTooLarge(cap)
             if clock() > deadline:
                 raise BodyDeadline()
@@ -184,7 +191,7 @@ def read_bounded(response: Any, *, deadline: float, cap: int, clock: Any = time.
             timer.cancel()
     if fired.is_set():
         raise BodyDeadline()
-    return bytes(body)
+    return body
 
 
 def format_size(n: int) -> str:

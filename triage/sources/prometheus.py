@@ -31,6 +31,7 @@ from triage.sources.http import (
     first_line,
     format_size,
     read_bounded,
+    read_buffer,
     tls_hint,
     tls_reason,
     verify_for,
@@ -172,11 +173,12 @@ class PrometheusSource:
                 raise _RunDeadline()
             try:
                 waited = self._clock() - queued
-                body = read_bounded(response, deadline=min(deadline + waited, self._run_deadline),
-                                    cap=self.settings.max_response_bytes, clock=self._clock)
-                if b'"warnings"' in body:   # a partial answer (Thanos, Mimir): said once on stderr
-                    _warn_from(self.name, body)
-                return parse(body)
+                # Decoded from the buffer it was read into (a fleet answer is tens of MB: no copy).
+                buffer = read_buffer(response, deadline=min(deadline + waited, self._run_deadline),
+                                     cap=self.settings.max_response_bytes, clock=self._clock)
+                if b'"warnings"' in buffer:   # a partial answer (Thanos, Mimir): said once on stderr
+                    _warn_from(self.name, buffer)
+                return parse(buffer)
             finally:
                 self._decode.release()
         finally:
@@ -396,7 +398,7 @@ class PrometheusSource:
                            backend=self.backend, query=query)
 
 
-def _warn_from(name: str, body: bytes) -> None:
+def _warn_from(name: str, body: bytes | bytearray) -> None:
     try:
         doc = json.loads(body)
     except (ValueError, RecursionError):

@@ -12,6 +12,9 @@ verdict; then symptoms give way to causes:
   only in the callers' outbound latency), the blame goes to the dependencies it may be
   waiting on, weighed by how many slowed callers share them (one that another caller reaches
   without slowing down counts half);
+- with no call graph at all (no `depends_on`, no per-edge latency), a caller whose calls slowed
+  is a symptom when another service's own resource left its normal range (the likelier cause
+  than something outside the fleet);
 - `unknown` and `none` services are scored from their strongest candidate and signals, so a
   silent service never outranks one whose CPU is at 100 %;
 - ties are broken by onset: who moved first.
@@ -109,12 +112,17 @@ def _strength(levels: Mapping[str, Any], names: Sequence[str]) -> tuple[float, f
 
 
 def _latency_explained_by_calls(levels: Mapping[str, Any]) -> bool:
-    """Its outbound calls grew by at least half of what its own p95 grew: its latency is
-    what its dependencies did to it."""
+    """Its outbound calls grew by at least half of what its own p95 grew, or by at least the
+    same factor: its latency is what its dependencies did to it."""
     lat, dep = levels.get("latency_p95"), levels.get("dependency_latency_p95")
     if lat is None or dep is None or lat.delta is None or dep.delta is None or dep.z is None:
         return False
-    return dep.z >= OUTBOUND_FLAT_Z * 1.5 and lat.delta > 0 and dep.delta >= EXPLAINED_SHARE * lat.delta
+    if dep.z < OUTBOUND_FLAT_Z * 1.5 or lat.delta <= 0:
+        return False
+    # A request that makes several calls adds up their slowdown: calls that slowed by at
+    # least the factor its own latency did explain it as well as an equal rise in seconds.
+    by_factor = dep.ratio is not None and lat.ratio is not None and dep.ratio >= lat.ratio
+    return by_factor or dep.delta >= EXPLAINED_SHARE * lat.delta
 
 
 def _outbound_z(levels: Mapping[str, Any]) -> float | None:
@@ -259,8 +267,12 @@ class _Fleet:
         else:
             suspects = [] if row.outside else [d for d in row.deps if d in self.rows]
         if not suspects:
-            # Nothing in the fleet explains it: the dependency is outside (a bank API).
-            row.score = max(row.own, row.outbound)
+            # Nothing in the fleet explains it: the dependency is outside (a bank API) -- unless
+            # the call graph is unknown (no depends_on, no per-edge latency) and another service
+            # has an own-resource anomaly that started no later: then that one is the likelier
+            # cause and this caller's slowness its symptom.
+            if row.outside or row.deps or not self._own_cause_elsewhere(row):
+                row.score = max(row.own, row.outbound)
             return
         row.blames = suspects
         for d in suspects:
@@ -272,6 +284,11 @@ class _Fleet:
             if seen:
                 self.named.setdefault(d, []).append(row.name)
             self.strength[d] = max(self.strength.get(d, 0.0), row.outbound)
+
+    def _own_cause_elsewhere(self, row: _Row) -> bool:
+        """Another service's own resource left its normal range, from no later than `row` slowed."""
+        return any(o is not row and o.bottleneck in OWN_RESOURCE_CLASSES and o.own >= ANOMALOUS
+                   for o in self.rows.values())
 
     def _inherit(self) -> None:
         """A dependency suspected by every slowed caller is more likely than one only some reach."""
