@@ -7,7 +7,10 @@ One server, two phases after a quiet baseline: (a) lock contention: one session 
 ``SELECT ... FOR UPDATE`` on a hot row while four others wait to update it; (b) connection
 limit: ``max_connections`` is 20 and idle sessions fill it. Two services name that server
 both ways the catalog allows: `bookings` by its schema (info_schema.tables collected),
-`ticketing` by the exporter's scrape job.
+`ticketing` by the exporter's scrape job. A minimal booking service
+(testing/backends/mysql_booking.py: every request a real `mariadb` session as a non-SUPER
+user) runs throughout, so `triage rca` has the service's own signals: its bookings wait on
+the held row, then its connections are refused at max_connections.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from testing.backends import mariadb
+from testing.backends.mysql_booking import Booking
 from testing.cli import run_cli
 from triage.catalog import load_catalog
 from triage.config.settings import load_settings
@@ -72,10 +76,16 @@ def lab(tmp_path_factory):
         started.append(server)
         server.sql("CREATE DATABASE bookings;"
                    "CREATE TABLE bookings.events (id INT PRIMARY KEY, tickets_remaining INT NOT NULL) ENGINE=InnoDB;"
-                   "INSERT INTO bookings.events VALUES (1, 1000000), (2, 1000000);")
+                   "INSERT INTO bookings.events VALUES (1, 1000000), (2, 1000000), (3, 1000000);"
+                   f"CREATE USER 'app'@'127.0.0.1' IDENTIFIED BY '{server.password}';"
+                   "GRANT SELECT, UPDATE ON bookings.* TO 'app'@'127.0.0.1';")
         exporter = mariadb.start_exporter(server, wd, collectors=["collect.info_schema.tables"])
         started.append(exporter)
-        prom = mariadb.start_scraping_prometheus({JOB: exporter.url.removeprefix("http://")}, wd)
+        app = Booking("bookings", host="127.0.0.1", port=server.port, user="app", password=server.password,
+                      database="bookings", threads=3)
+        started.append(app)
+        prom = mariadb.start_scraping_prometheus({JOB: exporter.url.removeprefix("http://"), "bookings": app.target},
+                                                 wd)
         started.append(prom)
         begin = time.time()
 
@@ -96,7 +106,8 @@ def lab(tmp_path_factory):
         clients.clear()
 
         conn_end = lock_end + PHASE
-        for _ in range(MAX_CONNECTIONS - 2):
+        # every slot a non-SUPER session may take (the exporter, root, gets MariaDB's extra one)
+        for _ in range(MAX_CONNECTIONS):
             clients.append(server.client("DO SLEEP(300);"))
         _sleep_until(conn_end)
         _wait_scraped(prom, conn_end)
@@ -145,7 +156,9 @@ def test_queries_check_names_the_mysqld_exporter_alternatives(lab):
     answered = {(r["signal"], r["family"]) for r in doc["alternatives"] if r["status"] == "data"}
     for name in (*SIGNALS, "db_latency_p95"):   # p95 from the QUERY_RESPONSE_TIME histogram
         assert (name, "mysqld_exporter") in answered, name
-    assert not any(family != "mysqld_exporter" for _, family in answered), answered
+    # the database's signals from the server's exporter alone (the booking service exports only HTTP)
+    assert not any(family != "mysqld_exporter" for name, family in answered
+                   if name in (*SIGNALS, "db_latency_p95")), answered
 
 
 @pytest.mark.parametrize("service", ["bookings", "ticketing"])
@@ -166,3 +179,33 @@ def test_connection_limit_raises_db_connections_ratio(lab, service):
     assert base < 0.5 and win >= 0.8, got           # eighteen idle sessions of twenty: past the warning
     assert got["db_max_connections"][1] == MAX_CONNECTIONS
     assert got["db_lock_waits"][1] == 0, got
+
+
+def _rca(lab, service: str, at: float) -> dict:
+    config = Path(lab["wd"]) / "triage.yaml"
+    config.write_text(CONFIG.format(url=lab["prom"].url))
+    result = run_cli(["rca", "--config", str(config), "--service", service, "--at", str(int(at)),
+                      "--window", f"{int(PHASE)}s", "--baseline", f"{int(PHASE)}s", "--output", "json"])
+    assert result.stdout.strip(), result.stderr
+    (Path(lab["wd"]) / f"rca-{int(at)}.json").write_text(result.stdout)
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(("phase", "bottleneck", "steps"), [
+    ("lock_end", "lock_contention", ("blocking-tree-mysql", "end-blockers-mysql")),
+    ("conn_end", "db_pool_exhaustion", ("find-connection-holders-mysql",)),
+])
+def test_rca_names_the_mysql_incident_and_the_plan_speaks_mysql(lab, phase, bottleneck, steps):
+    """The verdict from the mysqld_exporter families alone, and the plan's MySQL twins."""
+    from test_playbooks import plan, proposed
+
+    from triage.playbooks import load_library
+    from triage.playbooks.context import database_engine
+
+    doc = _rca(lab, "bookings", lab[phase])
+    assert doc["bottleneck"] == bottleneck, (doc["bottleneck"], doc.get("candidates"),
+                                             {k: v for k, v in doc["signals"].items() if k.startswith("db_")})
+    assert database_engine(doc) == "mysql"
+    ids = {s.step.full_id.rsplit("/", 1)[-1] for s in proposed(plan(load_library(), rca=doc))}
+    assert set(steps) <= ids, ids
+    assert not any(c.startswith("psql") for s in proposed(plan(load_library(), rca=doc)) for c in s.commands)

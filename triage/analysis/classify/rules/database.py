@@ -17,6 +17,11 @@ QUERY_RISE, READ_RISE, WRITE_RISE, LOCK_RISE = 2.0, 2.0, 3.0, 2.0
 # Reads and writes judged against half of the query latency warning.
 SPLIT_SHARE = 0.5
 POOL_FULL, POOL_BUSY = 0.7, 0.45
+# The server's own connection limit (max_connections): risen past its warning share, new
+# connections start being refused whatever the service's pool says (past the critical share,
+# most are). Engine-agnostic: the
+# catalog reads it from postgres_exporter or mysqld_exporter alike.
+SERVER_FULL, SERVER_RISE = 0.65, 0.2
 WAIT, WAIT_RISE, WAIT_BONUS = 0.6, 3.0, 0.2
 QUEUE, QUEUE_STRONG, QUEUE_BONUS, QUEUE_RISE = 0.55, 0.75, 0.15, 3.0
 POOL_BECAUSE_SLOW = 0.45
@@ -77,6 +82,15 @@ def pool(f: Facts) -> None:
             c.raise_to(max(c.score + QUEUE_BONUS, QUEUE_STRONG if strong else QUEUE))
             c.add(waiting, f"{waiting.window:.0f} clients wait for a pgbouncer server connection "
                            f"(baseline {waiting.baseline or 0:.0f})")
+    server = f.get("db_connections_ratio")
+    if server and server.window is not None:
+        s_w, s_c = f.th("db_connections_ratio")
+        if (s_w is not None and server.window >= s_w
+                and server.baseline is not None and server.window - server.baseline >= SERVER_RISE):
+            full = s_c is not None and server.window >= s_c
+            c.raise_to(c.score + WAIT_BONUS if c.score else (SERVER_FULL if full else POOL_BUSY))
+            c.add(server, f"the database holds {num(server.window, 'ratio')} of its max_connections "
+                          f"(baseline {num(server.baseline, 'ratio')}): new connections are refused")
     if c.score and dbl is None and f.sets.missing.get("db_latency_p95", "").startswith("query failed"):
         # Never a verdict built on a failed query: without query latency, a full pool could
         # as well be slow queries holding their connections.
