@@ -43,6 +43,9 @@ class CountingKubeAPI(FakeKubeAPI):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # socketserver listens with a backlog of 5: more connections at once than that lose their
+        # SYN and retry a second later (the floor's 34 at once did). A real API server does not.
+        self.server.socket.listen(128)
         self._flight = threading.Lock()
         self.in_flight = 0
         self.max_in_flight = 0
