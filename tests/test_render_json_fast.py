@@ -39,6 +39,7 @@ DOCUMENTS = [
 def test_same_bytes_as_json_dumps(value: object) -> None:
     assert _indented(value, 2) == json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
     assert _indented(value, 4) == json.dumps(value, indent=4, ensure_ascii=False, allow_nan=False)
+    assert _indented(value, 0) == json.dumps(value, indent=0, ensure_ascii=False, allow_nan=False)
 
 
 @pytest.mark.parametrize("value", [{1: "int key"}, {"c": Colour.RED}, [Level.HIGH], {"x": object()},
@@ -63,5 +64,6 @@ def test_inert_json_falls_back_with_the_same_text_and_errors() -> None:
 
 def test_compact_and_inert() -> None:
     value = {"a": [1, "\u202e"]}
+    assert inert_json({"a": 1}, indent=0) == '{\n"a": 1\n}'  # indent 0 is newlines, not compact
     assert inert_json(value, indent=None) == '{"a": [1, "\\u202e"]}'
     assert inert_json(value) == '{\n  "a": [\n    1,\n    "\\u202e"\n  ]\n}'

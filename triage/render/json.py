@@ -79,8 +79,11 @@ def inert_json(payload: object, *, indent: int | None = 2) -> str:
     """json.dumps, with every control character that render.escape makes visible \\u-escaped inside strings: JSON
     piped to a terminal, `less` or a review tool is as inert as the table. The document is the
     same value for any JSON reader."""
-    try:
-        text = _indented(payload, indent) if indent else json.dumps(payload, ensure_ascii=False, allow_nan=False)
-    except _Unusual:
-        text = json.dumps(payload, indent=indent, ensure_ascii=False, allow_nan=False)
+    if indent is None:
+        text = json.dumps(payload, ensure_ascii=False, allow_nan=False)
+    else:
+        try:
+            text = _indented(payload, indent)
+        except _Unusual:
+            text = json.dumps(payload, indent=indent, ensure_ascii=False, allow_nan=False)
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
