@@ -8,14 +8,22 @@ adds (`skipped`: what the command could not read) is a parameter, not a second b
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from triage.analysis.rca import RcaResult, rank_fleet
-from triage.config import ServiceConfig
 from triage.models import HealthReport, Status
-from triage.signals import Windows
+
+if TYPE_CHECKING:  # `health` builds its document without the analysis imported (issue 17)
+    from triage.analysis.rca import RcaResult
+    from triage.config import ServiceConfig
+    from triage.signals import Windows
 
 Skipped = Sequence[tuple[str, str]]
+
+
+def _rank_fleet(results: Sequence[RcaResult], services: Mapping[str, ServiceConfig]) -> list[Any]:
+    from triage.analysis.rca import rank_fleet
+
+    return rank_fleet(results, services)
 
 
 def _skipped(skipped: Skipped) -> list[dict[str, str]]:
@@ -35,7 +43,7 @@ def fleet_document(results: Sequence[RcaResult], services: Mapping[str, ServiceC
     """`triage.fleet/v1`: every service's verdict and the ranking that puts the root cause first."""
     doc: dict[str, Any] = {
         "schema": "triage.fleet/v1", "window": windows.window.to_json(), "baseline": windows.baseline.to_json(),
-        "ranking": rank_fleet(results, services), "services": {r.service.name: r.to_json() for r in results},
+        "ranking": _rank_fleet(results, services), "services": {r.service.name: r.to_json() for r in results},
     }
     if skipped is not None:
         doc["skipped"] = _skipped(skipped)

@@ -145,7 +145,7 @@ def read_bounded(response: Any, *, deadline: float, cap: int, clock: Any = time.
     return bytes(read_buffer(response, deadline=deadline, cap=cap, clock=clock, truncate=truncate))
 
 
-def read_buffer(response: requests.Response, *, deadline: float, cap: int, clock: Any = time.monotonic,
+def read_buffer(response: Any, *, deadline: float, cap: int, clock: Any = time.monotonic,
                 truncate: bool = False) -> bytearray:
     """The decoded body, read as it streams in, within the request's deadline and `cap`.
 

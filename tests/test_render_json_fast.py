@@ -1,0 +1,92 @@
+"""`inert_json`'s indented writer (issue 17: no generators per value) writes exactly what
+json.dumps(indent=2, ensure_ascii=False, allow_nan=False) writes, and whatever it does not know
+how to write goes to json.dumps, errors included."""
+
+from __future__ import annotations
+
+import enum
+import io
+import json
+import math
+
+import pytest
+
+from triage.render.json import _encode, inert_json, write_inert_json
+
+
+class Colour(str, enum.Enum):
+    RED = "red"
+
+
+class Level(enum.IntEnum):
+    HIGH = 3
+
+
+def _indented(value: object, indent: int) -> str:
+    parts: list[str] = []
+    _encode(value, indent, parts.append)
+    return "".join(parts)
+
+
+DOCUMENTS = [
+    {},
+    [],
+    {"a": {}, "b": [], "c": [[]], "d": [{}], "e": ({"x": 1},)},
+    {"findings": [{"kind": "pod", "name": "web-0", "status": "critical", "restarts": 9, "ratio": 0.125,
+                   "ok": False, "seen": True, "reason": None, "tags": ("a", "b"), "nested": {"deep": [1, [2, [3]]]}}]},
+    {"quotes": 'say "hi"\\', "control": "\x00\x1f\t\n", "unicode": "café ☕ \u2028 \U0001f600", "": "empty key"},
+    [1, -0.0, 1e300, 2**70, -5, 3.141592653589793, 1e-7],
+    "just a string",
+    42,
+    None,
+]
+
+
+@pytest.mark.parametrize("value", DOCUMENTS)
+def test_same_bytes_as_json_dumps(value: object) -> None:
+    assert _indented(value, 2) == json.dumps(value, indent=2, ensure_ascii=False, allow_nan=False)
+    assert _indented(value, 4) == json.dumps(value, indent=4, ensure_ascii=False, allow_nan=False)
+    assert _indented(value, 0) == json.dumps(value, indent=0, ensure_ascii=False, allow_nan=False)
+
+
+@pytest.mark.parametrize("value", [{1: "int key"}, {"c": Colour.RED}, [Level.HIGH], {"x": object()},
+                                   [math.nan], {"x": math.inf}])
+def test_unusual_values_go_to_json_dumps_at_their_place(value: object) -> None:
+    nested = {"services": [{"name": "a", "value": value}]}
+    for doc in (value, nested):
+        try:
+            expected = json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            with pytest.raises(type(exc)):
+                _indented(doc, 2)
+        else:
+            assert _indented(doc, 2) == expected
+
+
+def test_written_in_pieces_is_the_same_text() -> None:
+    big = {"services": [{"name": f"svc-{i}", "status": Colour.RED, "rank": Level.HIGH, "values": [i / 7] * 40,
+                         "note": "\u202e" if i % 97 == 0 else "ok"} for i in range(2000)]}
+    out = io.StringIO()
+    write_inert_json(big, out)
+    assert out.getvalue() == inert_json(big) + "\n"
+    assert len(out.getvalue()) > 4 * (1 << 16)  # several writes
+
+
+def test_inert_json_falls_back_with_the_same_text_and_errors() -> None:
+    value = {1: Colour.RED, "lvl": Level.HIGH, "s": "\x85"}
+    assert inert_json(value) == json.dumps(value, indent=2, ensure_ascii=False).replace("\x85", "\\u0085")
+    with pytest.raises(ValueError):
+        inert_json({"x": math.nan})
+    with pytest.raises(TypeError):
+        inert_json({"x": object()})
+    deep: list = []
+    for _ in range(300):
+        deep = [deep]
+    assert inert_json(deep) == json.dumps(deep, indent=2)
+
+
+def test_compact_and_inert() -> None:
+    value = {"a": [1, "\u202e"]}
+    assert inert_json({"a": 1}, indent=0) == '{\n"a": 1\n}'  # indent 0 is newlines, not compact
+    assert inert_json(value, indent=None) == '{"a": [1, "\\u202e"]}'
+    assert inert_json(value) == '{\n  "a": [\n    1,\n    "\\u202e"\n  ]\n}'
