@@ -192,7 +192,12 @@ def test_failed_pool_query_in_the_fleet_pass(proxied, tmp_path):
     if checkout["bottleneck"] == "db_pool_exhaustion" and checkout["confidence"] >= 0.5:
         used = {e["signal"] for c in checkout["candidates"] for e in c["evidence"]}
         assert "db_pool_usage_ratio" not in used and "db_pool_wait_p95" in used, used
-        assert checkout["confidence"] < 0.9, checkout["confidence"]
+        proxied.fault = None
+        whole = run_bounded(["rca", "--all-services", "--at", AT, "-o", "json", "--config", str(config)],
+                            proxy=proxied, cwd=tmp_path)
+        full = json.loads(whole.stdout)["services"]["checkout"]
+        assert full["bottleneck"] == "db_pool_exhaustion", full["bottleneck"]
+        assert checkout["confidence"] < full["confidence"], (checkout["confidence"], full["confidence"])
 
 
 def test_failed_db_latency_query_is_never_a_confident_pool_verdict(proxied, tmp_path):
