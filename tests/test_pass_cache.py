@@ -88,3 +88,35 @@ def test_fleet_timeouts_scale_with_the_fleet():
     given.expect_services(2000)
     assert given._timeout == 80.0 and given._deadline_seconds == 60.0
     assert "scaled for 2000 services" in given._deadline_error("q").message or given._clock() >= 0
+
+
+def _waves(calls, before):
+    """The calls that sent requests (not all answered from memory), and how many each sent."""
+    sent = []
+    for _, n in calls:
+        if n > before:
+            sent.append(n - before)
+        before = n
+    return sent
+
+
+def test_one_service_sends_the_later_alternatives_in_one_wave(prometheus_server, monkeypatch):
+    # The alternatives of a signal are tried in catalog order; for one service every alternative
+    # left after the first round goes out at once, and the pass takes the same ones as the rounds.
+    settings, windows, source, target = setup(prometheus_server.url, fleet=False)
+    spy, before = Calls(source), source.stats.requests
+    results, _ = run_rca(settings, load_catalog(), spy, windows, target)   # type: ignore[arg-type]
+
+    import triage.signals as signals
+    monkeypatch.setattr(signals, "_ahead", lambda *args, **kwargs: {})     # each round in turn, as before
+    settings2, windows2, source2, target2 = setup(prometheus_server.url, fleet=False)
+    rounds, before2 = Calls(source2), source2.stats.requests
+    expected, _ = run_rca(settings2, load_catalog(), rounds, windows2, target2)   # type: ignore[arg-type]
+
+    assert repr(results) == repr(expected)
+    assert source.stats.requests == source2.stats.requests            # the same requests, fewer waves
+    one, many = _waves(spy.calls, before), _waves(rounds.calls, before2)
+    assert len(many) > 2, many
+    assert len(one) == 2 and sum(one) == sum(many), (one, many)
+    later = spy.calls[1][0]
+    assert sorted(later) == sorted(q for qs, _ in rounds.calls[1:len(many)] for q in qs), "the later rounds' batches"

@@ -28,13 +28,19 @@ def batch_size_for(services: int) -> int:
 
 
 def run_batched(source: MetricsSource, queries: Sequence[str], windows: Windows,
-                batch_size: int = BATCH_SIZE) -> list[list[Series] | SourceError]:
+                batch_size: int = BATCH_SIZE, groups: Sequence[int] = ()) -> list[list[Series] | SourceError]:
     """Several range queries per request, each tagged with a label and joined with `or`.
 
     A batch the backend rejects (one bad query spoils it) is retried query by query, so a
-    broken override still fails alone and with its own message.
+    broken override still fails alone and with its own message. `groups` (sizes summing to
+    len(queries)) keeps each group's queries in batches of their own, all sent at once.
     """
-    chunks = [list(range(i, min(i + batch_size, len(queries)))) for i in range(0, len(queries), batch_size)]
+    chunks: list[list[int]] = []
+    begin = 0
+    for size in (groups or [len(queries)]):
+        end = begin + size
+        chunks += [list(range(i, min(i + batch_size, end))) for i in range(begin, end, batch_size)]
+        begin = end
     combined = []
     for chunk in chunks:
         if len(chunk) == 1:

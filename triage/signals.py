@@ -4,7 +4,8 @@ Built-in queries are fleet queries: one query per signal answers for every servi
 result is grouped by a key label). Alternatives are tried in rounds, only for the
 services the previous alternative left without data, so the number of queries depends
 on the number of signals, not of services. Per-service overrides from the config are
-single-service queries and run per service.
+single-service queries and run per service. A one-service pass sends all the alternatives left
+after its first round in one wave and takes the same ones the rounds would have.
 """
 
 from __future__ import annotations
@@ -176,6 +177,13 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
     if fleet:
         _backend(source, "expect_services", len(services))
     pending: dict[str, list[ServiceConfig]] = {name: list(services) for name in names}
+    # One service: after the first round, every alternative left to the signals still without data
+    # goes out in one wave (each is scoped to the one service, so few and cheap), and the rounds
+    # below read their answers from it: the same alternatives taken, in the same order, as if each
+    # round had been sent in turn. A fleet's alternatives are whole-fleet queries: each round is
+    # asked only for the services the previous one left without data.
+    ahead = not fleet and len(services) == 1
+    early: dict[str, list[Series] | SourceError] = {}
     while pending:
         jobs = run.jobs(pending)
         if not jobs:
@@ -183,13 +191,19 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
         if also:
             _backend(source, "send_with_next", also)
             also = ()
-        answers = run_batched(source, [j.query for j in jobs], windows, 1 if fleet else batch_size_for(len(services)))
+        if all(j.query in early for j in jobs):
+            answers = [early[j.query] for j in jobs]
+        else:
+            answers = run_batched(source, [j.query for j in jobs], windows,
+                                  1 if fleet else batch_size_for(len(services)))
         still: dict[str, list[ServiceConfig]] = {}
         for job, answer in zip(jobs, answers):
             for svc in run.take(job, answer):
                 run.next_alt[(job.signal, svc.name)] = job.alternative + 1
                 still.setdefault(job.signal, []).append(svc)
         pending = still
+        if ahead and pending:
+            early, ahead = _ahead(source, run, pending, windows), False
     reasons: dict[str, str] = {}
     for name in names:
         for svc in services:
@@ -200,6 +214,27 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
                 if (name, svc.name) in run.errors:
                     run.result.failed.setdefault(svc.name, {})[name] = run.errors[(name, svc.name)]
     return run.result
+
+
+def _ahead(source: MetricsSource, run: _Collect, pending: Mapping[str, Sequence[ServiceConfig]],
+           windows: Windows) -> dict[str, list[Series] | SourceError]:
+    """Every query the next rounds could ask for the services in `pending`, sent at once, their
+    answers by query. Each round's alternatives (the next, the one after, …) are batched apart:
+    the next round's requests are exactly those it would send on its own."""
+    queries: dict[str, None] = {}
+    groups: list[int] = []
+    step = 0
+    while True:
+        jobs = run.jobs(pending, ahead=step)
+        if not jobs:
+            break
+        before = len(queries)
+        queries.update((j.query, None) for j in jobs)
+        groups.append(len(queries) - before)
+        step += 1
+    order = list(queries)
+    services = len({s.name for group in pending.values() for s in group})
+    return dict(zip(order, run_batched(source, order, windows, batch_size_for(services), groups=groups)))
 
 
 def _backend(source: object, method: str, arg: object) -> None:
@@ -222,14 +257,15 @@ class _Collect:
         self.failures: dict[tuple[str, str], list[str]] = {}
         self.errors: dict[tuple[str, str], SourceError] = {}
 
-    def jobs(self, pending: Mapping[str, Sequence[ServiceConfig]]) -> list[_Job]:
+    def jobs(self, pending: Mapping[str, Sequence[ServiceConfig]], ahead: int = 0) -> list[_Job]:
+        """The next round's queries; with `ahead`, those of the round that many after it."""
         jobs: list[_Job] = []
         for name, waiting in pending.items():
             spec = self.catalog.spec(name)
             builtin: dict[int, list[ServiceConfig]] = {}
             for svc in waiting:
                 overrides = self.settings.signal_overrides(svc).get(name)
-                idx = self.next_alt.get((name, svc.name), 0)
+                idx = self.next_alt.get((name, svc.name), 0) + ahead
                 if overrides:
                     if idx < len(overrides):
                         query = render_override(overrides[idx], svc, name, self.settings)
