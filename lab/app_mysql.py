@@ -6,8 +6,9 @@ instead. Database work runs on a thread pool of its own (PyMySQL is blocking), e
 request holding one pooled connection for its transaction, as a Java or PHP service
 would. The pool opens connections on demand up to ``pool_max``, recycles a connection
 older than ``pool_max_lifetime`` seconds when it is returned (HikariCP's maxLifetime),
-and when the server refuses a new connection ("Too many connections") the request waits
-for a returned one until ``pool_timeout``, then gets a 503.
+one connection being opened at a time; when the server refuses one ("Too many
+connections") the pool waits a second before trying again, and requests wait for a
+returned connection until ``pool_timeout``, then get a 503.
 
 Run: ``python -m lab.app_mysql --port 8000`` with ``LAB_SERVICE``, ``LAB_DATABASE_DSN``
 (``mysql://user:password@127.0.0.1:port/database``), ``LAB_BANK_URL`` and optionally
@@ -58,6 +59,9 @@ log = logging.getLogger("booking")
 T = TypeVar("T")
 
 
+REFUSED_BACKOFF = 1.0     # seconds before the pool tries again after the server refused a connection
+
+
 class PoolTimeout(Exception):
     pass
 
@@ -79,7 +83,8 @@ class Pool:
         self._cond = threading.Condition()
         self._idle: list[tuple[Conn, float]] = []
         self.opened = self.used = self.waiting = 0
-        self.closed = False
+        self.closed = self._opening = False
+        self._refused_until = 0.0
 
     def get(self, timeout: float | None = None) -> tuple[Conn, float]:
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
@@ -87,43 +92,51 @@ class Pool:
             self.waiting += 1
         try:
             while True:
-                refused = False
                 with self._cond:
                     if self._idle:
                         self.used += 1
                         return self._idle.pop()
-                    opening = self.opened < self.max_size and not self.closed
+                    now = time.monotonic()
+                    opening = (self.opened < self.max_size and not self.closed and not self._opening
+                               and now >= self._refused_until)
                     if opening:
                         self.opened += 1
+                        self._opening = True
                 if opening:
                     try:
                         conn = self._open()
                     except pymysql.MySQLError as e:
-                        refused = True
                         with self._cond:
                             self.opened -= 1
+                            self._opening = False
+                            self._refused_until = time.monotonic() + REFUSED_BACKOFF
+                            self._cond.notify_all()
                         log.warning("cannot open a connection: %s", e)
                     else:
                         with self._cond:
+                            self._opening = False
                             self.used += 1
+                            self._cond.notify_all()
                         return conn, time.monotonic()
                 with self._cond:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         raise PoolTimeout()
                     if not self._idle:
-                        # Refused by the server: try again soon; else wait for a returned one.
-                        self._cond.wait(min(left, 0.2) if refused else left)
+                        # Wait for a returned connection, or until another may be opened.
+                        retry = self._refused_until - time.monotonic()
+                        self._cond.wait(min(left, retry) if retry > 0 else min(left, 0.05)
+                                        if self.opened < self.max_size else left)
         finally:
             with self._cond:
                 self.waiting -= 1
 
     def _open(self) -> Conn:
+        """One new connection; its time is ``operation="connect"`` (a refused attempt opens none)."""
         t0 = time.perf_counter()
-        try:
-            return self.connect()
-        finally:
-            DB_QUERY.labels("connect").observe(time.perf_counter() - t0)
+        conn = self.connect()
+        DB_QUERY.labels("connect").observe(time.perf_counter() - t0)
+        return conn
 
     def put(self, item: tuple[Conn, float], *, broken: bool = False) -> None:
         conn, born = item
