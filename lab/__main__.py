@@ -85,7 +85,7 @@ def run_group(scenarios: list, args: argparse.Namespace) -> list[dict]:
                 labels = {"service": st.service, "bottleneck": sc.bottleneck, "at": row["at"], "window": window,
                           "baseline": baseline, "namespace": "lab", "scenario": sc.name, "story": sc.story,
                           "trigger": sc.trigger, "invariants": [dict(i) for i in sc.invariants],
-                          "step": f"{record.STEP:g}s",
+                          "step": f"{record.STEP:g}s", "database_engine": sc.database_engine,
                           "checks": [{k: c[k] for k in ("check", "expect", "observed", "ok")} for c in row["checks"]],
                           "recorded_verdict": ({"bottleneck": row["rca"]["bottleneck"],
                                                 "confidence": row["rca"]["confidence"]} if "rca" in row else None)}

@@ -30,6 +30,7 @@ SERVICE_DEFAULTS: dict[str, Any] = {
     "leak_kb": 0,                     # kilobytes kept forever per booking (a cache that never evicts)
     "bug_promo_code": False,          # release 2.0.0's bug: bookings without a promo code fail (500)
     "bank_timeout": 2.0,              # seconds before the payment call gives up
+    "pool_max_lifetime": 0.0,         # lab.app_mysql: recycle a pooled connection older than this (0: never)
 }
 
 BANK_DEFAULTS: dict[str, Any] = {

@@ -49,8 +49,17 @@ KSM_CONTAINER = ("kube_pod_container_status_restarts_total", "kube_pod_container
 KSM_DEPLOYMENT = ("kube_deployment_metadata_generation", "kube_deployment_status_observed_generation",
                   "kube_deployment_status_replicas_available", "kube_deployment_spec_replicas")
 POSTGRES_DB = ("pg_stat_activity_count", "pg_locks_count")
+# A MySQL stack's own server (mysqld_exporter, scraped with stack=<service>): the server-wide
+# families, and the per-schema ones the catalog ties the server to the service's schema with.
+MYSQL_SERVER = ("mysql_up", "mysql_global_status_threads_connected", "mysql_global_variables_max_connections",
+                "mysql_global_status_innodb_row_lock_current_waits",
+                "mysql_info_schema_query_response_time_seconds_bucket",
+                "mysql_info_schema_query_response_time_seconds_sum",
+                "mysql_info_schema_query_response_time_seconds_count")
+MYSQL_SCHEMA = ("mysql_info_schema_table_rows", "mysql_perf_schema_events_statements_total",
+                "mysql_perf_schema_events_statements_seconds_total")
 HISTOGRAMS = ("http_request_duration_seconds", "db_query_duration_seconds", "db_connection_wait_duration_seconds",
-              "http_client_request_duration_seconds")
+              "http_client_request_duration_seconds", "mysql_info_schema_query_response_time_seconds")
 
 
 def selectors(service: str, bank_pod: str | None, namespace: str = "lab") -> list[str]:
@@ -64,6 +73,8 @@ def selectors(service: str, bank_pod: str | None, namespace: str = "lab") -> lis
         f'{{__name__=~"{names(KSM_DEPLOYMENT)}",namespace="{namespace}",deployment="{service}"}}',
         f'{{__name__=~"{names(POSTGRES_DB)}",datname="{service}"}}',
         'pg_settings_max_connections',
+        f'{{__name__=~"{names(MYSQL_SERVER)}",stack="{service}"}}',
+        f'{{__name__=~"{names(MYSQL_SCHEMA)}",stack="{service}",schema="{service}"}}',
         f'ALERTS{{service="{service}"}}',
     ]
     if bank_pod:

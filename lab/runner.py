@@ -30,6 +30,7 @@ import requests
 import yaml
 
 from lab import cgroups, control, postgres, procs
+from lab import mariadb as lab_mariadb
 from lab.judge import free_port, rfc3339, run_checks, triage_rca
 from lab.procs import LabError
 from lab.scenarios import CPU_LIMIT_CORES, MEMORY_LIMIT_BYTES, NAMESPACE, Load, Scenario
@@ -93,6 +94,12 @@ class Stack:
     ready: bool = True
     oom_seen: int = 0
     events: list[str] = field(default_factory=list)
+    mariadb: lab_mariadb.MariaDB | None = None      # a MySQL stack's own server and exporter
+    filler: ConnectionFiller | None = None
+
+    @property
+    def mysql(self) -> bool:
+        return self.scenario.database_engine == "mysql"
 
     @property
     def url(self) -> str:
@@ -142,12 +149,22 @@ class Lab:
         if need_cgroups:
             raise LabError(f"the lab's workers run in a cgroup with a CPU quota and a memory limit: {need_cgroups}")
         self.say(f"workdir {self.workdir}")
-        self.pg = postgres.start(self.workdir, free_port())
-        self.say(f"postgres 15 on 127.0.0.1:{self.pg.port}")
         for st in self.stacks:
             st.workdir.mkdir(parents=True, exist_ok=True)
-            self.pg.create_database(st.service)
-        exporter_port = self._start_exporter()
+        exporter_port = None
+        if any(not st.mysql for st in self.stacks):
+            self.pg = postgres.start(self.workdir, free_port())
+            self.say(f"postgres 15 on 127.0.0.1:{self.pg.port}")
+            for st in self.stacks:
+                if not st.mysql:
+                    self.pg.create_database(st.service)
+            exporter_port = self._start_exporter()
+        for st in self.stacks:
+            if st.mysql:
+                st.mariadb = lab_mariadb.start(st.workdir, **st.scenario.database_settings)
+                st.mariadb.create_database(st.service)
+                self.say(f"{st.service}: mariadb on 127.0.0.1:{st.mariadb.port}, "
+                         f"mysqld_exporter {st.mariadb.exporter_target}")
         agent_port = free_port()
         self._write_agent_state()
         agent = procs.start("agent", [sys.executable, "-m", "lab.agent", "--port", str(agent_port),
@@ -162,9 +179,15 @@ class Lab:
 
     def close(self) -> None:
         self._closing.set()
+        for st in self.stacks:
+            if st.filler is not None:
+                st.filler.stop()
         procs.stop_all()
         if self.pg is not None:
             self.pg.stop()      # removes its data directory too
+        for st in self.stacks:
+            if st.mariadb is not None:
+                st.mariadb.stop()
         for st in self.stacks:
             if st.cgroup is not None:
                 st.cgroup.destroy()
@@ -224,12 +247,16 @@ class Lab:
                  f"{MEMORY_LIMIT_BYTES >> 20} MiB), bank stub :{st.bank_port}")
 
     def _spawn_worker(self, st: Stack) -> procs.Proc:
-        assert self.pg is not None and st.cgroup is not None
-        env = self._env(LAB_SERVICE=st.service, LAB_CONTROL=str(st.control_path),
-                        LAB_DATABASE_DSN=self.pg.dsn(st.service, user=postgres.APP_USER),
+        assert st.cgroup is not None
+        if st.mariadb is not None:
+            dsn, app = st.mariadb.dsn(st.service), "lab.app_mysql"
+        else:
+            assert self.pg is not None
+            dsn, app = self.pg.dsn(st.service, user=postgres.APP_USER), "lab.app"
+        env = self._env(LAB_SERVICE=st.service, LAB_CONTROL=str(st.control_path), LAB_DATABASE_DSN=dsn,
                         LAB_BANK_URL=f"http://127.0.0.1:{st.bank_port}")
         argv = [sys.executable, "-m", "lab.cgexec", *st.cgroup.procs_files(), "--",
-                sys.executable, "-m", "lab.app", "--port", str(st.port), "--metrics-port", str(st.metrics_port)]
+                sys.executable, "-m", app, "--port", str(st.port), "--metrics-port", str(st.metrics_port)]
         st.worker = procs.start(f"worker[{st.service}]", argv, log_path=st.workdir / "worker.log", env=env, cwd=ROOT)
         self._wait_http(st.url + "/ready", f"worker of {st.service}", st.worker)
         st.oom_seen = st.cgroup.usage().oom_kills
@@ -285,7 +312,7 @@ class Lab:
             })
         control.write(self.agent_state, {"containers": containers})
 
-    def _start_prometheus(self, exporter_port: int, agent_port: int) -> None:
+    def _start_prometheus(self, exporter_port: int | None, agent_port: int) -> None:
         binary = shutil.which("prometheus")
         if binary is None:
             raise LabError("prometheus not found: apt-get install prometheus")
@@ -297,13 +324,20 @@ class Lab:
                              "labels": {"service": st.service, "namespace": NAMESPACE, "pod": st.pod}})
             banks.append({"targets": [f"127.0.0.1:{st.bank_port}"],
                           "labels": {"service": "bank-api", "namespace": NAMESPACE, "pod": st.bank_pod}})
+        mysqld = [{"targets": [st.mariadb.exporter_target], "labels": {"namespace": NAMESPACE, "stack": st.service}}
+                  for st in self.stacks if st.mariadb is not None]
+        databases: list[dict[str, Any]] = []
+        if exporter_port is not None:
+            databases.append({"job_name": "postgres", "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"],
+                                                                          "labels": {"namespace": NAMESPACE}}]})
+        if mysqld:
+            databases.append({"job_name": "mysqld", "static_configs": mysqld})
         config = {
             "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
             "scrape_configs": [
                 {"job_name": "booking", "static_configs": services},
                 {"job_name": "bank-api", "static_configs": banks},
-                {"job_name": "postgres", "static_configs": [{"targets": [f"127.0.0.1:{exporter_port}"],
-                                                             "labels": {"namespace": NAMESPACE}}]},
+                *databases,
                 {"job_name": "cadvisor", "metrics_path": "/metrics/cadvisor", "honor_labels": True,
                  "static_configs": [{"targets": [f"127.0.0.1:{agent_port}"]}]},
                 {"job_name": "kube-state-metrics", "metrics_path": "/metrics/kube-state-metrics", "honor_labels": True,
@@ -320,7 +354,7 @@ class Lab:
                            log_path=wd / "prometheus.log", cwd=wd)
         self.prometheus_url = f"http://127.0.0.1:{port}"
         self._wait_http(self.prometheus_url + "/-/ready", "prometheus", proc)
-        expected = len(self.stacks) * 2 + 3
+        expected = len(self.stacks) * 2 + 2 + (exporter_port is not None) + len(mysqld)
 
         def all_up() -> bool:
             res = self.query("up")
@@ -361,6 +395,9 @@ class Lab:
     def inject(self, st: Stack) -> None:
         """Switch the scenario's faults on, in the running processes."""
         sc = st.scenario
+        if sc.fill_connections and st.mariadb is not None:
+            st.filler = ConnectionFiller(st.mariadb.server.port, st.mariadb.app_password, st.service)
+            st.filler.start()
         if sc.restock:
             import psycopg
 
@@ -398,6 +435,9 @@ class Lab:
         self._sleep(max(0.0, at + 3 - time.time()))
         for p in loads:
             p.stop(timeout=15)
+        for st in self.stacks:
+            if st.filler is not None:
+                st.filler.stop()
         return at
 
     def _sleep(self, seconds: float) -> None:
@@ -428,3 +468,39 @@ class Lab:
         return triage_rca(self.prometheus_url, st.service, at, window, baseline, config, self.workdir)
 
 
+
+
+class ConnectionFiller:
+    """Another client of a MySQL stack's server (a reporting job) that opens idle sessions
+    until the server refuses them ("Too many connections") and keeps every slot it gets,
+    trying again every 0.1 s; ``stop()`` closes them all."""
+
+    def __init__(self, port: int, password: str, database: str, limit: int = 1000) -> None:
+        self.port, self.password, self.database, self.limit = port, password, database, limit
+        self.conns: list[Any] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"filler-{database}", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        import pymysql
+
+        while not self._stop.is_set() and len(self.conns) < self.limit:
+            try:
+                self.conns.append(pymysql.connect(host="127.0.0.1", port=self.port, user=lab_mariadb.APP_USER,
+                                                  password=self.password, database=self.database,
+                                                  connect_timeout=3))
+            except pymysql.MySQLError:
+                self._stop.wait(0.1)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+        for conn in self.conns:
+            try:
+                conn.close()
+            except Exception:  # noqa: BLE001 - closing a session the server may have dropped
+                pass
+        self.conns.clear()

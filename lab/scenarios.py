@@ -57,6 +57,13 @@ class Scenario:
     checks: tuple[Check, ...] = ()
     invariants: tuple[Mapping[str, Any], ...] = ()
     trigger: str | None = None
+    # "postgresql" (lab.app on the shared PostgreSQL 15) or "mysql" (lab.app_mysql on a
+    # MariaDB server of the stack's own, scraped by mysqld_exporter as job "mysqld").
+    database_engine: str = "postgresql"
+    database_settings: Mapping[str, Any] = field(default_factory=dict)   # e.g. max_connections (MySQL)
+    # At the incident's start, another client opens idle sessions on the stack's database
+    # until the server refuses them (max_connections), and keeps every slot it gets.
+    fill_connections: bool = False
 
 
 W = "[$window:5s]"
@@ -200,9 +207,37 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
                       'min(min_over_time(tickets_remaining{service="$service"}' + W + "))", "<", 0),),
         invariants=(NO_OVERSELLING,),
     ),
+    Scenario(
+        name="mysql-lock-contention", service="tickets", bottleneck="lock_contention", database_engine="mysql",
+        story=("The on-sale on MariaDB: 90 % of bookings hit one concert, and the booking holds SELECT … FOR UPDATE "
+               "on the event row across a 200 ms seat-map allocation: InnoDB row-lock waits pile up, bookings "
+               "queue and some time out (innodb_lock_wait_timeout), reads stay fast."),
+        baseline=Load(12), incident=Load(12, hot_share=0.9),
+        incident_settings={"hot_lock_hold": 0.2},
+        checks=(Check("InnoDB row-lock waits (≥ 1)",
+                      'max_over_time(sum(mysql_global_status_innodb_row_lock_current_waits{stack="$service"})'
+                      + W + ")", ">=", 1),
+                Check("plain reads stay fast (p95 < 50 ms)",
+                      p95_over_window('db_query_duration_seconds', ',operation="select"'), "<", 0.05)),
+    ),
+    Scenario(
+        name="mysql-connection-limit", service="tickets", bottleneck="db_pool_exhaustion", database_engine="mysql",
+        story=("A reporting job on the same MariaDB opens sessions and leaves them idle until the server's "
+               "max_connections (40); the booking pool recycles its connections (max lifetime 5 s) and cannot "
+               "open new ones (\"Too many connections\"): requests wait for the few connections left, then fail."),
+        baseline=Load(12), incident=Load(12),
+        service_settings={"pool_max_lifetime": 5.0, "pool_timeout": 3.0},
+        database_settings={"max_connections": 40}, fill_connections=True,
+        checks=(Check("the server's sessions at ≥ 90 % of max_connections",
+                      "max_over_time((max(mysql_global_status_threads_connected{stack=\"$service\"}) "
+                      "/ max(mysql_global_variables_max_connections{stack=\"$service\"}))" + W + ")", ">=", 0.9),
+                Check("requests wait for a connection (p95 > 0.5 s)",
+                      p95_over_window('db_connection_wait_duration_seconds', ''), ">", 0.5)),
+    ),
 )}
 
 LIVE = ("db-pool", "external-dependency", "cpu")
+LIVE_MYSQL = ("mysql-lock-contention", "mysql-connection-limit")
 
 
 def render(query: str, service: str, window: str) -> str:
