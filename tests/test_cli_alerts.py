@@ -16,7 +16,7 @@ import yaml
 
 from testing.backends import alertmanager, free_port, post_alerts, prometheus_from_openmetrics
 from testing.cli import run_cli
-from testing.scenarios.library import DATA_END_S, STEP_S, checkout, export_dataset
+from testing.scenarios.library import DATA_END_S, STEP_S, checkout, export_dataset, shift_openmetrics
 from tests.conftest import need
 
 pytestmark = pytest.mark.backend
@@ -25,20 +25,9 @@ RATIO = 'max(db_connection_pool_used{service="checkout"}) / max(db_connection_po
 RUNBOOK = "https://runbooks.example/checkout-pool"
 
 
-def shifted(text: str, delta: int) -> str:
-    """The OpenMetrics text with every sample moved `delta` seconds later."""
-    out = []
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            head, _, ts = line.rpartition(" ")
-            line = f"{head} {int(float(ts)) + delta}"
-        out.append(line)
-    return "\n".join(out) + "\n"
-
-
 def checkout_now() -> str:
     openmetrics, _ = export_dataset([checkout()])
-    return shifted(openmetrics, (int(time.time()) - DATA_END_S) // STEP_S * STEP_S)
+    return shift_openmetrics(openmetrics, (int(time.time()) - DATA_END_S) // STEP_S * STEP_S)
 
 
 def _rule(name: str, expr: str, labels: dict, annotations: dict | None = None, for_: str = "0s") -> dict:
@@ -209,7 +198,6 @@ def test_run_alerts_triages_each_service_once(backends):
 def test_run_alerts_refuses_a_window_end_of_its_own(backends):
     r = run_cli(["run", "--alerts", "--config", str(backends["config"]), "--at", "now"])
     assert r.code == 3 and "--alerts takes each window's end from its alert" in r.stderr
-
 
 
 def test_alertmanager_alone_lists_and_run_alerts_needs_prometheus(backends, tmp_path):

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from testing.backends import alertmanager, free_port, prometheus_from_openmetrics
-from testing.scenarios.library import DATA_END_S, STEP_S, checkout, export_dataset
+from testing.scenarios.library import DATA_END_S, STEP_S, checkout, export_dataset, shift_openmetrics
 from testing.serve import TOKEN, FakeSlack, start, write_config
 from testing.servers.fault_proxy import FaultProxy
 from tests.conftest import need
@@ -22,17 +22,6 @@ from tests.conftest import need
 pytestmark = pytest.mark.backend
 
 RATIO = 'max(db_connection_pool_used{service="checkout"}) / max(db_connection_pool_size{service="checkout"})'
-
-
-def _shifted(text: str, delta: int) -> str:
-    """The OpenMetrics text with every sample moved `delta` seconds later."""
-    out = []
-    for line in text.splitlines():
-        if line and not line.startswith("#"):
-            head, _, ts = line.rpartition(" ")
-            line = f"{head} {int(float(ts)) + delta}"
-        out.append(line)
-    return "\n".join(out) + "\n"
 
 
 def _rules(path: Path, firing: bool) -> None:
@@ -73,7 +62,8 @@ def test_prometheus_alertmanager_serve_slack(tmp_path):
         server = start(config, port=serve_port)
         try:
             with alertmanager(tmp_path / "am", config_doc=am_config) as am, \
-                    prometheus_from_openmetrics(_shifted(openmetrics, delta), tmp_path / "prom", rules_file=rules,
+                    prometheus_from_openmetrics(shift_openmetrics(openmetrics, delta), tmp_path / "prom",
+                                                rules_file=rules,
                                                 alertmanagers=[am.url.removeprefix("http://")],
                                                 extra_args=["--rules.alert.resend-delay=1s"]) as prom:
                 proxy.upstream = prom.url

@@ -325,3 +325,14 @@ def export_dataset(specs: Sequence[ServiceSpec], start: float = DATA_START_S,
     """(OpenMetrics text for promtool, Prometheus text with ms timestamps for VictoriaMetrics)."""
     ds = generate(specs, start, end, step_s)
     return ds.openmetrics(), ds.prometheus_text(millis=True)
+
+
+def shift_openmetrics(text: str, delta: int) -> str:
+    """The OpenMetrics text with every sample moved `delta` seconds later."""
+    out = []
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            head, _, ts = line.rpartition(" ")
+            line = f"{head} {int(float(ts)) + delta}"
+        out.append(line)
+    return "\n".join(out) + "\n"
