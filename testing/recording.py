@@ -100,7 +100,32 @@ def vmalert_replay(vm: Backend, rules_file: Path, start_s: float, end_s: float, 
           f"-replay.timeFrom={_rfc3339(start_s)}", f"-replay.timeTo={_rfc3339(end_s)}",
           "-replay.rulesDelay=0s", "-replay.disableProgressBar", "-loggerOutput=stdout",
           "-remoteWrite.flushInterval=100ms"], workdir / "vmalert-replay.log", timeout)
-    vm.http.get(vm.url + "/internal/force_flush", timeout=30)
+    _wait_for_records(vm, rules_file, start_s, end_s, workdir / "vmalert-replay.log")
+
+
+def _wait_for_records(vm: Backend, rules_file: Path, start_s: float, end_s: float, log_path: Path,
+                      timeout: float = 120.0) -> None:
+    """Until every info series of `rules_file` is searchable at both ends of the replayed range:
+    vmalert's remote write may still be delivering (a loaded machine) when it exits."""
+    groups = (yaml.safe_load(Path(rules_file).read_text()) or {}).get("groups") or []
+    want = sum(1 for g in groups for r in g.get("rules") or [] if r.get("record") == "triage_recording_rule_info")
+    if not want:
+        vm.http.get(vm.url + "/internal/force_flush", timeout=30)
+        return
+    query = "count(triage_recording_rule_info)"
+    deadline = time.monotonic() + timeout
+    seen: dict[float, float] = {}
+    while True:
+        vm.http.get(vm.url + "/internal/force_flush", timeout=30)
+        for at in (start_s + 60, end_s):
+            result = vm.query(query, at)
+            seen[at] = float(result[0]["value"][1]) if result else 0.0
+        if all(v >= want for v in seen.values()):
+            return
+        if time.monotonic() >= deadline:
+            raise vm.fail(f"vmalert -replay wrote {seen} of {want} info series after {timeout:.0f}s\n"
+                          f"--- last lines of {log_path} ---\n{_tail(log_path)}")
+        time.sleep(0.5)
 
 
 def vmalert_live(vm: Backend, rules_file: Path, workdir: Path, ready_timeout: float = 60.0) -> Backend:

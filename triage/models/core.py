@@ -116,6 +116,27 @@ class Alert:
     description: str = ""
     runbook_url: str = ""
 
+    @classmethod
+    def from_api(cls, raw: Mapping[str, Any], *, source: str, state: str,
+                 starts_at: datetime | None) -> Alert:
+        """One alert as Prometheus' and Alertmanager's APIs list them: labels and annotations are
+        maps; anything else in their place reads as none, never a crash."""
+        got = raw.get("labels")
+        labels = {str(k): str(v) for k, v in got.items()} if isinstance(got, Mapping) else {}
+        notes = raw.get("annotations")
+        annotations = notes if isinstance(notes, Mapping) else {}
+        return cls(
+            name=labels.get("alertname", "?"),
+            state=state,
+            severity=labels.get("severity"),
+            source=source,
+            labels=labels,
+            starts_at=starts_at,
+            summary=str(annotations.get("summary", "")),
+            description=str(annotations.get("description", "")),
+            runbook_url=str(annotations.get("runbook_url", "")),
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "alertname": self.name,

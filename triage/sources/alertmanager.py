@@ -102,17 +102,7 @@ class AlertmanagerSource:
 
 
 def _alert(raw: dict) -> Alert:
-    labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
-    state = raw.get("status") or {}
-    annotations = raw.get("annotations") or {}
-    return Alert(
-        name=labels.get("alertname", "?"),
-        state=str(state.get("state", "active")) if isinstance(state, dict) else "active",
-        severity=labels.get("severity"),
-        source="alertmanager",
-        labels=labels,
-        starts_at=parse_json_time(raw.get("startsAt")),
-        summary=str(annotations.get("summary", "")),
-        description=str(annotations.get("description", "")),
-        runbook_url=str(annotations.get("runbook_url", "")),
-    )
+    state = raw.get("status")
+    return Alert.from_api(raw, source="alertmanager",
+                          state=str(state.get("state", "active")) if isinstance(state, dict) else "active",
+                          starts_at=parse_json_time(raw.get("startsAt")))

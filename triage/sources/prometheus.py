@@ -262,19 +262,8 @@ class PrometheusSource:
         for raw in data if isinstance(data, list) else []:
             if not isinstance(raw, dict):
                 continue
-            labels = {str(k): str(v) for k, v in (raw.get("labels") or {}).items()}
-            annotations = raw.get("annotations") or {}
-            out.append(Alert(
-                name=labels.get("alertname", "?"),
-                state=str(raw.get("state", "firing")),
-                severity=labels.get("severity"),
-                source="prometheus",
-                labels=labels,
-                starts_at=_parse_time(raw.get("activeAt")),
-                summary=str(annotations.get("summary", "")),
-                description=str(annotations.get("description", "")),
-                runbook_url=str(annotations.get("runbook_url", "")),
-            ))
+            out.append(Alert.from_api(raw, source="prometheus", state=str(raw.get("state", "firing")),
+                                      starts_at=_parse_time(raw.get("activeAt"))))
         return out
 
     def _call(self, query: str, fn: Callable[[], Any]) -> Any:
