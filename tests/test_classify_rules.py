@@ -250,6 +250,20 @@ def test_queries_that_slowed_after_cpu_per_request_rose_are_its_symptoms():
     assert v.confidence >= 0.6
 
 
+def test_a_pool_that_filled_after_cpu_per_request_rose_is_its_symptom():
+    """Requests waiting for CPU hold their connections: a CPU-starved worker's pool fills
+    after its CPU per request rose, its queries barely slower, traffic flat."""
+    cpu_at, pool_at = W0 + 15, W0 + 30
+    sig = _golden(lat=lambda t: 6.0 if t >= pool_at else 0.25)
+    sig["cpu_usage_ratio"] = _series("cpu_usage_ratio", lambda t: 1.0 if t >= cpu_at else 0.1 + _noise(t, 0.005))
+    sig["cpu_throttle_ratio"] = _series("cpu_throttle_ratio", lambda t: 0.95 if t >= cpu_at else 0.0)
+    sig["db_pool_usage_ratio"] = _series("db_pool_usage_ratio", lambda t: 1.0 if t >= pool_at else 0.1)
+    sig["db_pool_wait_p95"] = _series("db_pool_wait_p95", lambda t: 5.0 if t >= pool_at else 0.0005)
+    v = classify(_sets(sig), SPECS, "svc")
+    assert v.bottleneck == "cpu_saturation", [(c.bottleneck, round(c.score, 2)) for c in v.candidates]
+    assert v.confidence >= 0.8, [(c.bottleneck, round(c.score, 2)) for c in v.candidates]
+
+
 def test_slow_queries_with_cpu_flat_stay_slow_queries():
     db_at = W0 + 15
     sig = _golden(lat=lambda t: 0.9 if t >= db_at else 0.25)

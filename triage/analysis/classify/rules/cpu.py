@@ -51,6 +51,8 @@ TIMER_MIN = 0.45
 AFTER_CPU_SLACK = 30.0          # one or two steps of the data: "at the same time or after"
 AFTER_CPU_FACTOR = 0.5
 AFTER_CPU = 0.75
+# A pool that filled as CPU per request rose is held by requests waiting for CPU: a symptom too.
+HELD_AFTER_CPU = STRETCHED_TIMERS + ("db_pool_exhaustion",)
 
 
 def score(f: Facts) -> None:
@@ -141,14 +143,15 @@ def timers_after_cpu(f: Facts) -> None:
     if not (f.shared.get("cpu_per_request") and c.score and cpu is not None and cpu.onset is not None):
         return
     followed = []
-    for key in STRETCHED_TIMERS:
+    for key in HELD_AFTER_CPU:
         cand = f.cands[key]
         lead = cand.leader(f.levels)
         if cand.score < TIMER_MIN or lead is None or lead.onset is None or lead.onset < cpu.onset - AFTER_CPU_SLACK:
             continue
         cand.scale(AFTER_CPU_FACTOR)
-        cand.add(lead, f"moved at {clock(lead.onset)}, after CPU per request rose at {clock(cpu.onset)}: "
-                       "a CPU-starved process stretches its own timers")
+        why = ("requests waiting for CPU hold their connections" if key == "db_pool_exhaustion"
+               else "a CPU-starved process stretches its own timers")
+        cand.add(lead, f"moved at {clock(lead.onset)}, after CPU per request rose at {clock(cpu.onset)}: {why}")
         followed.append(lead.name)
     if followed:
         c.raise_to(max(c.score, AFTER_CPU))
