@@ -10,11 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from triage.models import HealthReport, Status
+from triage.models import Status
 
-if TYPE_CHECKING:  # `health` builds its document without the analysis imported (issue 17)
+if TYPE_CHECKING:  # `health` builds its document without the analysis imported, `rca` without the health values
     from triage.analysis.rca import RcaResult
     from triage.config import ServiceConfig
+    from triage.models import HealthReport
     from triage.signals import Windows
 
 Skipped = Sequence[tuple[str, str]]

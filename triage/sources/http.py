@@ -14,10 +14,12 @@ import threading
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from triage.models.health import EndpointProbe
 from triage.secrets import display_url, redact
+
+if TYPE_CHECKING:  # a metrics pass reads this module's helpers, not the probes' values
+    from triage.models.health import EndpointProbe
 
 MAX_BODY = 64 * 1024
 DEFAULT_TIMEOUT = 5.0
@@ -252,6 +254,8 @@ class HttpProber:
 
     def probe_one(self, url: str) -> EndpointProbe:
         import requests
+
+        from triage.models.health import EndpointProbe
 
         shown = display_url(url)
         start = time.perf_counter()

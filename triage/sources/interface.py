@@ -10,18 +10,20 @@ as an SDK's exception.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from triage.errors import SourceError
 from triage.models import Alert, RangeQuery, Series
-from triage.models.health import (
-    Deployment,
-    DockerContainer,
-    EndpointProbe,
-    KubeSnapshot,
-    LogRequest,
-    LogText,
-)
+
+if TYPE_CHECKING:  # the health values are imported only by the passes that read them
+    from triage.models.health import (
+        Deployment,
+        DockerContainer,
+        EndpointProbe,
+        KubeSnapshot,
+        LogRequest,
+        LogText,
+    )
 
 
 class MetricsSource(Protocol):
