@@ -149,6 +149,10 @@ def main(argv: list[str] | None = None) -> None:
     args = _color_flag_first(list(sys.argv[1:] if argv is None else argv))
     if argv is None and _cached_help(args):
         _leave(0)
+    if argv is None:
+        from triage.cli import codecache
+
+        codecache.install()  # before the first value type is imported
     boundary = _boundary()
     if os.environ.get("TRIAGE_DEBUG", "").lower() in ("1", "true", "yes"):
         boundary.DEBUG = True
@@ -180,6 +184,9 @@ def main(argv: list[str] | None = None) -> None:
                 pass
         os._exit(signals.code)
     if argv is None:
+        from triage.cli import codecache
+
+        codecache.save()
         _leave(code)
     sys.exit(code)
 

@@ -1,0 +1,125 @@
+"""The methods `dataclasses` writes for every value type, compiled once and kept (issue 17).
+
+Each `@dataclass` writes the source of its `__init__`, `__repr__`, `__eq__`, `__hash__` and,
+frozen, `__setattr__`/`__delattr__`, and compiles it with `exec`: about two thirds of the ~1.5 ms
+a class costs, and a one-service `rca` imports some sixty of them. Only the process entry point
+installs this: `dataclasses`' own `exec` is looked up in its module first, so a module-level
+`exec` there compiles each source text once, and the code objects are kept in the user's cache
+directory ($XDG_CACHE_HOME/triage/dataclass-code-<interpreter tag>.marshal), one file per
+interpreter (code objects are the interpreter's own, as in `__pycache__`).
+
+The table is keyed by the exact source text, so a changed class compiles anew and nothing else
+needs checking; the same text always compiles to the same code. The file is read only when it
+is a regular file of this user's, written by nobody else (as `__pycache__` trusts its own
+files); anything odd about it (missing, truncated, another format) is a cold start, never an
+error, and nothing here ever prints.
+"""
+
+from __future__ import annotations
+
+import builtins
+import marshal
+import os
+import stat
+import sys
+from types import CodeType
+from typing import Any
+
+# A table past this many entries (versions of triage come and go) starts again from this run's.
+MAX_ENTRIES = 4000
+_MAGIC = b"triage-dataclass-code 1\n"
+
+_table: dict[str, CodeType] = {}
+_used: set[str] = set()
+_added = False
+_installed = False
+
+
+def cache_file() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    tag = sys.implementation.cache_tag or "python"
+    return os.path.join(base, "triage", f"dataclass-code-{tag}.marshal")
+
+
+def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:
+    global _added
+    if type(source) is not str:
+        builtins.exec(source, globals, locals)
+        return
+    code = _table.get(source)
+    if code is None:
+        code = compile(source, "<string>", "exec")
+        _table[source] = code
+        _added = True
+    _used.add(source)
+    builtins.exec(code, globals, locals)
+
+
+def _read(path: str) -> dict[str, CodeType]:
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return {}
+    try:
+        info = os.fstat(fd)
+        if (not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid()
+                or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or info.st_size > 64 << 20):
+            return {}
+        with os.fdopen(fd, "rb") as f:
+            fd = -1
+            data = f.read()
+    except OSError:
+        return {}
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if not data.startswith(_MAGIC):
+        return {}
+    try:
+        table = marshal.loads(data[len(_MAGIC):])
+    except (ValueError, EOFError, TypeError):
+        return {}
+    if type(table) is not dict:
+        return {}
+    return {k: v for k, v in table.items() if type(k) is str and type(v) is CodeType}
+
+
+def install() -> None:
+    """Compile `dataclasses`' methods through the kept table (once a process)."""
+    global _installed
+    if _installed:
+        return
+    _installed = True
+    try:
+        import dataclasses
+    except ImportError:
+        return
+    _table.update(_read(cache_file()))
+    dataclasses.exec = _exec  # type: ignore[attr-defined]
+
+
+def save() -> None:
+    """Keep what this run compiled, if it compiled anything new; a failure is a later cold start."""
+    global _added
+    if not _added:
+        return
+    _added = False
+    table = _table if len(_table) <= MAX_ENTRIES else {k: _table[k] for k in _used}
+    path = cache_file()
+    tmp = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        payload = _MAGIC + marshal.dumps(table)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(payload)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+        os.replace(tmp, path)
+    except (OSError, ValueError):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
