@@ -15,7 +15,6 @@ rules`, `vmalert -replay`) write it too.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -57,6 +56,8 @@ class Recorded:
 
 
 def expr_hash(expr: str) -> str:
+    import hashlib  # only when rules are written or read back (~4 ms of every rca's start-up otherwise)
+
     return hashlib.sha256(" ".join(expr.split()).encode()).hexdigest()[:16]
 
 
