@@ -87,3 +87,11 @@ def alertmanager_server(tmp_path_factory):
 
     with alertmanager(tmp_path_factory.mktemp("alertmanager")) as backend:
         yield backend
+
+
+@pytest.fixture(scope="session")
+def live_lab(tmp_path_factory):
+    """Every live-lab scenario this machine can run, in one lab for the session (tests/lab_live_run.py)."""
+    from tests.lab_live_run import run
+
+    return run(tmp_path_factory.mktemp("lab-live"))

@@ -2,8 +2,9 @@
 
 One lab runs the three scenario stacks side by side (one PostgreSQL 15, one
 postgres_exporter, one Prometheus scraping every second; each booking worker in its own
-cgroup with half a core and 256 MiB): 30 s warm-up, 2 min baseline, 2 min incident,
-about five minutes together. Each incident is checked on its raw signals first — the
+cgroup with half a core and 256 MiB), beside the MariaDB scenarios of
+tests/test_lab_live_mysql.py (one lab for the session: tests/lab_live_run.py): 30 s warm-up,
+2 min baseline, 2 min incident, about five minutes together. Each incident is checked on its raw signals first — the
 pool really is full, the bank really is slow, the CFS throttling counters really rise —
 then `triage rca` must name it. Afterwards nothing the lab started may be left running.
 """
@@ -12,29 +13,23 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from lab import cgroups
-from lab.scenarios import LIVE, SCENARIOS
-from testing.cli import run_cli
+from lab.scenarios import LIVE
 from tests.conftest import need
 
 pytestmark = pytest.mark.lab_live
 
-WARMUP, BASELINE, INCIDENT = 30.0, 120.0, 120.0
-WINDOW, BASE = "2m", "2m"
-
 
 def _need_lab() -> None:
-    for binary in ("prometheus", "initdb", "postgres"):
-        if binary in ("initdb", "postgres") and any(Path("/usr/lib/postgresql").glob(f"*/bin/{binary}")):
-            continue
-        need(binary)
-    if not (shutil.which("prometheus-postgres-exporter") or shutil.which("postgres_exporter")):
-        need("prometheus-postgres-exporter")
+    from tests.lab_live_run import postgres_missing
+
+    missing = postgres_missing()
+    if missing:
+        need(missing)
     why = cgroups.available()
     if why:
         if os.environ.get("CI"):
@@ -43,50 +38,11 @@ def _need_lab() -> None:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory):
+def live(live_lab):
+    """The PostgreSQL scenarios of the session's one lab (the MariaDB ones ran beside them)."""
     _need_lab()
-    from lab.runner import Lab
-
-    workdir = tmp_path_factory.mktemp("lab-live")
-    lab = Lab([SCENARIOS[name] for name in LIVE], workdir=workdir, say=lambda m: print(f"[lab] {m}", flush=True))
-    out: dict = {"lab": lab, "pids": [], "cgroups": []}
-    with lab:
-        out["prometheus"] = lab.prometheus_url
-        at = lab.run_phases(WARMUP, BASELINE, INCIDENT)
-        out["at"] = at
-        config = lab.triage_config(workdir / "triage.yaml")
-        for st in lab.stacks:
-            name = st.scenario.name
-            out["pids"] += [p.pid for p in (st.worker, st.bank) if p is not None]
-            out["cgroups"] += [str(p) for p in st.cgroup.paths.values()]
-            svc = st.service
-            q = lab.value
-            raw = {
-                "checks": lab.check(st, at, WINDOW),
-                "throttled_increase_window": q(
-                    f'sum(increase(container_cpu_cfs_throttled_periods_total{{namespace="lab",container="{svc}"}}'
-                    f'[{WINDOW}]))', at),
-                "throttled_increase_baseline": q(
-                    f'sum(increase(container_cpu_cfs_throttled_periods_total{{namespace="lab",container="{svc}"}}[{BASE}]))',
-                    at - INCIDENT),
-                "pool_used_max": q(f'max_over_time(db_connection_pool_used{{service="{svc}"}}[{WINDOW}])', at),
-                "pool_size": q(f'max(db_connection_pool_size{{service="{svc}"}})', at),
-                "bank_p95": q(f'histogram_quantile(0.95, sum by (le) (increase('
-                              f'http_client_request_duration_seconds_bucket{{service="{svc}"}}[{WINDOW}])))', at),
-                "bank_p95_baseline": q(f'histogram_quantile(0.95, sum by (le) (increase('
-                                       f'http_client_request_duration_seconds_bucket{{service="{svc}"}}[{BASE}])))',
-                                       at - INCIDENT),
-            }
-            result = run_cli(["rca", "--prometheus-url", lab.prometheus_url, "--config", str(config),
-                              "--service", svc, "--at", str(int(at)), "--window", WINDOW, "--baseline", BASE,
-                              "-o", "json"])
-            raw["rca"] = json.loads(result.stdout) if result.stdout.strip() else {"stderr": result.stderr}
-            raw["rca_code"] = result.code
-            out[name] = raw
-            print(f"[lab] {name}: triage {raw['rca'].get('bottleneck')} {raw['rca'].get('confidence')} "
-                  f"trigger {raw['rca'].get('trigger')}; checks "
-                  + ", ".join(f"{c['check']}={c['observed']}" for c in raw["checks"]), flush=True)
-    return out
+    assert all(name in live_lab for name in LIVE), live_lab.get("left_out")
+    return live_lab
 
 
 def _verdict(live, name: str) -> dict:

@@ -1,6 +1,7 @@
 """The incident lab on MariaDB, live: row-lock contention and the server's connection limit.
 
-One lab runs the two MySQL scenario stacks side by side, each booking worker
+One lab runs the two MySQL scenario stacks side by side (beside the PostgreSQL scenarios of
+tests/test_lab_live.py: one lab for the session, tests/lab_live_run.py), each booking worker
 (``lab.app_mysql``, PyMySQL) on a MariaDB server of its own with its own mysqld_exporter,
 in its own cgroup, one Prometheus scraping everything every second: 30 s warm-up, 2 min
 baseline, 2 min incident. Each incident is checked on its raw signals first (InnoDB
@@ -19,22 +20,19 @@ from pathlib import Path
 import pytest
 
 from lab import cgroups
-from lab import mariadb as lab_mariadb
-from lab.scenarios import LIVE_MYSQL, SCENARIOS
-from testing.cli import run_cli
+from lab.scenarios import LIVE_MYSQL
 from tests.conftest import need
 
 pytestmark = pytest.mark.lab_live
 
-WARMUP, BASELINE, INCIDENT = 30.0, 120.0, 120.0
-WINDOW, BASE = "2m", "2m"
-
 
 def _need_lab() -> None:
+    from tests.lab_live_run import mysql_missing
+
     need("prometheus")
-    missing = lab_mariadb.available()
+    missing = mysql_missing()
     if missing:
-        pytest.skip(f"the MySQL lab needs MariaDB and mysqld_exporter: missing {', '.join(missing)}")
+        pytest.skip(f"the MySQL lab needs {missing}")
     why = cgroups.available()
     if why:
         if os.environ.get("CI"):
@@ -43,34 +41,11 @@ def _need_lab() -> None:
 
 
 @pytest.fixture(scope="module")
-def live(tmp_path_factory):
+def live(live_lab):
+    """The MariaDB scenarios of the session's one lab (the PostgreSQL ones ran beside them)."""
     _need_lab()
-    from lab.runner import Lab
-
-    workdir = tmp_path_factory.mktemp("lab-live-mysql")
-    lab = Lab([SCENARIOS[name] for name in LIVE_MYSQL], workdir=workdir,
-              say=lambda m: print(f"[lab] {m}", flush=True))
-    out: dict = {"pids": [], "cgroups": []}
-    with lab:
-        at = lab.run_phases(WARMUP, BASELINE, INCIDENT)
-        config = lab.triage_config(workdir / "triage.yaml")
-        for st in lab.stacks:
-            assert st.mariadb is not None and st.mariadb.exporter is not None
-            out["pids"] += [p.pid for p in (st.worker, st.bank) if p is not None]
-            out["pids"] += [st.mariadb.server.pid, st.mariadb.exporter.pid]
-            out["cgroups"] += [str(p) for p in st.cgroup.paths.values()]
-            raw: dict = {"checks": lab.check(st, at, WINDOW)}
-            result = run_cli(["rca", "--prometheus-url", lab.prometheus_url, "--config", str(config),
-                              "--service", st.service, "--at", str(int(at)), "--window", WINDOW,
-                              "--baseline", BASE, "-o", "json"])
-            raw["rca"] = json.loads(result.stdout) if result.stdout.strip() else {"stderr": result.stderr}
-            out[st.scenario.name] = raw
-            cands = raw["rca"].get("candidates") or []
-            print(f"[lab] {st.scenario.name}: triage {raw['rca'].get('bottleneck')} "
-                  f"{raw['rca'].get('confidence')}; candidates "
-                  + ", ".join(f"{c.get('bottleneck')}={c.get('score')}" for c in cands[:3])
-                  + "; checks " + ", ".join(f"{c['check']}={c['observed']}" for c in raw["checks"]), flush=True)
-    return out
+    assert all(name in live_lab for name in LIVE_MYSQL), live_lab.get("left_out")
+    return live_lab
 
 
 def _verdict(live, name: str, expected: str) -> dict:
