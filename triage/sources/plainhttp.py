@@ -163,6 +163,10 @@ class Response:
                 except http.client.HTTPException as exc:
                     raise TransportError(f"the answer was cut short ({type(exc).__name__})") from None
                 if not chunk:
+                    try:
+                        self._answer.read()  # read1 leaves a Content-Length answer open at its end
+                    except http.client.HTTPException as exc:
+                        raise TransportError(f"the answer was cut short ({type(exc).__name__})") from None
                     self._done = True
                     if inflate is None:
                         return b""

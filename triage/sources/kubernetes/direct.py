@@ -107,6 +107,31 @@ class _Entry:
 
 
 def _from_kubeconfig(paths: str, context: str | None) -> Direct:
+    merged, current = _merge(paths)
+    contexts = merged["contexts"]
+    name = current if context is None else context
+    if name is None or name not in contexts:
+        if context is not None and current is not None and current in contexts:
+            names = ", ".join(sorted(contexts)) or "none"
+            raise UsageError(f"--context {context}: no such context in {paths} (contexts: {names})")
+        raise _FallBack  # no current-context, or one that names nothing: the SDK's loader says so
+    ctx = contexts[name].body
+    if set(ctx) - _CONTEXT_KEYS or not isinstance(ctx.get("cluster"), str) or ctx["cluster"] not in merged["clusters"]:
+        raise _FallBack
+    user_entry: _Entry | None = None
+    if ctx.get("user") is not None:
+        if not isinstance(ctx["user"], str) or ctx["user"] not in merged["users"]:
+            raise _FallBack
+        user_entry = merged["users"][ctx["user"]]
+    namespace = ctx.get("namespace") or "default"
+    if not isinstance(namespace, str):
+        raise _FallBack
+    return _connection(merged["clusters"][ctx["cluster"]], user_entry, namespace)
+
+
+def _merge(paths: str) -> tuple[dict[str, dict[str, _Entry]], str | None]:
+    """The files of a $KUBECONFIG list as kubectl merges them: each cluster, context and user from
+    the first file that names it, current-context from the first file that sets one."""
     merged: dict[str, dict[str, _Entry]] = {"clusters": {}, "contexts": {}, "users": {}}
     current: str | None = None
     loaded = False
@@ -125,42 +150,26 @@ def _from_kubeconfig(paths: str, context: str | None) -> Direct:
         loaded = True
         base = os.path.abspath(os.path.dirname(part))
         for key, kind in (("clusters", "cluster"), ("contexts", "context"), ("users", "user")):
-            items = doc.get(key)
-            if items is None:
-                continue
-            if not isinstance(items, list):
-                raise _FallBack
-            for item in items:
-                if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-                    raise _FallBack
-                body = item.get(kind)
-                if not isinstance(body, dict):
-                    raise _FallBack
-                merged[key].setdefault(item["name"], _Entry(body, base))  # the first file that names it wins
+            for name, body in _named(doc.get(key), kind):
+                merged[key].setdefault(name, _Entry(body, base))
         if current is None and doc.get("current-context"):
             current = doc["current-context"]
     if not loaded or (current is not None and not isinstance(current, str)):
         raise _FallBack
-    contexts = merged["contexts"]
-    name = current if context is None else context
-    if name is None or name not in contexts:
-        if context is not None and current is not None and current in contexts:
-            names = ", ".join(sorted(contexts)) or "none"
-            raise UsageError(f"--context {context}: no such context in {paths} (contexts: {names})")
-        raise _FallBack  # no current-context, or one that names nothing: the SDK's loader says so
-    ctx = contexts[name].body
-    if set(ctx) - _CONTEXT_KEYS or not isinstance(ctx.get("cluster"), str) or ctx["cluster"] not in merged["clusters"]:
+    return merged, current
+
+
+def _named(items: Any, kind: str) -> list[tuple[str, dict[str, Any]]]:
+    if items is None:
+        return []
+    if not isinstance(items, list):
         raise _FallBack
-    cluster_entry = merged["clusters"][ctx["cluster"]]
-    user_entry: _Entry | None = None
-    if ctx.get("user") is not None:
-        if not isinstance(ctx["user"], str) or ctx["user"] not in merged["users"]:
+    out = []
+    for item in items:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(item.get(kind), dict):
             raise _FallBack
-        user_entry = merged["users"][ctx["user"]]
-    namespace = ctx.get("namespace") or "default"
-    if not isinstance(namespace, str):
-        raise _FallBack
-    return _connection(cluster_entry, user_entry, namespace)
+        out.append((item["name"], item[kind]))
+    return out
 
 
 def _yaml(text: str) -> Any:
@@ -333,6 +342,13 @@ class DirectApiError(Exception):
             self.body = None
 
 
+class TLSError(ConnectionError):
+    """The TLS handshake failed (`network_reason` words it from the `ssl` error it wraps)."""
+
+    def __init__(self, cause: ssl.SSLError) -> None:
+        super().__init__(f"SSLError({cause!r}) {cause}")
+
+
 class DirectClient:
     """GETs to the API server over a keep-alive pool of `size` connections (thread-safe)."""
 
@@ -349,8 +365,11 @@ class DirectClient:
         another status (its body read within `error_cap`); OSError / TransportError on the wire."""
         from triage.sources.bounded import read_bounded
 
-        response = self.pool.get(path, dict(query), {**self.headers, "Accept": accept}, connect_timeout,
-                                 read_timeout)
+        try:
+            response = self.pool.get(path, dict(query), {**self.headers, "Accept": accept}, connect_timeout,
+                                     read_timeout)
+        except ssl.SSLError as exc:  # SSLCertVerificationError is a ValueError too: not "not JSON"
+            raise TLSError(exc) from exc
         try:
             if not 200 <= response.status_code <= 299:
                 raise DirectApiError(response.status_code,
