@@ -49,14 +49,16 @@ def pki(tmp_path_factory) -> dict[str, Path]:
 
     for ca in ("ca", "other-ca"):
         run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{ca}.key", "-out", f"{ca}.crt", "-days", "1",
-            "-subj", f"/CN=triage test {ca}")
-    (d / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:kube.test\n")
-    (d / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+            "-subj", f"/CN=triage test {ca}", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    leaf = "authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n"  # what strict (RFC 5280) checking asks
+    (d / "san.ext").write_text(leaf + "subjectAltName=IP:127.0.0.1,DNS:kube.test\n")
+    (d / "client.ext").write_text(leaf + "extendedKeyUsage=clientAuth\n")
     for name, subj, ext in (("server", "/CN=kube-apiserver", "san.ext"), ("client", "/CN=triage/O=ops", "client.ext")):
         run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", subj)
         run("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
             "-out", f"{name}.crt", "-days", "1", "-extfile", ext)
-    (d / "only-dns.ext").write_text("subjectAltName=DNS:kube.test\n")
+    (d / "only-dns.ext").write_text(leaf + "subjectAltName=DNS:kube.test\n")
     run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "named.key", "-out", "named.csr", "-subj", "/CN=kube.test")
     run("x509", "-req", "-in", "named.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
         "-out", "named.crt", "-days", "1", "-extfile", "only-dns.ext")
@@ -263,7 +265,7 @@ def test_basic_auth_sends_the_sdks_header_and_never_shows_the_password(tmp_path,
 
 
 @pytest.mark.parametrize("how", ["file", "data"])
-def test_a_client_certificate_and_the_ca_as_file_or_data(tmp_path, pki, how):
+def test_a_client_certificate_and_the_ca_as_file_or_data(tmp_path, pki, how, monkeypatch):
     """The server requires a client certificate signed by its CA: the handshake only succeeds
     when the certificate and key (as files or as -data) are sent, and the server's is checked
     against the CA (as a file or as -data)."""
@@ -277,11 +279,12 @@ def test_a_client_certificate_and_the_ca_as_file_or_data(tmp_path, pki, how):
     with _tls_api(pki, client_ca=True) as api:
         path = _write(tmp_path / "kc", api.url, cluster=cluster, user=user)
         snap, client = _snapshot(path, sdk=False)
+        sdk_snap, sdk_client = _snapshot(path, sdk=True, monkeypatch=monkeypatch)
         no_cert = _write(tmp_path / "kc-nocert", api.url, cluster=cluster, user={})
         with pytest.raises(SourceError, match="is unreachable: TLS error"):
             _snapshot(no_cert, sdk=False)
-    assert client == "DirectClient"
-    assert len(snap.pods) == 13 and snap.problems == ()
+    assert client == "DirectClient" and sdk_client == "ApiClient"
+    assert len(snap.pods) == 13 and snap.problems == () and snap == sdk_snap
     left = {n for n in set(os.listdir(os.environ.get("TMPDIR", "/tmp"))) - tmp_before if n.startswith("triage-kube-")}
     assert left == set()  # the key written for ssl is gone
 

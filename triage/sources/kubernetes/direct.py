@@ -301,6 +301,9 @@ def _tls(*, ca_file: str | None, ca_data: bytes | None, insecure: bool, cert: by
             context = ssl.create_default_context(cafile=ca_file, cadata=cadata)
         except (ssl.SSLError, OSError, ValueError):
             raise _FallBack from None  # the SDK's path says what is wrong with the CA
+        # urllib3 2 (the SDK's transport) checks as Python 3.13's default context does: strictly
+        # (RFC 5280), and a CA of the bundle may be an intermediate; so does this path.
+        context.verify_flags |= ssl.VERIFY_X509_STRICT | ssl.VERIFY_X509_PARTIAL_CHAIN
     if cert is not None and key is not None:
         _load_pair(context, cert, key)
     return context
