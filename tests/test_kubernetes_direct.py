@@ -419,3 +419,88 @@ def test_the_pool_keeps_connections_alive(tmp_path):
         source.close()
     assert len(snap.pods) == 13 and source.requests > 20
     assert type(source._api).__name__ == "DirectClient" and len(accepted) <= 2
+
+
+# ---- what is left to the SDK, read without a server -----------------------------------------
+
+@pytest.mark.parametrize("cluster, user", [
+    ({}, {"exec": {"command": "kubelogin", "apiVersion": "client.authentication.k8s.io/v1"}}),
+    ({}, {"auth-provider": {"name": "oidc", "config": {}}}),
+    ({}, {"token": TOKEN, "as": "admin"}),
+    ({"proxy-url": "http://127.0.0.1:3128"}, {"token": TOKEN}),
+    ({"disable-compression": True}, {"token": TOKEN}),
+    ({}, {"username": "admin"}),
+])
+def test_what_is_not_read_directly_goes_to_the_sdk(tmp_path, cluster, user):
+    from triage.sources.kubernetes import direct
+
+    path = _write(tmp_path / "kc", "https://127.0.0.1:9", cluster=cluster, user=user)
+    assert direct.load(context=None, kubeconfig=str(path), env={}, service_account_dir=str(tmp_path)) is None
+    plain = _write(tmp_path / "kc-plain", "https://127.0.0.1:9", user={"token": TOKEN})
+    assert direct.load(context=None, kubeconfig=str(plain), env={}, service_account_dir=str(tmp_path)) is not None
+
+
+def test_a_proxy_in_the_environment_goes_to_the_sdk(tmp_path):
+    from triage.sources.kubernetes import direct
+
+    path = _write(tmp_path / "kc", "https://127.0.0.1:9", user={"token": TOKEN})
+    for key in ("HTTPS_PROXY", "http_proxy", "ALL_PROXY"):
+        assert direct.load(context=None, kubeconfig=str(path), env={key: "http://127.0.0.1:3128"},
+                           service_account_dir=str(tmp_path)) is None
+
+
+def test_in_cluster_ipv6_host_in_brackets(tmp_path, pki):
+    from triage.secrets import redact
+    from triage.sources.kubernetes import direct
+
+    (tmp_path / "token").write_text(TOKEN)
+    shutil.copy(pki["ca.crt"], tmp_path / "ca.crt")
+    conn = direct.load(context=None, kubeconfig=None, env={"KUBERNETES_SERVICE_HOST": "fd00::1",
+                                                          "KUBERNETES_SERVICE_PORT": "443"},
+                       service_account_dir=str(tmp_path))
+    assert conn is not None and conn.server == "https://[fd00::1]:443" and conn.namespace == "default"
+    assert conn.headers == {"Authorization": f"Bearer {TOKEN}"} and TOKEN not in redact(f"token {TOKEN}")
+
+
+def test_a_gzip_answer_is_inflated_within_the_cap(tmp_path):
+    """An API server (or a proxy in front of it) that gzips: decoded, and a bomb stops at the cap."""
+    import gzip
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from triage.sources.bounded import AnswerTooLarge, read_bounded
+    from triage.sources.plainhttp import Pool
+
+    small = json.dumps({"items": [{"n": i} for i in range(1000)]}).encode()
+    bodies = {"/small": gzip.compress(small), "/bomb": gzip.compress(b"0" * (64 << 20))}
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self):  # noqa: N802
+            body = bodies[self.path.split("?")[0]]
+            self.send_response(200)
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        pool = Pool(f"http://127.0.0.1:{server.server_address[1]}", 2)
+        response = pool.get("/small", None, {}, 3, 3)
+        assert read_bounded(response, cap=1 << 20, deadline=time.monotonic() + 5) == small
+        response.close()
+        response = pool.get("/bomb", None, {}, 3, 3)
+        with pytest.raises(AnswerTooLarge):
+            read_bounded(response, cap=1 << 20, deadline=time.monotonic() + 5)
+        response.close()
+        pool.close()
+    finally:
+        server.shutdown()
+        server.server_close()
