@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import ssl
 import sys
 import threading
 import zlib
@@ -110,6 +111,7 @@ class Response:
         self.headers = answer.headers
         self.raw = _Raw(connection)
         self._done = False
+        self._inflater: Any = None
 
     def iter_content(self, chunk_size: int) -> Iterator[bytes]:
         coding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
@@ -146,6 +148,54 @@ class Response:
                 yield tail
         self._done = True
 
+    def read1(self, amt: int, decode_content: bool = True) -> bytes:
+        """At most about `amt` decoded bytes of what has arrived (b"" at the end): the reading
+        `triage.sources.bounded.read_bounded` does on a urllib3 answer. gzip/deflate are inflated
+        `amt` bytes at a time, so a small bomb never grows past what is asked for."""
+        del decode_content  # always decoded, as urllib3 is asked to
+        inflate = self._inflate()
+        while True:
+            if inflate is not None and inflate.unconsumed_tail:
+                chunk = inflate.unconsumed_tail
+            else:
+                try:
+                    chunk = self._answer.read1(amt)
+                except http.client.HTTPException as exc:
+                    raise TransportError(f"the answer was cut short ({type(exc).__name__})") from None
+                if not chunk:
+                    try:
+                        self._answer.read()  # read1 leaves a Content-Length answer open at its end
+                    except http.client.HTTPException as exc:
+                        raise TransportError(f"the answer was cut short ({type(exc).__name__})") from None
+                    self._done = True
+                    if inflate is None:
+                        return b""
+                    try:
+                        return inflate.flush()
+                    except zlib.error:
+                        return b""
+                    finally:
+                        self._inflater = None
+            if inflate is None:
+                return chunk
+            try:
+                piece = inflate.decompress(chunk, amt)
+            except zlib.error:
+                raise TransportError("the answer's content-encoding does not decode") from None
+            if piece:
+                return piece
+
+    def _inflate(self) -> Any:
+        if self._inflater is None and not self._done:
+            coding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
+            if coding in ("gzip", "x-gzip"):
+                self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            elif coding == "deflate":
+                self._inflater = zlib.decompressobj(32 + zlib.MAX_WBITS)
+            elif coding not in ("identity", ""):
+                raise TransportError(f"the answer's content-encoding {coding[:40]!r} is not one this reads")
+        return self._inflater
+
     def close(self) -> None:
         """Back to the pool when the answer was read to its end on a connection that stays open."""
         answer = self._answer
@@ -155,14 +205,33 @@ class Response:
         self._pool.put(self._connection, reusable)
 
 
-class Pool:
-    """Keep-alive connections to one host, at most `size` idle; thread-safe."""
+class _HTTPSConnection(http.client.HTTPSConnection):
+    """https with the name the certificate is checked against set apart from the host (a
+    kubeconfig's `tls-server-name`)."""
 
-    def __init__(self, url: str, size: int) -> None:
+    def __init__(self, host: str, port: int, *, timeout: float, context: ssl.SSLContext,
+                 server_hostname: str | None) -> None:
+        super().__init__(host, port, timeout=timeout, context=context)
+        self._tls_context = context
+        self._server_hostname = server_hostname or host
+
+    def connect(self) -> None:
+        http.client.HTTPConnection.connect(self)
+        self.sock = self._tls_context.wrap_socket(self.sock, server_hostname=self._server_hostname)
+
+
+class Pool:
+    """Keep-alive connections to one host, at most `size` idle; thread-safe. With `context`, over
+    TLS (`server_hostname`: the name checked in the certificate, else the URL's host)."""
+
+    def __init__(self, url: str, size: int, *, context: ssl.SSLContext | None = None,
+                 server_hostname: str | None = None) -> None:
         parts = urlsplit(url)
         self.host = parts.hostname or ""
-        self.port = parts.port or 80
+        self.port = parts.port or (443 if context is not None else 80)
         self.prefix = parts.path
+        self.context = context
+        self.server_hostname = server_hostname
         self.size = max(1, size)
         self._idle: list[http.client.HTTPConnection] = []
         self._lock = threading.Lock()
@@ -195,7 +264,12 @@ class Pool:
             except ConnectionError:
                 # A kept-alive connection the server closed meanwhile (urllib3 checks before reuse).
                 reused.close()
-        connection = http.client.HTTPConnection(self.host, self.port, timeout=connect_timeout)
+        connection: http.client.HTTPConnection
+        if self.context is None:
+            connection = http.client.HTTPConnection(self.host, self.port, timeout=connect_timeout)
+        else:
+            connection = _HTTPSConnection(self.host, self.port, timeout=connect_timeout, context=self.context,
+                                          server_hostname=self.server_hostname)
         try:
             connection.connect()
         except BaseException:

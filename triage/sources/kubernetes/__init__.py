@@ -1,7 +1,8 @@
 """A cluster, reached like kubectl reaches it: `connect` (kubeconfig or in-cluster, contexts,
 exec plugins under a deadline), `read` (what `health` lists and the pod logs, parsed by
-`parse`), `apply` (the two Deployment PATCHes of `--apply`). The SDK is imported only when a
-cluster is actually asked, so importing this package stays cheap."""
+`parse`), `apply` (the two Deployment PATCHes of `--apply`). The reads connect without the SDK
+where the kubeconfig allows (`direct`: PyYAML, `ssl`, `http.client`); the SDK is imported only
+for what that does not handle, and only when a cluster is actually asked."""
 
 from triage.sources.kubernetes.apply import KubeActions
 from triage.sources.kubernetes.connect import (

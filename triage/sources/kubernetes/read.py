@@ -34,6 +34,8 @@ from triage.sources.kubernetes.connect import (
     KubeconfigError,
     connect,
 )
+from triage.sources.kubernetes.direct import DirectApiError, DirectClient
+from triage.sources.kubernetes.direct import load as load_direct
 from triage.sources.kubernetes.parse import PARSE
 
 DEFAULT_TIMEOUT = 10.0
@@ -80,11 +82,9 @@ class KubernetesSource:
                  timeout: float = DEFAULT_TIMEOUT, max_concurrency: int = 8, page_size: int = PAGE_SIZE,
                  environment: Mapping[str, str] | None = None,
                  service_account_dir: str = SERVICE_ACCOUNT_DIR, run_budget: float | None = None) -> None:
-        import kubernetes.client  # the SDK is imported only when the cluster is actually asked
-        import kubernetes.client.exceptions
-        import kubernetes.config
-
-        self._k8s = kubernetes
+        self._k8s: Any = None  # the SDK, imported only when the kubeconfig needs it (see `direct`)
+        # What an answer outside 2xx is raised as: DirectApiError, and the SDK's ApiException once it is used.
+        self._api_errors: tuple[type[BaseException], ...] = (DirectApiError,)
         self.context = context
         self.kubeconfig = kubeconfig
         self.timeout = timeout
@@ -108,6 +108,22 @@ class KubernetesSource:
     def _connect(self) -> Any:
         if self._api is not None:
             return self._api
+        try:
+            direct = load_direct(context=self.context, kubeconfig=self.kubeconfig, env=self._env,
+                                 service_account_dir=str(self._sa_dir))
+        except KubeconfigError as exc:
+            raise SourceError(exc.message, backend=self.backend) from None
+        if direct is not None:
+            self._namespace = direct.namespace
+            self.where = direct.where
+            self._api = DirectClient(direct, max(self.max_concurrency, 4))
+            return self._api
+        import kubernetes.client  # the SDK, for what the direct reading does not handle
+        import kubernetes.client.exceptions
+        import kubernetes.config
+
+        self._k8s = kubernetes
+        self._api_errors = (DirectApiError, kubernetes.client.exceptions.ApiException)
         try:
             conn = connect(context=self.context, kubeconfig=self.kubeconfig, env=self._env, timeout=self.timeout,
                            service_account_dir=str(self._sa_dir))
@@ -136,7 +152,7 @@ class KubernetesSource:
 
     def _get(self, path: str, query: list[tuple[str, Any]], accept: str = "application/json",
              cap: int = LIST_ANSWER_BYTES) -> bytes:
-        """One GET through the client's ApiClient (auth, TLS, proxy, timeouts), the body unparsed,
+        """One GET (the direct client's, or the SDK ApiClient's: auth, TLS, proxy, timeouts), the body unparsed,
         read within `cap` decoded bytes and the deadline of one request (`timeout`, not per read).
 
         The generated `CoreV1Api` & co. are not used: importing them builds hundreds of model
@@ -153,6 +169,9 @@ class KubernetesSource:
         deadline = now + self.timeout if self._run_ends is None else min(now + self.timeout, self._run_ends)
         timeout = (min(3.0, self.timeout), max(0.1, min(self.timeout, deadline - now)))
         self._count()
+        if isinstance(api, DirectClient):
+            return api.get(path, query, accept=accept, cap=cap, error_cap=ERROR_ANSWER_BYTES,
+                           connect_timeout=timeout[0], read_timeout=timeout[1], deadline=deadline)
         if hasattr(api, "param_serialize"):  # kubernetes >= 33 (pydantic generator)
             request = api.param_serialize(method="GET", resource_path=path, query_params=query,
                                           header_params={"Accept": accept}, auth_settings=["BearerToken"])
@@ -214,7 +233,7 @@ class KubernetesSource:
         scope = self._scope(resource, namespace)
         try:
             body = json.loads(self._get(path, query))
-        except self._k8s.client.exceptions.ApiException as exc:
+        except self._api_errors as exc:
             raise self._api_error(exc, "list", resource, namespace) from None
         except ExecPluginError as exc:  # the credential expired and its plugin failed to renew it
             raise _ListError(exc.message, fatal=True) from None
@@ -384,7 +403,7 @@ class KubernetesSource:
                 return LogText(req, error=f"did not answer within {self.timeout:g}s")
             except _RunOver:
                 return LogText(req, error=self._over(f"the log of {req.namespace}/{req.owner}", 1))
-            except self._k8s.client.exceptions.ApiException as exc:
+            except self._api_errors as exc:
                 return LogText(req, error=self._api_error(exc, "get", "pods/log", req.namespace).message)
             except ExecPluginError as exc:
                 return LogText(req, error=exc.message)
