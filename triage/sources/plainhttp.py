@@ -112,6 +112,7 @@ class Response:
         self.raw = _Raw(connection)
         self._done = False
         self._inflater: Any = None
+        self._wbits = 16 + zlib.MAX_WBITS
 
     def iter_content(self, chunk_size: int) -> Iterator[bytes]:
         coding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
@@ -157,6 +158,10 @@ class Response:
         while True:
             if inflate is not None and inflate.unconsumed_tail:
                 chunk = inflate.unconsumed_tail
+            elif inflate is not None and inflate.eof and inflate.unused_data:
+                # the next member of a multi-member gzip stream: read them all, as urllib3 does
+                chunk = inflate.unused_data
+                inflate = self._inflater = zlib.decompressobj(self._wbits)
             else:
                 try:
                     chunk = self._answer.read1(amt)
@@ -178,6 +183,8 @@ class Response:
                         self._inflater = None
             if inflate is None:
                 return chunk
+            if inflate.eof:  # a member ended with the last chunk: this one begins the next
+                inflate = self._inflater = zlib.decompressobj(self._wbits)
             try:
                 piece = inflate.decompress(chunk, amt)
             except zlib.error:
@@ -189,11 +196,13 @@ class Response:
         if self._inflater is None and not self._done:
             coding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
             if coding in ("gzip", "x-gzip"):
-                self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                self._wbits = 16 + zlib.MAX_WBITS
             elif coding == "deflate":
-                self._inflater = zlib.decompressobj(32 + zlib.MAX_WBITS)
+                self._wbits = 32 + zlib.MAX_WBITS
             elif coding not in ("identity", ""):
                 raise TransportError(f"the answer's content-encoding {coding[:40]!r} is not one this reads")
+            if coding not in ("identity", ""):
+                self._inflater = zlib.decompressobj(self._wbits)
         return self._inflater
 
     def close(self) -> None:
