@@ -327,6 +327,8 @@ def load_file(path: Path, schema: Any) -> tuple[Any, yaml.Node | None]:
 
 def line_of(node: yaml.Node | None, *keys: str) -> int | None:
     """The line of a nested key, for errors raised after validation (a bad override query)."""
+    if node is None:  # no file (a run without a config): nothing to look in, and no need of yaml
+        return None
     current = node
     for key in keys:
         if not isinstance(current, yaml.MappingNode):
