@@ -196,6 +196,8 @@ def _to_plain(catalog: Catalog) -> tuple[Any, ...]:
 
 def _from_plain(plain: object) -> Catalog | None:
     """The catalog `_to_plain` gave, each value's type checked first; None for anything else."""
+    rows: Any
+    origin_rows: Any
     try:
         rows, origin_rows = plain  # type: ignore[misc]
         if type(rows) is not list or type(origin_rows) is not list:

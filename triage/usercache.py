@@ -65,7 +65,7 @@ def write(name: str, key: object, value: object) -> None:
     target = os.path.join(directory, name)
     tmp = f"{target}.{os.getpid()}.tmp"
     try:
-        data = marshal.dumps((FORMAT, key, value))
+        data = marshal.dumps((FORMAT, key, value))  # type: ignore[arg-type]  # plain data, by contract
         if len(data) > MAX_BYTES:
             return
         os.makedirs(directory, mode=0o700, exist_ok=True)
