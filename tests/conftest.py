@@ -18,10 +18,12 @@ def pytest_configure(config):
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path_factory, monkeypatch):
-    """No test reads the developer's own triage config."""
+    """No test reads the developer's own triage config or cache."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    # the user's cache (help text, query catalog) too: a developer's XDG_CACHE_HOME is not shared
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
     for key in list(os.environ):
         if key.startswith("TRIAGE_"):
             monkeypatch.delenv(key)

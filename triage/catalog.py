@@ -6,11 +6,15 @@ Bundled files live top-level in the checkout and inside the wheel under
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from triage import __version__, usercache, yamlschema
 from triage.errors import ConfigError
 from triage.models import (
     EXTRA_SIGNALS,
@@ -19,7 +23,8 @@ from triage.models import (
     SignalSpec,
     Threshold,
 )
-from triage.yamlschema import AnyMapOf, Choice, Field, ListOf, load_file
+from triage.models import signals as signals_module
+from triage.yamlschema import AnyMapOf, Choice, Field, ListOf
 
 KEY_LABELS = ("service", "container", "deployment", "horizontalpodautoscaler", "datname", "database")
 AGGREGATES = ("max", "median", "last", "increase", "peak")
@@ -77,16 +82,68 @@ class Catalog:
 
 
 def load_catalog(user_dirs: Iterable[Path] = ()) -> Catalog:
-    """Every signal of CONTRACT.md; a user directory's definition of a signal wins."""
-    signals: dict[str, SignalSpec] = {}
-    origins: dict[str, Path] = {}
+    """Every signal of CONTRACT.md; a user directory's definition of a signal wins.
+
+    The catalog validated from the same files (bundled and the user's, see `_files`) by the same
+    triage and Python is kept in the user's cache (triage/usercache.py) and rebuilt from it, so a
+    run whose files did not change parses no YAML, nor imports yaml (issue 17). Only a catalog that
+    loaded is kept: a file with an error is parsed, and its error raised, on every run."""
+    files = _files(user_dirs)
+    key, newest = _key(files)
+    if key is not None:
+        cached = _from_plain(usercache.read(CACHE_FILE, key))
+        if cached is not None:
+            return cached
+    catalog = _parse(files)
+    if key is not None and usercache.settled(newest):
+        usercache.write(CACHE_FILE, key, _to_plain(catalog))
+    return catalog
+
+
+CACHE_FILE = "catalog.marshal"
+# the code that turns the files into a catalog: a checkout edited without a new version is a new key
+_CODE = (__file__, signals_module.__file__, yamlschema.__file__)
+
+
+def _files(user_dirs: Iterable[Path]) -> list[tuple[Path, list[Path]]]:
+    """The directories to read, first wins, each with its `*.yaml` files in order (what
+    `sorted(directory.glob("*.yaml"))` gives, in one listing that the cache's key also names)."""
+    found: list[tuple[Path, list[Path]]] = []
+    bundled = bundled_dir("queries")
     for directory in search_dirs("queries", user_dirs):
         if not directory.is_dir():
-            if directory != bundled_dir("queries"):
+            if directory != bundled:
                 raise ConfigError(f"{directory}: queries directory not found")
             continue
-        for path in sorted(directory.glob("*.yaml")):
-            data, _ = load_file(path, QUERY_SCHEMA)
+        try:
+            with os.scandir(directory) as entries:
+                names = sorted(e.name for e in entries if e.name.endswith(".yaml"))
+        except PermissionError:  # as pathlib's glob: a directory that cannot be listed has no files
+            names = []
+        found.append((directory, [directory / name for name in names]))
+    return found
+
+
+def _key(files: list[tuple[Path, list[Path]]]) -> tuple[tuple[Any, ...] | None, int]:
+    """What a kept catalog must have been made of (None when it cannot be told: no cache), and
+    the newest mtime of the files it names."""
+    try:
+        code = tuple(usercache.stamp(path) for path in _CODE)
+        dirs = tuple((str(directory), os.path.realpath(directory),
+                      tuple((path.name, *usercache.stamp(str(path))) for path in paths))
+                     for directory, paths in files)
+    except (OSError, ValueError):
+        return None, 0
+    newest = max([stamp[2] for stamp in code] + [stamp[3] for _, _, stamps in dirs for stamp in stamps])
+    return (__version__, sys.version, code, dirs), newest
+
+
+def _parse(files: list[tuple[Path, list[Path]]]) -> Catalog:
+    signals: dict[str, SignalSpec] = {}
+    origins: dict[str, Path] = {}
+    for _, paths in files:
+        for path in paths:
+            data, _ = yamlschema.load_file(path, QUERY_SCHEMA)
             for name, raw in data["signals"].items():
                 if name in signals:
                     if origins[name].parent == path.parent:
@@ -124,6 +181,54 @@ def load_catalog(user_dirs: Iterable[Path] = ()) -> Catalog:
     ordered = {n: signals[n] for n in SIGNAL_NAMES + EXTRA_SIGNALS}
     ordered.update({n: s for n, s in signals.items() if n not in ordered})
     return Catalog(signals=ordered, origins=origins)
+
+
+def _to_plain(catalog: Catalog) -> tuple[Any, ...]:
+    """The catalog as plain data for marshal: a row per signal (in order), then the origins."""
+    return (
+        [(s.name, s.unit, s.description, s.golden, s.aggregate, s.threshold.warning, s.threshold.critical,
+          s.threshold.direction, s.threshold.source,
+          [(a.query, a.key, a.family, a.description) for a in s.alternatives])
+         for s in catalog.signals.values()],
+        [(name, str(path)) for name, path in catalog.origins.items()],
+    )
+
+
+def _from_plain(plain: object) -> Catalog | None:
+    """The catalog `_to_plain` gave, each value's type checked first; None for anything else."""
+    rows: Any
+    origin_rows: Any
+    try:
+        rows, origin_rows = plain  # type: ignore[misc]
+        if type(rows) is not list or type(origin_rows) is not list:
+            return None
+        signals: dict[str, SignalSpec] = {}
+        for row in rows:
+            name, unit, description, golden, aggregate, warning, critical, direction, source, alts = row
+            if not (_all(str, name, unit, description, aggregate, direction, source)
+                    and (golden is None or type(golden) is str)
+                    and all(v is None or type(v) is float for v in (warning, critical))
+                    and type(alts) is list and alts
+                    and all(type(a) is tuple and len(a) == 4 and _all(str, *a) for a in alts)):
+                return None
+            signals[name] = SignalSpec(
+                name=name, unit=unit, description=description, golden=golden, aggregate=aggregate,
+                threshold=Threshold(warning=warning, critical=critical, direction=direction, source=source),
+                alternatives=tuple(QueryAlternative(query=q, key=k, family=f, description=d) for q, k, f, d in alts))
+        origins: dict[str, Path] = {}
+        for name, path in origin_rows:
+            if not _all(str, name, path) or name not in signals:
+                return None
+            origins[name] = Path(path)
+    except (TypeError, ValueError):  # not a pair, a row of another length, a value not iterable
+        return None
+    if len(origins) != len(signals) or any(n not in signals for n in SIGNAL_NAMES + EXTRA_SIGNALS):
+        return None
+    return Catalog(signals=signals, origins=origins)
+
+
+def _all(kind: type, *values: object) -> bool:
+    return all(type(v) is kind for v in values)
 
 
 RECORDED_FAMILY = "recorded"

@@ -4,6 +4,10 @@ PyYAML's `safe_load` forgets where values came from, so files are composed into 
 first; each error then points at the line a human has to fix. The nodes come from libyaml's
 C parser when PyYAML has it (the same nodes and marks, ~20x faster: issue 17), else from the
 pure-Python one.
+
+PyYAML itself is imported on first use, not with this module: the schema classes are needed to
+load the query catalog, which a warm cache (triage/catalog.py) serves without parsing anything,
+and importing yaml is a large part of a run's start-up when there is no config file (issue 17).
 """
 
 from __future__ import annotations
@@ -11,18 +15,51 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import yaml
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from triage.errors import ConfigError
+
+if TYPE_CHECKING:
+    import yaml
+else:
+    class _LazyYaml:
+        """Stands for the `yaml` module until an attribute is first asked for: then PyYAML is
+        imported and takes its place as this module's global, so later uses cost nothing extra."""
+
+        def __getattr__(self, name: str) -> Any:
+            module = _yaml()
+            return getattr(module, name)
+
+    yaml = _LazyYaml()
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 # No triage file nests deeper than a handful of levels; PyYAML's composer recurses per level and
 # ends in a RecursionError a few hundred levels down.
 MAX_DEPTH = 64
-# libyaml's C composer: the same nodes, each with its line; its own nesting limit is 1000 levels.
-_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def _yaml() -> ModuleType:
+    import yaml as module
+
+    globals()["yaml"] = module
+    return module
+
+
+def _loader() -> Any:
+    """libyaml's C composer: the same nodes, each with its line; its own nesting limit is 1000 levels."""
+    module = _yaml()
+    return getattr(module, "CSafeLoader", module.SafeLoader)
+
+
+if TYPE_CHECKING:
+    _LOADER: Any
+else:
+    def __getattr__(name: str) -> Any:
+        """`_LOADER`, the loader `compose` uses, found (and yaml imported) only when asked for."""
+        if name == "_LOADER":
+            return _loader()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -128,7 +165,7 @@ def _nested_error(source: str, line: int | None) -> ConfigError:
 
 def compose(text: str, source: str) -> yaml.Node | None:
     try:
-        node = yaml.compose(text, Loader=_LOADER)
+        node = yaml.compose(text, Loader=_loader())
     except RecursionError:
         raise _nested_error(source, _too_deep(text)) from None
     except yaml.MarkedYAMLError as exc:
@@ -290,6 +327,8 @@ def load_file(path: Path, schema: Any) -> tuple[Any, yaml.Node | None]:
 
 def line_of(node: yaml.Node | None, *keys: str) -> int | None:
     """The line of a nested key, for errors raised after validation (a bad override query)."""
+    if node is None:  # no file (a run without a config): nothing to look in, and no need of yaml
+        return None
     current = node
     for key in keys:
         if not isinstance(current, yaml.MappingNode):

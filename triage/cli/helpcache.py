@@ -19,6 +19,8 @@ from __future__ import annotations
 import os
 import sys
 
+from triage.usercache import cache_dir
+
 ROOT_HELP: tuple[list[str], ...] = ([], ["--help"], ["-h"])
 HELP_FLAGS = ("--help", "-h")
 # click formats help to min(columns, 80) - 2: from 80 columns on the text is the same
@@ -28,8 +30,7 @@ _CLI = os.path.dirname(os.path.abspath(__file__))
 
 def cache_file(command: str = "") -> str:
     """The file the help of `command` ("" for the root) is kept in."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "triage", f"help-{command}.txt" if command else "help.txt")
+    return os.path.join(cache_dir(), f"help-{command}.txt" if command else "help.txt")
 
 
 def command_of(args: list[str]) -> str | None:

@@ -21,8 +21,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
-
 from triage import __version__
 from triage.catalog import Catalog
 from triage.errors import UsageError
@@ -148,5 +146,7 @@ def rules_text(document: Mapping[str, Any], *, rate: str, interval: str) -> str:
         "# Prometheus `rule_files:`, vmalert `-rule=`, the Thanos or Mimir ruler. `triage ... --all-services`\n"
         f"# reads a record once {INFO_METRIC} says it covers the pass and was made from the same query.\n"
     )
+    import yaml  # only `triage rules` writes YAML; every other run that reads a record never needs it
+
     body = yaml.safe_dump(dict(document), sort_keys=False, width=math.inf, allow_unicode=False)  # type: ignore[arg-type]
     return header + body
