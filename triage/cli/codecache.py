@@ -36,9 +36,9 @@ _installed = False
 
 
 def cache_file() -> str:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    tag = sys.implementation.cache_tag or "python"
-    return os.path.join(base, "triage", f"dataclass-code-{tag}.marshal")
+    from triage.usercache import cache_dir
+
+    return os.path.join(cache_dir(), f"dataclass-code-{sys.implementation.cache_tag or 'python'}.marshal")
 
 
 def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:
