@@ -311,3 +311,27 @@ def test_a_resource_alone_is_a_warning_at_a_lower_severity():
     r = rca_service(ServiceConfig(name="svc", namespace="default", tier=1), _sets(sig), SPECS, [], [])
     assert r.verdict.bottleneck == "cpu_saturation"
     assert r.status.value == "warning" and r.severity == "P2"
+
+
+def test_outbound_timers_without_an_onset_in_a_throttled_process_are_its_symptom():
+    """A worker throttled to its quota times its outbound calls out: their p95 and failures come
+    and go (no completed call in some steps), so no onset can be told; they still stretched inside the
+    throttled process and must not tie with the CPU."""
+    cpu_at = W0 + 15
+    sig = _golden(lat=lambda t: 6.0 if t >= cpu_at else 0.25)
+    sig["cpu_usage_ratio"] = _series("cpu_usage_ratio", lambda t: 1.0 if t >= cpu_at else 0.1 + _noise(t, 0.005))
+    sig["cpu_throttle_ratio"] = _series("cpu_throttle_ratio", lambda t: 0.98 if t >= cpu_at else 0.0)
+
+    def timed_out(t):
+        if t < cpu_at:
+            return 0.3 + _noise(t, 0.01)
+        return 0.3 if int(t // 15) % 3 == 2 else 10.0     # never three steps out in a row
+    sig["dependency_latency_p95"] = _series("dependency_latency_p95", timed_out)
+    sig["dependency_error_ratio"] = _series("dependency_error_ratio",
+                                            lambda t: 0.22 if t >= cpu_at and int(t // 15) % 3 != 2 else 0.0)
+    v = classify(_sets(sig), SPECS, "svc")
+    scores = [(c.bottleneck, round(c.score, 2)) for c in v.candidates]
+    assert v.bottleneck == "cpu_saturation", scores
+    dep = next(c for c in v.candidates if c.bottleneck == "external_dependency")
+    assert dep.score < 0.8, scores
+    assert v.confidence >= 0.6, scores

@@ -102,10 +102,16 @@ def stretched_timers(f: Facts) -> None:
         return
     for key in STRETCHED_TIMERS:
         cand = f.cands[key]
-        leader = cand.leader(f.levels)
-        if not cand.score or leader is None:
+        if not cand.score:
             continue
-        if thr.onset is None or leader.onset is None or leader.onset >= thr.onset - STRETCH_LEAD:
+        leader = cand.leader(f.levels)
+        if leader is None:
+            # None of its signals has an onset (a p95 that comes and goes while calls time out): when
+            # it moved cannot be told, so it cannot be said to have led the throttling either.
+            cand.scale(STRETCH_FACTOR)
+            cand.add(None, f"slowed while the process was throttled in {num(thr.window, 'ratio')} of periods "
+                          "(when it began, the data cannot tell): timers inside a throttled process stretch too")
+        elif thr.onset is None or leader.onset is None or leader.onset >= thr.onset - STRETCH_LEAD:
             cand.scale(STRETCH_FACTOR)
             cand.add(leader, f"rose with the CPU throttling ({num(thr.window, 'ratio')} of periods): "
                              "timers inside a throttled process stretch too")
