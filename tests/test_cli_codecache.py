@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import builtins
 import dataclasses
+import marshal
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from triage import usercache
 from triage.cli import codecache
 
 
@@ -60,7 +62,7 @@ def test_the_table_is_kept_private_and_read_back(fresh: Path) -> None:
     assert fresh.is_file()
     assert fresh.stat().st_mode & 0o777 == 0o600
     assert fresh.parent.stat().st_mode & 0o777 == 0o700
-    again = codecache._read(str(fresh))
+    again = codecache._read()
     assert set(again) == set(codecache._table)
     assert all(again[k].co_code == codecache._table[k].co_code for k in again)
 
@@ -71,11 +73,15 @@ def test_nothing_new_writes_nothing(fresh: Path) -> None:
     assert not fresh.exists()
 
 
-@pytest.mark.parametrize("content", [b"", b"garbage", codecache._MAGIC + b"\x00\x01", codecache._MAGIC + b"[]"])
+@pytest.mark.parametrize("content", [
+    b"", b"garbage", marshal.dumps((usercache.FORMAT, codecache._KEY, b"\x00\x01"))[:-3],
+    marshal.dumps((usercache.FORMAT, codecache._KEY, [])),
+    marshal.dumps((usercache.FORMAT, ("another interpreter",), {})),
+    marshal.dumps((usercache.FORMAT, codecache._KEY, {1: "not code", "src": "not code"}))])
 def test_an_odd_file_is_a_cold_start(fresh: Path, content: bytes) -> None:
     fresh.parent.mkdir(parents=True)
     fresh.write_bytes(content)
-    assert codecache._read(str(fresh)) == {}
+    assert codecache._read() == {}
     codecache.install()
     assert _make()("x").name == "x"
 
@@ -84,9 +90,9 @@ def test_a_file_others_can_write_is_not_read(fresh: Path) -> None:
     codecache.install()
     _make()
     codecache.save()
-    assert codecache._read(str(fresh))
+    assert codecache._read()
     fresh.chmod(0o622)
-    assert codecache._read(str(fresh)) == {}
+    assert codecache._read() == {}
 
 
 def test_a_symlink_is_not_followed(fresh: Path, tmp_path: Path) -> None:
@@ -96,7 +102,7 @@ def test_a_symlink_is_not_followed(fresh: Path, tmp_path: Path) -> None:
     real = tmp_path / "elsewhere.marshal"
     fresh.rename(real)
     fresh.symlink_to(real)
-    assert codecache._read(str(fresh)) == {}
+    assert codecache._read() == {}
 
 
 def test_an_unwritable_cache_is_silent(fresh: Path) -> None:

@@ -5,7 +5,9 @@ A kept file is `marshal` of plain data (tuples, lists, dicts, str, int, float, N
 pickle, reading one never runs code, and the caller checks every value's type before building
 anything from it. A cache is only ever a shortcut: a file that cannot be read, written or
 trusted (missing, truncated, another version's, another key's, a directory in its place, a
-read-only home) is no cache, and nothing here raises or prints. Builtin modules only: the help
+read-only home) is no cache, and nothing here raises or prints. The one file that holds code
+objects (the dataclass methods of triage/cli/codecache.py: marshal loads them, nothing runs them
+but the class they are made for) is read `private`ly. Builtin modules only: the help
 cache (triage/cli/helpcache.py) shares `cache_dir` and runs before anything else is imported.
 """
 
@@ -42,12 +44,17 @@ def settled(mtime_ns: int) -> bool:
     return mtime_ns <= time.time_ns() - SETTLED_NS
 
 
-def read(name: str, key: object) -> object | None:
-    """What `write(name, key, …)` kept, or None (no file, another key, or anything wrong with it)."""
+def read(name: str, key: object, *, private: bool = False) -> object | None:
+    """What `write(name, key, …)` kept, or None (no file, another key, or anything wrong with it).
+    `private`: only a regular file of this user's that nobody else may write, not through a link
+    (what holds code objects must be as trusted as `__pycache__`)."""
+    flags = os.O_RDONLY | (getattr(os, "O_NOFOLLOW", 0) if private else 0)
     try:
-        with open(os.path.join(cache_dir(), name), "rb") as f:
+        with open(os.open(os.path.join(cache_dir(), name), flags), "rb") as f:
             st = os.fstat(f.fileno())
             if not (st.st_mode & 0o170000 == 0o100000 and 0 < st.st_size <= MAX_BYTES):
+                return None
+            if private and (st.st_uid != os.getuid() or st.st_mode & 0o022):
                 return None
             data = f.read(MAX_BYTES + 1)
         kept = marshal.loads(data)  # noqa: S302 - our own plain data, its types checked by the caller

@@ -18,16 +18,16 @@ error, and nothing here ever prints.
 from __future__ import annotations
 
 import builtins
-import marshal
 import os
-import stat
 import sys
 from types import CodeType
 from typing import Any
 
 # A table past this many entries (versions of triage come and go) starts again from this run's.
 MAX_ENTRIES = 4000
-_MAGIC = b"triage-dataclass-code 1\n"
+# one file per interpreter (the code objects are its own), kept by triage/usercache.py
+CACHE_FILE = f"dataclass-code-{sys.implementation.cache_tag or 'python'}.marshal"
+_KEY = ("dataclass-code", 1, sys.version)
 
 _table: dict[str, CodeType] = {}
 _used: set[str] = set()
@@ -38,7 +38,7 @@ _installed = False
 def cache_file() -> str:
     from triage.usercache import cache_dir
 
-    return os.path.join(cache_dir(), f"dataclass-code-{sys.implementation.cache_tag or 'python'}.marshal")
+    return os.path.join(cache_dir(), CACHE_FILE)
 
 
 def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:
@@ -55,30 +55,10 @@ def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:
     builtins.exec(code, globals, locals)
 
 
-def _read(path: str) -> dict[str, CodeType]:
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return {}
-    try:
-        info = os.fstat(fd)
-        if (not stat.S_ISREG(info.st_mode) or info.st_uid != os.getuid()
-                or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH) or info.st_size > 64 << 20):
-            return {}
-        with os.fdopen(fd, "rb") as f:
-            fd = -1
-            data = f.read()
-    except OSError:
-        return {}
-    finally:
-        if fd >= 0:
-            os.close(fd)
-    if not data.startswith(_MAGIC):
-        return {}
-    try:
-        table = marshal.loads(data[len(_MAGIC):])
-    except (ValueError, EOFError, TypeError):
-        return {}
+def _read() -> dict[str, CodeType]:
+    from triage import usercache
+
+    table = usercache.read(CACHE_FILE, _KEY, private=True)
     if type(table) is not dict:
         return {}
     return {k: v for k, v in table.items() if type(k) is str and type(v) is CodeType}
@@ -94,7 +74,7 @@ def install() -> None:
         import dataclasses
     except ImportError:
         return
-    _table.update(_read(cache_file()))
+    _table.update(_read())
     dataclasses.exec = _exec  # type: ignore[attr-defined]
 
 
@@ -104,22 +84,6 @@ def save() -> None:
     if not _added:
         return
     _added = False
-    table = _table if len(_table) <= MAX_ENTRIES else {k: _table[k] for k in _used}
-    path = cache_file()
-    tmp = f"{path}.{os.getpid()}.tmp"
-    try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        payload = _MAGIC + marshal.dumps(table)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(payload)
-        except BaseException:
-            os.unlink(tmp)
-            raise
-        os.replace(tmp, path)
-    except (OSError, ValueError):
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+    from triage import usercache
+
+    usercache.write(CACHE_FILE, _KEY, _table if len(_table) <= MAX_ENTRIES else {k: _table[k] for k in _used})
