@@ -100,6 +100,10 @@ class _Raw:
         self._connection = connection
 
 
+# zlib's window bits for the content-codings read here (gzip's header, zlib's or gzip's for deflate)
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate": 32 + zlib.MAX_WBITS}
+
+
 class Response:
     """One answer, streamed."""
 
@@ -115,12 +119,9 @@ class Response:
         self._wbits = 16 + zlib.MAX_WBITS
 
     def iter_content(self, chunk_size: int) -> Iterator[bytes]:
-        coding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
-        inflate = None
-        if coding == "gzip" or coding == "x-gzip":
-            inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif coding == "deflate":
-            inflate = zlib.decompressobj(32 + zlib.MAX_WBITS)
+        coding = self._coding()
+        wbits = _WBITS.get(coding)
+        inflate = None if wbits is None else zlib.decompressobj(wbits)
         while True:
             try:
                 chunk = self._answer.read(chunk_size)
@@ -194,16 +195,16 @@ class Response:
 
     def _inflate(self) -> Any:
         if self._inflater is None and not self._done:
-            coding = (self.headers.get("Content-Encoding") or "identity").strip().lower()
-            if coding in ("gzip", "x-gzip"):
-                self._wbits = 16 + zlib.MAX_WBITS
-            elif coding == "deflate":
-                self._wbits = 32 + zlib.MAX_WBITS
-            elif coding not in ("identity", ""):
-                raise TransportError(f"the answer's content-encoding {coding[:40]!r} is not one this reads")
+            coding = self._coding()
             if coding not in ("identity", ""):
+                if coding not in _WBITS:
+                    raise TransportError(f"the answer's content-encoding {coding[:40]!r} is not one this reads")
+                self._wbits = _WBITS[coding]
                 self._inflater = zlib.decompressobj(self._wbits)
         return self._inflater
+
+    def _coding(self) -> str:
+        return (self.headers.get("Content-Encoding") or "identity").strip().lower()
 
     def close(self) -> None:
         """Back to the pool when the answer was read to its end on a connection that stays open."""
