@@ -25,9 +25,16 @@ def triage_argv() -> list[str]:
     return [found] if found else [sys.executable, "-m", "triage"]
 
 
+def user_env(env: dict[str, str]) -> dict[str, str]:
+    """`env` as a user's shell has it: no TRIAGE_ settings of the bench's own, and bytecode written
+    (the first run leaves the .pyc files an installed triage has; a PYTHONDONTWRITEBYTECODE in the
+    bench's environment would make every timed run compile triage from source)."""
+    return {k: v for k, v in env.items() if not k.startswith("TRIAGE_") and k != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_timed(args: list[str], cwd: Path | None = None) -> tuple[float, int, int, str]:
     """Wall seconds, exit code, max RSS in KiB, stdout of one triage run."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
+    env = user_env(dict(os.environ))
     # GNU time reports the peak RSS of triage itself; the rusage of a forked child would
     # also count the bench's own memory copied at fork time.
     with tempfile.NamedTemporaryFile("r") as rss:
@@ -57,7 +64,7 @@ def health_argv() -> list[str]:
 
 def run_argv_timed(argv: list[str], *, env: dict, cwd: Path) -> tuple[float, int, int, str]:
     """Wall seconds, exit code, max RSS in KiB, stdout of one run."""
-    env = {k: v for k, v in env.items() if not k.startswith("TRIAGE_")}
+    env = user_env(env)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=cwd, env=env)

@@ -31,7 +31,7 @@ import threading
 import time
 from pathlib import Path
 
-from bench._common import health_argv, machine, run_argv_timed, summary
+from bench._common import health_argv, machine, run_argv_timed, summary, user_env
 from testing.k8s import FakeKubeAPI, kubeconfig
 from testing.k8s.fleet import fleet
 
@@ -131,7 +131,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, CountingKubeAPI(objects, logs=logs) as api:
         config = Path(tmp) / "kubeconfig"
         config.write_text(kubeconfig(api.url, namespace="bench"))
-        env = {**os.environ, "KUBECONFIG": str(config), "HOME": tmp}
+        env = {**user_env(dict(os.environ)), "KUBECONFIG": str(config), "HOME": tmp}   # .pyc from the warm-up
         argv = health_argv() + ["--no-docker", "-o", "json"]
         run_argv_timed(argv, env=env, cwd=Path(tmp))  # warm the page cache
         results = []

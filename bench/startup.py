@@ -27,14 +27,14 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from bench._common import ROOT, machine, triage_argv
+from bench._common import ROOT, machine, triage_argv, user_env
 
 AT = "2026-11-10T20:01:00Z"
 HEAVY = ("kubernetes", "docker", "prometheus_api_client", "jinja2", "rich", "pydantic", "yaml")
 
 
 def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_") and k != "PYTHONDONTWRITEBYTECODE"}
+    env = user_env(dict(os.environ))
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return env
 

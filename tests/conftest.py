@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 
@@ -14,6 +15,43 @@ def pytest_configure(config):
     from testing.backends.process import sigterm_as_interrupt
 
     sigterm_as_interrupt()
+
+
+# The modules that share the session's live lab (tests/lab_live_run.py): one xdist worker runs them all.
+LIVE_LAB_MODULES = ("tests/test_lab_live.py", "tests/test_lab_live_mysql.py")
+
+
+def _module_of(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def scope_of(nodeid: str) -> str:
+    """The unit of work a test goes out in under xdist: its module, the live-lab modules one unit."""
+    module = _module_of(nodeid)
+    return "live-lab" if module in LIVE_LAB_MODULES else module
+
+
+def pytest_collection_modifyitems(config, items):
+    """On an xdist worker (scripts/test runs `-n N --dist loadfile`) the live-lab modules go first: the
+    lab mostly waits (~5 min) while the other workers run the rest."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=lambda item: _module_of(item.nodeid) not in LIVE_LAB_MODULES)
+
+
+if importlib.util.find_spec("xdist") is not None:
+    def pytest_xdist_make_scheduler(config, log):
+        """`--dist loadfile`, except that the live-lab modules are one unit (one worker, one lab), and
+        the units go out in collection order (the lab first), not largest first."""
+        if config.getoption("dist") != "loadfile":
+            return None
+        from xdist.scheduler import LoadScopeScheduling
+
+        class ModuleScheduling(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                return scope_of(nodeid)
+
+        config.option.loadscopereorder = False
+        return ModuleScheduling(config, log)
 
 
 @pytest.fixture(autouse=True)

@@ -123,8 +123,12 @@ def start_mariadb(workdir: PathLike, *, max_connections: int = 100, ready_timeou
     wd = _subdir(workdir, "mariadb")
     datadir, sock, log = wd / "data", wd / "mysqld.sock", wd / "mariadb.log"
     root = ["--user=root"] if os.geteuid() == 0 else []
+    # its own temporary directory: servers bootstrapping side by side (the suite's workers, the lab's
+    # stacks) must not share /tmp's `#sql-temptable-*` files (one's clean-up aborted another's install)
+    tmpdir = wd / "tmp"
+    tmpdir.mkdir()
     argv = [INSTALL_DB_BIN, "--no-defaults", f"--datadir={datadir}", "--auth-root-authentication-method=normal",
-            "--skip-test-db", "--skip-name-resolve", *root]
+            "--skip-test-db", "--skip-name-resolve", f"--tmpdir={tmpdir}", *root]
     with open(log, "ab") as logf:
         try:
             rc = subprocess.run(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -136,7 +140,8 @@ def start_mariadb(workdir: PathLike, *, max_connections: int = 100, ready_timeou
     port = free_port()
     proc = _popen("mariadb", [
         MARIADBD_BIN, "--no-defaults", f"--datadir={datadir}", f"--socket={sock}", f"--port={port}",
-        "--bind-address=127.0.0.1", f"--pid-file={wd / 'mysqld.pid'}", f"--max-connections={max_connections}",
+        "--bind-address=127.0.0.1", f"--pid-file={wd / 'mysqld.pid'}", f"--tmpdir={tmpdir}",
+        f"--max-connections={max_connections}",
         "--skip-name-resolve", "--skip-log-bin", "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M",
         "--innodb-flush-log-at-trx-commit=0", "--performance-schema=ON", "--plugin-load-add=query_response_time",
         "--query-response-time-stats=ON", *root, *extra_args], log, stdin=subprocess.DEVNULL)

@@ -4,6 +4,7 @@ every cell of the matrix makes, and a real backend behind a fault proxy."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -37,9 +38,22 @@ class Hung(AssertionError):
     pass
 
 
+# A run that works is not hung: each CPU second this process spends while it runs adds this much to
+# the bound (a machine shared with the suite's other workers gives it a fraction of a core), up to
+# HARD_LIMIT. A run waiting on a socket with no deadline spends none, and fails at `limit`.
+CPU_ALLOWANCE = 4.0
+HARD_LIMIT = 120.0
+
+
+def hang_bound(limit: float, cpu: float) -> float:
+    """Seconds a run may take before it counts as hung, having spent `cpu` seconds of CPU so far."""
+    return min(max(limit, HARD_LIMIT), limit + CPU_ALLOWANCE * cpu)
+
+
 def _watched(fn, *, limit: float, proxy: FaultProxy | None, name: str, hung: str) -> dict:
-    """fn() on a daemon thread: {"value": ...} or {"raised": exc}; past `limit` the proxy lets go
-    (so the run can end) and the test fails with `hung`. A hang bound, never a measure of speed."""
+    """fn() on a daemon thread: {"value": ...} or {"raised": exc}; past `limit` (plus CPU_ALLOWANCE ×
+    the CPU time spent meanwhile, so a loaded machine does not pass for a hang) the proxy lets go (so
+    the run can end) and the test fails with `hung`. A hang bound, never a measure of speed."""
     box: dict = {}
 
     def target() -> None:
@@ -49,8 +63,15 @@ def _watched(fn, *, limit: float, proxy: FaultProxy | None, name: str, hung: str
             box["raised"] = exc
 
     thread = threading.Thread(target=target, daemon=True, name=name)
+    start, cpu0 = time.monotonic(), time.process_time()
     thread.start()
-    thread.join(limit)
+    while True:
+        left = start + hang_bound(limit, time.process_time() - cpu0) - time.monotonic()
+        if left <= 0:
+            break
+        thread.join(min(left, 0.25))
+        if not thread.is_alive():
+            break
     if thread.is_alive():
         if proxy is not None:
             proxy.release()
@@ -66,7 +87,7 @@ def run_bounded(args: Sequence[str], *, limit: float = LIMIT, proxy: FaultProxy 
     box = _watched(lambda: run_cli(list(args), env=env, cwd=cwd), limit=limit, proxy=proxy,
                    name="triage-under-test",
                    hung=f"`triage {' '.join(args)}` did not return within {limit:g}s "
-                        f"(timeout {TIMEOUT:g}s x {ATTEMPTS} attempts + {SLACK:g}s)")
+                        f"(timeout {TIMEOUT:g}s x {ATTEMPTS} attempts + {SLACK:g}s; + {CPU_ALLOWANCE:g}s a CPU second)")
     if "raised" in box:
         # an escape from the error boundary is itself a finding
         raise AssertionError(f"an exception escaped the error boundary: {box['raised']!r}")
@@ -77,7 +98,7 @@ def call_bounded(fn, *, limit: float = LIMIT, proxy: FaultProxy | None = None):
     """fn() on a watchdog thread, for a source asked directly: (its value, or the exception it
     raised); past `limit` the test fails (a hang bound, never a measure of speed)."""
     box = _watched(fn, limit=limit, proxy=proxy, name="source-under-test",
-                   hung=f"the source did not return within {limit:g}s")
+                   hung=f"the source did not return within {limit:g}s (+ {CPU_ALLOWANCE:g}s a CPU second)")
     return box.get("value"), box.get("raised")
 
 
