@@ -14,7 +14,7 @@ from pathlib import Path
 
 from triage.catalog import Catalog, load_catalog
 from triage.cli import clients, console
-from triage.cli.options import Backends, Scope
+from triage.cli.values import Backends, Scope
 from triage.config import Settings, load_settings
 from triage.errors import UsageError
 from triage.incident import load
