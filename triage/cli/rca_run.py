@@ -34,11 +34,11 @@ def run(scope: Scope, backends: Backends, from_record: str | None, output: ChatO
     """The verdicts of `scope` written to stdout as `output` says; the command's exit code."""
     import sys
 
+    services, windows, results, skipped = analyse(scope, backends, from_record, output)
     from triage.cli.console import print_json
     from triage.models import Status
     from triage.pipeline import fleet_document, rca_document
 
-    services, windows, results, skipped = analyse(scope, backends, from_record, output)
     if scope.all_services or len(results) > 1:
         doc = fleet_document(results, services, windows, skipped=skipped)
         if output is ChatOutput.json:
