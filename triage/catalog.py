@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
-from importlib import resources
+from importlib.machinery import SourceFileLoader, SourcelessFileLoader
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +33,27 @@ AGGREGATES = ("max", "median", "last", "increase", "peak")
 def bundled_dir(kind: str) -> Path:
     """`queries`, `playbooks` or `templates` as shipped: inside the wheel, else the checkout."""
     try:
-        packaged = resources.files("triage") / "_bundled" / kind
+        packaged = _package_files() / "_bundled" / kind
         if packaged.is_dir():
             return Path(str(packaged))
     except (ModuleNotFoundError, FileNotFoundError):
         pass
     return Path(__file__).resolve().parent.parent / kind
+
+
+def _package_files() -> Any:
+    """`importlib.resources.files("triage")`. For a package imported from files (a wheel installed,
+    a checkout) that is the directory of its `__init__`, which is what importlib's own file reader
+    answers; `importlib.resources` (tempfile, shutil, random, zipfile: ~6 ms of an `rca`'s start-up;
+    issue 17) is imported only for another loader (a zip, a custom importer)."""
+    import triage
+
+    loader = getattr(triage.__spec__, "loader", None)
+    if type(loader) in (SourceFileLoader, SourcelessFileLoader):
+        return Path(loader.path).parent  # type: ignore[union-attr]
+    from importlib import resources
+
+    return resources.files("triage")
 
 
 def search_dirs(kind: str, user_dirs: Iterable[Path] = ()) -> list[Path]:

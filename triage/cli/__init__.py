@@ -167,10 +167,15 @@ def main(argv: list[str] | None = None) -> None:
         signals.install()
         watched = _WatchedStderr(sys.stderr)
         sys.stderr = watched  # type: ignore[assignment]
-    from triage.cli.build import app_for
+    from triage.cli import fast
 
-    target = app_for(args)
-    code = boundary.run(lambda: target(args=args, prog_name="triage", standalone_mode=False))
+    call = fast.command(args)  # a plain `rca` line, parsed as typer would, without importing it
+    if call is None:
+        from triage.cli.build import app_for
+
+        target = app_for(args)
+        call = lambda: target(args=args, prog_name="triage", standalone_mode=False)  # noqa: E731
+    code = boundary.run(call)
     if signals is not None and signals.received is not None:
         if watched is not None and not watched.said:
             boundary.say_interrupted_once()

@@ -5,11 +5,8 @@ from __future__ import annotations
 import os
 import sys
 import threading
-import traceback
 from collections.abc import Callable
 from typing import Any
-
-import typer
 
 from triage.errors import TriageError
 
@@ -58,6 +55,8 @@ def code(name: str) -> int:
 
 def _debug_trace() -> None:
     if DEBUG:
+        import traceback
+
         from triage.secrets import redact
 
         sys.stderr.write(redact(traceback.format_exc()))
@@ -65,7 +64,9 @@ def _debug_trace() -> None:
 
 
 def _kind(exc: BaseException) -> str:
-    """Click's exception family by name: typer may carry its own copy of click or use the real one."""
+    """Click's exception family by name: typer may carry its own copy of click or use the real one,
+    and a command line parsed without typer (triage/cli/fast.py) must not import it to catch its
+    `Exit` (a RuntimeError, like click's)."""
     names = {cls.__name__ for cls in type(exc).__mro__}
     for kind in ("NoArgsIsHelpError", "Exit", "Abort", "UsageError", "ClickException"):
         if kind in names:
@@ -88,8 +89,6 @@ def run(fn: Callable[[], Any]) -> int:
             _say(f"query: {query}")
         _debug_trace()
         return exc.exit_code
-    except typer.Exit as exc:
-        return int(exc.exit_code)
     except KeyboardInterrupt:
         say_interrupted_once()
         return code("INTERRUPTED")

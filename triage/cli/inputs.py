@@ -14,16 +14,14 @@ from pathlib import Path
 
 from triage.catalog import Catalog, load_catalog
 from triage.cli import clients, console
-from triage.cli.options import Backends, Scope
+from triage.cli.values import Backends, Scope
 from triage.config import Settings, load_settings
 from triage.errors import UsageError
-from triage.incident import load
 from triage.pipeline import (
     AlertSource,
     Progress,
     Target,
     quiet,
-    replay_inputs,
     resolve_target,
 )
 from triage.signals import (
@@ -75,6 +73,9 @@ def windows_from(settings: Settings, at: str | None, window: str | None, baselin
 
 def replayed(path: str, settings: Settings, catalog: Catalog, service: str | None) -> Inputs:
     """Inputs of a replayed command: everything from the record, nothing from the network."""
+    from triage.incident import load
+    from triage.pipeline import replay_inputs
+
     record = load(Path(path))
     replay_settings, windows, target, source, alerts, now = replay_inputs(record, settings)
     if service:

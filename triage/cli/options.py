@@ -1,41 +1,18 @@
 """Options shared by the commands, spelled once (CONTRACT.md, "Common options").
 
 Each option is an `Annotated` alias (its flags and help) that a command's signature uses with
-its default; the command then hands the values on as one of the frozen objects below, so the
-code past the signature never passes a dozen loose arguments.
+its default; the command then hands the values on as one of the frozen objects of
+triage/cli/values.py (re-exported here, typer-free there), so the code past the signature never
+passes a dozen loose arguments.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from enum import Enum
 from typing import Annotated
 
 import typer
 
-
-class Output(str, Enum):
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-
-
-class ChatOutput(str, Enum):
-    """The choices of the commands whose output is also posted to a chat: `detect`, `rca`, the status update."""
-
-    table = "table"
-    json = "json"
-    markdown = "markdown"
-    slack = "slack"
-
-
-class DraftOutput(str, Enum):
-    """`postmortem`'s: the draft as its template writes it, or the status update in Slack's mrkdwn."""
-
-    markdown = "markdown"
-    slack = "slack"
-
+from triage.cli.values import Backends, ChatOutput, DraftOutput, HealthChecks, Output, Scope
 
 OptStr = str | None
 
@@ -105,37 +82,4 @@ TimeoutOpt = Annotated[float, typer.Option(
          "answer, not one read), and of a kubeconfig exec credential plugin; all of a "
          "source's calls end within 30 x this, past it the source is skipped with the reason.")]
 
-
-@dataclass(frozen=True)
-class Backends:
-    """Where the settings and the metrics come from."""
-
-    config: str | None = None
-    prometheus_url: str | None = None
-    alertmanager_url: str | None = None
-    max_concurrency: int | None = None
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Which services, and when: the incident window ending at `at`, after its baseline."""
-
-    service: str | None = None
-    all_services: bool = False
-    namespace: str | None = None
-    at: str | None = None
-    window: str | None = None  # 15m
-    baseline: str = "1h"
-    since: str | None = None
-    until: str | None = None
-
-
-@dataclass(frozen=True)
-class HealthChecks:
-    """What the health phase may check, and the deadline of each call."""
-
-    no_kubernetes: bool = False
-    no_docker: bool = False
-    urls: Sequence[str] = ()
-    context: str | None = None
-    timeout: float = 10.0
+__all__ = ["Backends", "ChatOutput", "DraftOutput", "HealthChecks", "Output", "Scope"]

@@ -3,28 +3,19 @@ a client, so tests and replays drive the same code with other sources."""
 
 from __future__ import annotations
 
+import importlib
 import math
+import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from triage.analysis import slo
-from triage.analysis.detect import (
-    DATA_SIGNALS,
-    DB_FALLBACK_SIGNALS,
-    DETECT_SIGNALS,
-    REQUIRED_ANY,
-    build_report,
-    callers_of,
-    detect_service,
-)
-from triage.analysis.rca import InvariantResult, RcaResult, rca_service
 from triage.catalog import Catalog
 from triage.config import ServiceConfig, Settings
 from triage.errors import SourceError, UsageError
 from triage.models import Alert, DetectReport, RangeQuery
-from triage.pipeline.heap import fleet_heap, trim
-from triage.recording.present import prefer_recorded
 from triage.signals import (
     Collection,
     Windows,
@@ -38,6 +29,15 @@ from triage.signals import (
     render_override,
 )
 from triage.sources.interface import AlertSource, MetricsSource
+
+if TYPE_CHECKING:
+    from triage.analysis.rca import InvariantResult, RcaResult
+
+# What an rca pass runs once its answers are in: imported on a thread while the first waves of
+# requests are out (the main thread only waits for them then), not before the first request
+# (~25 ms of a one-service `rca`'s ~60 ms of imports; issue 17). `detect` needs its module's
+# signal names before it asks, so it imports them first.
+RCA_AHEAD = ("triage.analysis.rca", "triage.pipeline.documents")
 
 # Live alert APIs only describe "now"; for an older window the ALERTS series is the record.
 LIVE_ALERTS_MAX_AGE = 300.0
@@ -82,16 +82,45 @@ def resolve_target(settings: Settings, source: MetricsSource, catalog: Catalog, 
     return Target(services=tuple(services), fleet=True)
 
 
+def import_ahead(modules: Sequence[str]) -> threading.Thread | None:
+    """`modules` imported on a daemon thread, for a caller about to wait on the network; None when
+    they all are already. Python's import lock makes a later `import` of one wait for this
+    thread's, and a failure here is left for that import to raise."""
+    todo = [m for m in modules if m not in sys.modules]
+    if not todo:
+        return None
+
+    def run() -> None:
+        for module in todo:
+            try:
+                importlib.import_module(module)
+            except Exception:  # noqa: BLE001, S110 - the caller's own import says it
+                pass
+
+    thread = threading.Thread(target=run, name="triage-import-ahead", daemon=True)
+    thread.start()
+    return thread
+
+
 def gather(source: MetricsSource, catalog: Catalog, settings: Settings, target: Target, windows: Windows,
-           names: Sequence[str], data: Sequence[str] = DATA_SIGNALS) -> Collection:
+           names: Sequence[str], data: Sequence[str] | None = None, ahead: Sequence[str] = ()) -> Collection:
+    """The signals `names` of the target's services (and the ALERTS series); `data` (default
+    detect's DATA_SIGNALS) must have answered for a single service. `ahead`: modules imported
+    while the requests are out (see import_ahead)."""
     if target.fleet:  # recorded series (`triage rules`) first, where they hold the whole pass
+        from triage.pipeline.heap import fleet_heap
+        from triage.recording.present import prefer_recorded
+
         fleet_heap()
         catalog = prefer_recorded(source, catalog, settings.rate_interval, windows.start, windows.end, windows.step)
+    import_ahead(ahead)
     collection = collect(source, catalog, settings, target.services, windows, names, fleet=target.fleet,
                          also=(alerts_query(windows),))
     if collection.errors and not any(collection.signals.values()):
         # Every query failed and nothing answered: the backend is down, not the service quiet.
         raise collection.errors[0]
+    if data is None:
+        from triage.analysis.detect import DATA_SIGNALS as data
     if not target.fleet and data:
         ensure_data(collection, target.services, data)
     return collection
@@ -99,6 +128,8 @@ def gather(source: MetricsSource, catalog: Catalog, settings: Settings, target: 
 
 def _without_users(collection: Collection, services: Sequence[ServiceConfig]) -> list[ServiceConfig]:
     """The services whose user-facing signals all answered with no series (none failed)."""
+    from triage.analysis.detect import REQUIRED_ANY
+
     return [s for s in services if all(n not in collection.signals.get(s.name, {})
                                        and n not in collection.failed.get(s.name, {}) for n in REQUIRED_ANY)]
 
@@ -140,6 +171,17 @@ def _alerts(source: MetricsSource, target: Target, windows: Windows, alert_sourc
 def run_detect(settings: Settings, catalog: Catalog, source: MetricsSource, windows: Windows, target: Target, *,
                alert_sources: Sequence[AlertSource] = (), now: float | None = None,
                progress: Progress = quiet) -> DetectReport:
+    from triage.analysis import slo
+    from triage.analysis.detect import (
+        DATA_SIGNALS,
+        DB_FALLBACK_SIGNALS,
+        DETECT_SIGNALS,
+        REQUIRED_ANY,
+        build_report,
+        callers_of,
+        detect_service,
+    )
+
     progress(f"querying {len(DETECT_SIGNALS)} signals for {len(target.services)} service(s)")
     collection = gather(source, catalog, settings, target, windows, DETECT_SIGNALS, data=())
     ensure_decided(collection, target.services, REQUIRED_ANY)
@@ -176,7 +218,11 @@ def run_rca(settings: Settings, catalog: Catalog, source: MetricsSource, windows
             progress: Progress = quiet) -> tuple[list[RcaResult], list[tuple[str, str]]]:
     names = list(catalog.signals)
     progress(f"querying {len(names)} signals for {len(target.services)} service(s)")
-    collection = gather(source, catalog, settings, target, windows, names)
+    collection = gather(source, catalog, settings, target, windows, names, ahead=RCA_AHEAD)
+    from triage.analysis.detect import callers_of
+    from triage.analysis.rca import rca_service
+    from triage.pipeline.heap import trim
+
     progress("reading alerts")
     historical, live, skipped = _alerts(source, target, windows, alert_sources, now)
     progress("checking invariants")
@@ -201,6 +247,8 @@ def run_rca(settings: Settings, catalog: Catalog, source: MetricsSource, windows
 def check_invariants(source: MetricsSource, settings: Settings, service: ServiceConfig,
                      windows: Windows) -> list[InvariantResult]:
     """Business rules from the config (e.g. `min(tickets_remaining) >= 0`, seed 001's overselling)."""
+    from triage.analysis.rca import InvariantResult
+
     if not service.invariants:
         return []
     queries = [render_override(inv["query"], service, f"invariant {inv['name']}", settings)

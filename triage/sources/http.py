@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from triage.secrets import display_url, redact
@@ -249,6 +248,8 @@ class HttpProber:
     def probe(self, urls: Sequence[str]) -> list[EndpointProbe]:
         if len(urls) <= 1:
             return [self.probe_one(u) for u in urls]
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(urls))) as pool:
             return list(pool.map(self.probe_one, urls))
 
