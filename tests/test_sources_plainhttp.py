@@ -92,6 +92,23 @@ def test_a_gzip_answer_is_decoded_and_a_gzip_bomb_is_capped(clean_env):
             src.query_range("up2", 1000, 1030, 15)
 
 
+def test_every_member_of_a_multi_member_gzip_answer_is_read(clean_env):
+    """A proxy that gzips an answer in pieces sends several members; every one is decoded (as urllib3
+    decodes them), and what does not decode after a member is trailing data, not an error."""
+    series = [{"metric": {"service": f"s{i}"}, "values": [[1000, str(i)]]} for i in range(400)]
+    text = json.dumps({"status": "success", "data": {"resultType": "matrix", "result": series}}).encode()
+    cut = len(text) // 3
+    members = gzip.compress(text[:cut]) + gzip.compress(text[cut:2 * cut]) + gzip.compress(text[2 * cut:])
+    with FakePrometheus({"/api/v1/query_range": [Reply(200, members, {"Content-Encoding": "gzip"}),
+                                                 Reply(200, members + b"\0\0junk", {"Content-Encoding": "gzip"}),
+                                                 Reply(200, b"junk" + members, {"Content-Encoding": "gzip"})]}) as fake:
+        src = _source(fake.url)
+        assert [s.points for s in src.query_range("up", 1000, 1030, 15)] == [[(1000.0, float(i))] for i in range(400)]
+        assert len(src.query_range("up2", 1000, 1030, 15)) == 400
+        with pytest.raises(SourceError, match="failed to decode"):
+            src.query_range("up3", 1000, 1030, 15)
+
+
 def test_refused_and_unresolvable_read_as_before(clean_env):
     with pytest.raises(SourceError, match=r"is unreachable: connection refused$"):
         _source("http://127.0.0.1:9").query_range("up", 1000, 1030, 15)

@@ -122,6 +122,7 @@ class Response:
         coding = self._coding()
         wbits = _WBITS.get(coding)
         inflate = None if wbits is None else zlib.decompressobj(wbits)
+        later = False   # past the first gzip member: what does not decode there is trailing data
         while True:
             try:
                 chunk = self._answer.read(chunk_size)
@@ -132,15 +133,20 @@ class Response:
             if inflate is None:
                 yield chunk
                 continue
-            try:
-                piece = inflate.decompress(chunk, chunk_size)
-                while piece:
+            while chunk:
+                if inflate.eof:   # the next member of a multi-member gzip stream: all are read, as urllib3 does
+                    inflate, later = zlib.decompressobj(wbits), True
+                try:
+                    piece = inflate.decompress(chunk, chunk_size)
+                except zlib.error:
+                    if later:   # trailing garbage after a member, which urllib3 and gzip readers allow
+                        self._done = True
+                        return
+                    raise TransportError(f"Received response with content-encoding: {coding}, "
+                                         "but failed to decode it.") from None
+                if piece:
                     yield piece
-                    piece = inflate.decompress(inflate.unconsumed_tail, chunk_size) if inflate.unconsumed_tail \
-                        else b""
-            except zlib.error:
-                raise TransportError(f"Received response with content-encoding: {coding}, "
-                                     "but failed to decode it.") from None
+                chunk = inflate.unconsumed_tail or (inflate.unused_data if inflate.eof else b"")
         if inflate is not None:
             try:
                 tail = inflate.flush()
