@@ -120,8 +120,8 @@ class Response:
 
     def iter_content(self, chunk_size: int) -> Iterator[bytes]:
         coding = self._coding()
-        wbits = _WBITS.get(coding)
-        inflate = None if wbits is None else zlib.decompressobj(wbits)
+        wbits = _WBITS.get(coding, 0)
+        inflate = zlib.decompressobj(wbits) if wbits else None
         later = False   # past the first gzip member: what does not decode there is trailing data
         while True:
             try:
