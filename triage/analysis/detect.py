@@ -57,12 +57,20 @@ def judge_signal(spec: SignalSpec, series: SignalSeries | None, sets: SignalSet,
         )
     b0, b1 = sets.baseline.start.timestamp(), sets.baseline.end.timestamp()
     w0, w1 = sets.window.start.timestamp(), sets.window.end.timestamp()
-    base_points = [(t, v) for t, v in series.points if b0 <= t <= b1]
-    win_points = [(t, v) for t, v in series.points if w0 <= t <= w1]
-    baseline = _aggregate(spec.aggregate, base_points, baseline=True)
-    window = _aggregate(spec.aggregate, win_points, baseline=False,
-                        sustain=sustain if sustain is not None else sustain_for(sets))
-    now = _now(spec.aggregate, win_points, window)
+    span = sustain if sustain is not None else sustain_for(sets)
+    cols = stats.columns(series.points)
+    if cols is not None:    # timestamps that rise (every backend's): each range is two bisections
+        _, bv = stats.between(*cols, b0, b1)
+        wt, wv = stats.between(*cols, w0, w1)
+        baseline = _aggregate_finite(spec.aggregate, [], bv, baseline=True)
+        window = _aggregate_finite(spec.aggregate, wt, wv, baseline=False, sustain=span)
+        now = window if spec.aggregate in ("increase", "last", "peak") else (median(wv[-NOW_POINTS:]) if wv else None)
+    else:
+        base_points = [(t, v) for t, v in series.points if b0 <= t <= b1]
+        win_points = [(t, v) for t, v in series.points if w0 <= t <= w1]
+        baseline = _aggregate(spec.aggregate, base_points, baseline=True)
+        window = _aggregate(spec.aggregate, win_points, baseline=False, sustain=span)
+        now = _now(spec.aggregate, win_points, window)
     status = spec.threshold.status_of(window)
     now_status = spec.threshold.status_of(now)
     if now_status.rank > status.rank:
@@ -99,6 +107,20 @@ def _aggregate(kind: str, points: list[tuple[float, float]], *, baseline: bool,
     if baseline or kind == "median":
         return stats.robust_level([v for _, v in points])
     return stats.sustained_peak(points, sustain)
+
+
+def _aggregate_finite(kind: str, ts: list[float], vs: list[float], *, baseline: bool,
+                      sustain: float = stats.SUSTAIN_SECONDS) -> float | None:
+    """`_aggregate` of points already finite with rising timestamps, given apart."""
+    if kind == "increase":
+        return stats.increase_of(vs)
+    if kind == "last":
+        return vs[-1] if vs else None
+    if kind == "peak" and not baseline:
+        return max(vs, default=None)
+    if baseline or kind == "median":
+        return median(vs) if vs else None
+    return stats.rolling_peak(ts, vs, sustain)
 
 
 def _summary(spec: SignalSpec, baseline: float | None, window: float | None, change: float | None,
