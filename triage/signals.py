@@ -177,12 +177,14 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
     if fleet:
         _backend(source, "expect_services", len(services))
     pending: dict[str, list[ServiceConfig]] = {name: list(services) for name in names}
-    # One service: after the first round, every alternative left to the signals still without data
-    # goes out in one wave (each is scoped to the one service, so few and cheap), and the rounds
-    # below read their answers from it: the same alternatives taken, in the same order, as if each
-    # round had been sent in turn. A fleet's alternatives are whole-fleet queries: each round is
-    # asked only for the services the previous one left without data.
-    ahead = not fleet and len(services) == 1
+    # One service or a fleet: after the first round, every alternative left to the signals still
+    # without data goes out in one wave, and the rounds below read their answers from it: the same
+    # alternatives taken, in the same order, as if each round had been sent in turn. One service's
+    # are scoped to it (few and cheap); a fleet's are whole-fleet queries whose text does not name
+    # the services, so the round that would ask one for fewer services asks the same query (issue
+    # 17: four round trips after the signal wave became one). Several named services keep their
+    # rounds: each round's query names the services the previous one left without data.
+    ahead = fleet or len(services) == 1
     early: dict[str, list[Series] | SourceError] = {}
     while pending:
         jobs = run.jobs(pending)
@@ -203,7 +205,7 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
                 still.setdefault(job.signal, []).append(svc)
         pending = still
         if ahead and pending:
-            early, ahead = _ahead(source, run, pending, windows), False
+            early, ahead = _ahead(source, run, pending, windows, 1 if fleet else None), False
     reasons: dict[str, str] = {}
     for name in names:
         for svc in services:
@@ -217,7 +219,7 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
 
 
 def _ahead(source: MetricsSource, run: _Collect, pending: Mapping[str, Sequence[ServiceConfig]],
-           windows: Windows) -> dict[str, list[Series] | SourceError]:
+           windows: Windows, batch: int | None = None) -> dict[str, list[Series] | SourceError]:
     """Every query the next rounds could ask for the services in `pending`, sent at once, their
     answers by query. Each round's alternatives (the next, the one after, …) are batched apart:
     the next round's requests are exactly those it would send on its own."""
@@ -233,8 +235,9 @@ def _ahead(source: MetricsSource, run: _Collect, pending: Mapping[str, Sequence[
         groups.append(len(queries) - before)
         step += 1
     order = list(queries)
-    services = len({s.name for group in pending.values() for s in group})
-    return dict(zip(order, run_batched(source, order, windows, batch_size_for(services), groups=groups)))
+    if batch is None:
+        batch = batch_size_for(len({s.name for group in pending.values() for s in group}))
+    return dict(zip(order, run_batched(source, order, windows, batch, groups=groups)))
 
 
 def _backend(source: object, method: str, arg: object) -> None:
