@@ -278,8 +278,11 @@ def test_level_and_judge_signal_match_the_reference(seed):
         got = lv.level(series, spec, sets, sustain)
         assert _same((got.baseline, got.window, got.window_median, got.ratio, got.z, got.onset, got.now,
                       got.spread), ref_level(series, spec, sets, sustain)), (name, shape)
+        want = ref_judge(spec, series, sets, sustain)
         verdict = judge_signal(spec, series, sets, None, sustain)
-        assert _same((verdict.baseline, verdict.window, verdict.now), ref_judge(spec, series, sets, sustain))
+        assert _same((verdict.baseline, verdict.window, verdict.now), want)
+        shared = judge_signal(spec, series, sets, None, sustain, got)     # a max signal's window from its level
+        assert repr(shared) == repr(verdict)
 
 
 @pytest.mark.parametrize("seed", range(60))
@@ -304,3 +307,36 @@ def test_a_window_with_a_plateau_reads_as_before():
     got = lv.level(series, SPECS["latency_p95"], sets)
     assert got.window == 2.0 and got.baseline == 0.1 and got.onset is not None
     assert judge_signal(SPECS["latency_p95"], series, sets, None).status is not Status.OK
+
+
+@pytest.mark.parametrize("unit", ["s", "ratio", "req/s", "bytes"])
+def test_normal_of_keeps_the_points_exactly_at_the_clip_limit_as_before(unit):
+    # A flat baseline: the spread is the floor, and points exactly CLIP floors out are kept.
+    for centre in (0.0, 1.0, 250.0, -3.0):
+        limit = lv.CLIP * lv.floor_of(unit, centre)
+        for extra in ([centre + limit, centre - limit], [centre + limit], [centre - limit] * 3,
+                      [math.nextafter(centre + limit, math.inf), centre - limit]):
+            values = [centre] * 10 + extra + [centre + 100 * limit] * 3
+            random.Random(len(extra)).shuffle(values)
+            assert _same(lv.normal_of(values, unit), ref_normal_of(values, unit)), (centre, extra)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_clip_keeps_one_run_of_the_sorted_values(seed):
+    # What normal_of's rounds keep, read as one run of the sorted baseline: the very points the
+    # filter `abs(v - centre) <= limit` keeps, including those exactly at (or one ulp past) it.
+    rng = random.Random(seed)
+    centre = rng.choice([0.0, 1.0, -2.5, 0.1, 1e6, rng.gauss(0, 100)])
+    limit = rng.choice([0.0175, 3.5 * 1.4826 * rng.random(), 1e-9])
+    near = []
+    for edge in (centre + limit, centre - limit):
+        v = edge
+        for _ in range(3):
+            v = math.nextafter(v, -math.inf)
+        for _ in range(7):
+            near.append(v)
+            v = math.nextafter(v, math.inf)
+    values = sorted(near + [rng.gauss(centre, limit * rng.choice([0.1, 1, 3])) for _ in range(rng.randint(0, 40))]
+                    + [centre] * rng.randint(0, 3))
+    lo, hi = lv._within(values, centre, limit)
+    assert values[lo:hi] == [v for v in values if abs(v - centre) <= limit]

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from statistics import median
 
 from triage.analysis import stats
-from triage.analysis.classify.levels import sustain_for
+from triage.analysis.classify.levels import Level, sustain_for
 from triage.config import ServiceConfig
 from triage.models import (
     WHEN_PRESENT,
@@ -49,7 +49,9 @@ _CRITICAL_ALERT = {"critical", "page", "p0", "p1", "error", "high"}
 
 
 def judge_signal(spec: SignalSpec, series: SignalSeries | None, sets: SignalSet, reason: str | None,
-                 sustain: float | None = None) -> SignalVerdict:
+                 sustain: float | None = None, known: Level | None = None) -> SignalVerdict:
+    """`known`: the classifier's level of this same series at this same `sustain`, whose window a
+    `max` signal's is (the level held for the sustain period): taken from it, not read again."""
     if series is None:
         return SignalVerdict(
             name=spec.name, unit=spec.unit, query=None, baseline=None, window=None, status=Status.OK,
@@ -63,7 +65,10 @@ def judge_signal(spec: SignalSpec, series: SignalSeries | None, sets: SignalSet,
         _, bv = stats.between(*cols, b0, b1)
         wt, wv = stats.between(*cols, w0, w1)
         baseline = _aggregate_finite(spec.aggregate, [], bv, baseline=True)
-        window = _aggregate_finite(spec.aggregate, wt, wv, baseline=False, sustain=span)
+        if known is not None and known.series is series and spec.aggregate == "max":
+            window = known.window
+        else:
+            window = _aggregate_finite(spec.aggregate, wt, wv, baseline=False, sustain=span)
         now = window if spec.aggregate in ("increase", "last", "peak") else (median(wv[-NOW_POINTS:]) if wv else None)
     else:
         base_points = [(t, v) for t, v in series.points if b0 <= t <= b1]
@@ -157,7 +162,9 @@ def severity(status: Status, tier: int, extreme: bool) -> str | None:
 
 
 def detect_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, SignalSpec],
-                   alerts: Sequence[Alert], callers: Sequence[str], sustain: float | None = None) -> ServiceDetection:
+                   alerts: Sequence[Alert], callers: Sequence[str], sustain: float | None = None,
+                   levels: Mapping[str, Level] | None = None) -> ServiceDetection:
+    """`levels`: the classifier's, at the same `sustain` (see `judge_signal`'s `known`)."""
     verdicts = []
     if sustain is None:
         sustain = sustain_for(sets)
@@ -167,7 +174,8 @@ def detect_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, 
     for name in (*DETECT_SIGNALS, *from_db):
         if name not in specs or (name in OPTIONAL_SIGNALS and sets.get(name) is None):
             continue
-        verdict = judge_signal(specs[name], sets.get(name), sets, sets.missing.get(name), sustain)
+        verdict = judge_signal(specs[name], sets.get(name), sets, sets.missing.get(name), sustain,
+                               levels.get(name) if levels is not None else None)
         if name in OPTIONAL_SIGNALS and verdict.status is Status.OK and not (verdict.window or verdict.baseline):
             continue    # every pod running, as ever: nothing to show
         verdicts.append(verdict)

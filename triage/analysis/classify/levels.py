@@ -104,15 +104,23 @@ def normal_of(values: Sequence[float], unit: str) -> tuple[float, float]:
     centre = stats.middle(vals)
     spread = max(1.4826 * (stats.middle(sorted([abs(v - centre) for v in vals])) or 0.0), floor_of(unit, centre))
     for _ in range(CLIP_ROUNDS):
-        limit = CLIP * spread
-        kept = [v for v in vals if abs(v - centre) <= limit]
-        if len(kept) == len(vals) or len(kept) < max(3, len(values) / 2):
+        lo, hi = _within(vals, centre, CLIP * spread)
+        if hi - lo == len(vals) or hi - lo < max(3, len(values) / 2):
             break
-        vals = kept
+        vals = vals[lo:hi]
         centre = stats.middle(vals)
         spread = max(1.4826 * (stats.middle(sorted([abs(v - centre) for v in vals])) or 0.0),
                      floor_of(unit, centre))
     return centre, spread
+
+
+def _within(ordered: list[float], centre: float, limit: float) -> tuple[int, int]:
+    """Where the values with |v − centre| <= limit are in `ordered` (finite, sorted): one run of
+    them, as |v − centre| falls towards the centre and rises after it (rounded subtraction keeps
+    that order): from the first one below the centre that is close enough to the first one above
+    it that is not."""
+    lo = bisect_left(ordered, True, key=lambda v: v >= centre or abs(v - centre) <= limit)
+    return lo, bisect_left(ordered, True, lo, key=lambda v: v > centre and abs(v - centre) > limit)
 
 
 def _normal_of_any(vals: list[float], size: int, unit: str) -> tuple[float, float]:
