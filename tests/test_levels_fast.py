@@ -230,12 +230,16 @@ def _sets(window_s, baseline_s, signals):
     return SignalSet("svc", "default", window, baseline, signals, {})
 
 
-SHAPES = ["points", "tuples", "shuffled", "duplicated", "nan-time"]
+SHAPES = ["points", "tuples", "shuffled", "duplicated", "nan-time", "points-shuffled"]
 
 
 def shaped(rng, ts, vs, shape):
     if shape == "points":
         return Points(array("d", ts), array("d", vs))
+    if shape == "points-shuffled":
+        pairs = list(zip(ts, vs))
+        rng.shuffle(pairs)
+        return Points(array("d", [t for t, _ in pairs]), array("d", [v for _, v in pairs]))
     pairs = list(zip(ts, vs))
     if shape == "shuffled":
         rng.shuffle(pairs)
@@ -340,3 +344,16 @@ def test_the_clip_keeps_one_run_of_the_sorted_values(seed):
                     + [centre] * rng.randint(0, 3))
     lo, hi = lv._within(values, centre, limit)
     assert values[lo:hi] == [v for v in values if abs(v - centre) <= limit]
+
+
+def test_points_say_whether_their_timestamps_rise():
+    from triage.sources.decode import matrix
+
+    body = (b'{"status":"success","data":{"resultType":"matrix","result":['
+            b'{"metric":{"service":"a"},"values":[[1,"1"],[2,"2"]]},'
+            b'{"metric":{"service":"b"},"values":[[1,"3"],[2,"NaN"]]},'
+            b'{"metric":{"service":"c"},"values":[[2,"3"],[1,"4"]]}]}}')
+    a, b, c = (s.points for s in matrix(body, "q", "prometheus"))
+    assert a.rising() and b.rising() and not c.rising()
+    assert stats.columns(c) is None and stats.columns(a) == a.columns()
+    assert Points(array("d", [1.0, 1.0]), array("d", [0.0, 0.0])).rising() is False

@@ -40,7 +40,7 @@ def columns(points: Sequence[tuple[float, float]]) -> tuple[Sequence[float], Seq
     ts: Sequence[float]
     vs: Sequence[float]
     if isinstance(points, Points):
-        ts, vs = points.columns()
+        return points.columns() if points.rising() else None
     else:
         pairs = points if isinstance(points, (list, tuple)) else list(points)
         ts = [p[0] for p in pairs]
@@ -105,24 +105,28 @@ def sustained_peak(points: Sequence[tuple[float, float]], span: float = SUSTAIN_
 
 
 def rolling_peak(ts: Sequence[float], vs: Sequence[float], span: float = SUSTAIN_SECONDS) -> float | None:
-    """`sustained_peak` of finite points whose timestamps strictly rise, given apart."""
+    """`sustained_peak` of finite points whose timestamps strictly rise, given apart.
+
+    Until the first `span` has passed nothing leaves the window (each point is nearer the last one
+    than the first is) and no median counts: that stretch is sorted at once, then slid."""
     if not ts:
         return None
     first = ts[0]
     if ts[-1] - first <= span:
         return median(vs)
+    start = bisect_left(ts, True, key=lambda t: t - first >= span)
+    window = sorted(vs[:start])
     best = -math.inf
     lo = 0
-    window: list[float] = []
-    for t, v in zip(ts, vs):
-        insort(window, v)
+    for k in range(start, len(ts)):
+        t = ts[k]
+        insort(window, vs[k])
         while t - ts[lo] > span:
             del window[bisect_left(window, vs[lo])]
             lo += 1
-        if t - first >= span:
-            m = middle(window)
-            if m > best:
-                best = m
+        m = middle(window)
+        if m > best:
+            best = m
     return best if math.isfinite(best) else median(vs)
 
 
