@@ -21,8 +21,8 @@ import math
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from itertools import compress, islice
-from operator import ne
+from itertools import compress, islice, repeat
+from operator import lt, ne, sub
 from statistics import median
 
 from triage.analysis import stats
@@ -102,16 +102,20 @@ def normal_of(values: Sequence[float], unit: str) -> tuple[float, float]:
         return _normal_of_any(vals, len(values), unit)
     vals.sort()
     centre = stats.middle(vals)
-    spread = max(1.4826 * (stats.middle(sorted([abs(v - centre) for v in vals])) or 0.0), floor_of(unit, centre))
+    spread = _spread(vals, centre, unit)
     for _ in range(CLIP_ROUNDS):
         lo, hi = _within(vals, centre, CLIP * spread)
         if hi - lo == len(vals) or hi - lo < max(3, len(values) / 2):
             break
         vals = vals[lo:hi]
         centre = stats.middle(vals)
-        spread = max(1.4826 * (stats.middle(sorted([abs(v - centre) for v in vals])) or 0.0),
-                     floor_of(unit, centre))
+        spread = _spread(vals, centre, unit)
     return centre, spread
+
+
+def _spread(vals: list[float], centre: float, unit: str) -> float:
+    """1.4826 MADs of finite `vals` about their median `centre` (`stats.mad`'s), or the floor."""
+    return max(1.4826 * (stats.middle(sorted(map(abs, map(sub, vals, repeat(centre))))) or 0.0), floor_of(unit, centre))
 
 
 def _within(ordered: list[float], centre: float, limit: float) -> tuple[int, int]:
@@ -211,10 +215,20 @@ def level(series: SignalSeries, spec: SignalSpec, sets: SignalSet, sustain: floa
         step = max(3 * spread, 0.25 * (w - b))
         earliest = b1 - ONSET_LOOKBACK
         ts, vs = bt + wt, bvals + wv
-        # Rising timestamps: the points before `earliest` are the first ones.
-        first = bisect_left(ts, earliest) if cols is not None else 0
-        onset = _onset(zip(islice(ts, first, None), islice(vs, first, None)), b, step, earliest)
+        if cols is not None:
+            onset = _onset_rising(ts, vs, b, step, earliest)
+        else:
+            onset = _onset(zip(ts, vs), b, step, earliest)
     return Level(spec.name, spec.unit, series.query, b, w, wm, ratio, z, onset, series, now, spread)
+
+
+def _onset_rising(ts: list[float], vs: list[float], base: float, step: float, earliest: float) -> float | None:
+    """`_onset` of points whose timestamps rise: those before `earliest` are the first ones, and
+    the first run of 3 points out is where three out in a row are first found."""
+    first = bisect_left(ts, earliest)
+    out = bytes(map(lt, repeat(step), map(sub, islice(vs, first, None), repeat(base))))
+    at = out.find(b"\x01\x01\x01")
+    return None if at < 0 else ts[first + at]
 
 
 def _onset(points: Iterable[tuple[float, float]], base: float, step: float, earliest: float) -> float | None:
