@@ -357,3 +357,27 @@ def test_points_say_whether_their_timestamps_rise():
     assert a.rising() and b.rising() and not c.rising()
     assert stats.columns(c) is None and stats.columns(a) == a.columns()
     assert Points(array("d", [1.0, 1.0]), array("d", [0.0, 0.0])).rising() is False
+
+
+def ref_slope(points):
+    clean = [(t, v) for t, v in points if math.isfinite(v)]
+    if len(clean) < 3:
+        return None
+    n = len(clean)
+    mean_t = sum(t for t, _ in clean) / n
+    mean_v = sum(v for _, v in clean) / n
+    var = sum((t - mean_t) ** 2 for t, _ in clean)
+    if var == 0:
+        return None
+    cov = sum((t - mean_t) * (v - mean_v) for t, v in clean)
+    return cov / var * 3600.0
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_slope_since_an_instant_matches_the_reference(seed):
+    rng = random.Random(2000 + seed)
+    ts, vs = random_points(rng, 3600.0, 900.0, clean=seed % 3 == 0)
+    for shape in SHAPES:
+        points = shaped(rng, ts, vs, shape)
+        for since in (END.timestamp() - 900.0, END.timestamp() - 7200.0, END.timestamp() - 30.0, END.timestamp()):
+            assert _same(stats.slope_since(points, since), ref_slope([(t, v) for t, v in points if t >= since]))

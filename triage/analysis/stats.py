@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Sequence
-from itertools import islice
-from operator import lt
+from itertools import islice, repeat
+from operator import lt, mul, sub
 from statistics import median
 
 from triage.models import Points
@@ -163,6 +163,30 @@ def last(points: Sequence[tuple[float, float]]) -> float | None:
 def peak(points: Sequence[tuple[float, float]]) -> float | None:
     """The highest finite point: for an event (an OOM kill), once counts however briefly it shows."""
     return max((v for _, v in points if math.isfinite(v)), default=None)
+
+
+def slope_since(points: Sequence[tuple[float, float]], since: float) -> float | None:
+    """`slope_per_hour` of the points at or after `since`."""
+    cols = columns(points)
+    if cols is None:
+        return slope_per_hour([(t, v) for t, v in points if t >= since])
+    ts, vs = cols
+    i = bisect_left(ts, since)
+    return slope_of(*_finite(list(ts[i:]), list(vs[i:])))
+
+
+def slope_of(ts: Sequence[float], vs: Sequence[float]) -> float | None:
+    """`slope_per_hour` of finite points given apart: the same sums, in the same order."""
+    n = len(ts)
+    if n < 3:
+        return None
+    mean_t = sum(ts) / n
+    mean_v = sum(vs) / n
+    dt = list(map(sub, ts, repeat(mean_t)))
+    var = sum(map(pow, dt, repeat(2)))
+    if var == 0:
+        return None
+    return sum(map(mul, dt, map(sub, vs, repeat(mean_v)))) / var * 3600.0
 
 
 def slope_per_hour(points: Sequence[tuple[float, float]]) -> float | None:
