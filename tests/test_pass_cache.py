@@ -120,3 +120,24 @@ def test_one_service_sends_the_later_alternatives_in_one_wave(prometheus_server,
     assert len(one) == 2 and sum(one) == sum(many), (one, many)
     later = spy.calls[1][0]
     assert sorted(later) == sorted(q for qs, _ in rounds.calls[1:len(many)] for q in qs), "the later rounds' batches"
+
+
+def test_a_fleet_sends_the_later_alternatives_in_one_wave(prometheus_server, monkeypatch):
+    # A fleet's alternatives do not name the services: the query a later round would send for the
+    # services still without data is the one sent ahead, so the pass takes the same answers.
+    settings, windows, source, target = setup(prometheus_server.url, fleet=True)
+    spy, before = Calls(source), source.stats.requests
+    results, _ = run_rca(settings, load_catalog(), spy, windows, target)   # type: ignore[arg-type]
+
+    import triage.signals as signals
+    monkeypatch.setattr(signals, "_ahead", lambda *args, **kwargs: {})     # each round in turn, as before
+    settings2, windows2, source2, target2 = setup(prometheus_server.url, fleet=True)
+    rounds, before2 = Calls(source2), source2.stats.requests
+    expected, _ = run_rca(settings2, load_catalog(), rounds, windows2, target2)   # type: ignore[arg-type]
+
+    assert len(results) > 1 and repr(results) == repr(expected)
+    one, many = _waves(spy.calls, before), _waves(rounds.calls, before2)
+    # the recorded-rules probe, the signal wave, then one wave where the rounds were several
+    assert len(many) > 4 and one[:2] == many[:2] and len(one) == 3, (one, many)
+    assert sum(one) == sum(many)                                          # the same requests
+    assert sorted(spy.calls[2][0]) == sorted(q for qs, _ in rounds.calls[2:len(many)] for q in qs)

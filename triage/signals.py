@@ -177,12 +177,14 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
     if fleet:
         _backend(source, "expect_services", len(services))
     pending: dict[str, list[ServiceConfig]] = {name: list(services) for name in names}
-    # One service: after the first round, every alternative left to the signals still without data
-    # goes out in one wave (each is scoped to the one service, so few and cheap), and the rounds
-    # below read their answers from it: the same alternatives taken, in the same order, as if each
-    # round had been sent in turn. A fleet's alternatives are whole-fleet queries: each round is
-    # asked only for the services the previous one left without data.
-    ahead = not fleet and len(services) == 1
+    # One service or a fleet: after the first round, every alternative left to the signals still
+    # without data goes out in one wave, and the rounds below read their answers from it: the same
+    # alternatives taken, in the same order, as if each round had been sent in turn. One service's
+    # are scoped to it (few and cheap); a fleet's are whole-fleet queries whose text does not name
+    # the services, so the round that would ask one for fewer services asks the same query (issue
+    # 17: four round trips after the signal wave became one). Several named services keep their
+    # rounds: each round's query names the services the previous one left without data.
+    ahead = fleet or len(services) == 1
     early: dict[str, list[Series] | SourceError] = {}
     while pending:
         jobs = run.jobs(pending)
@@ -203,7 +205,7 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
                 still.setdefault(job.signal, []).append(svc)
         pending = still
         if ahead and pending:
-            early, ahead = _ahead(source, run, pending, windows), False
+            early, ahead = _ahead(source, run, pending, windows, 1 if fleet else None), False
     reasons: dict[str, str] = {}
     for name in names:
         for svc in services:
@@ -217,7 +219,7 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
 
 
 def _ahead(source: MetricsSource, run: _Collect, pending: Mapping[str, Sequence[ServiceConfig]],
-           windows: Windows) -> dict[str, list[Series] | SourceError]:
+           windows: Windows, batch: int | None = None) -> dict[str, list[Series] | SourceError]:
     """Every query the next rounds could ask for the services in `pending`, sent at once, their
     answers by query. Each round's alternatives (the next, the one after, …) are batched apart:
     the next round's requests are exactly those it would send on its own."""
@@ -233,8 +235,9 @@ def _ahead(source: MetricsSource, run: _Collect, pending: Mapping[str, Sequence[
         groups.append(len(queries) - before)
         step += 1
     order = list(queries)
-    services = len({s.name for group in pending.values() for s in group})
-    return dict(zip(order, run_batched(source, order, windows, batch_size_for(services), groups=groups)))
+    if batch is None:
+        batch = batch_size_for(len({s.name for group in pending.values() for s in group}))
+    return dict(zip(order, run_batched(source, order, windows, batch, groups=groups)))
 
 
 def _backend(source: object, method: str, arg: object) -> None:
@@ -256,6 +259,15 @@ class _Collect:
         self.next_alt: dict[tuple[str, str], int] = {}
         self.failures: dict[tuple[str, str], list[str]] = {}
         self.errors: dict[tuple[str, str], SourceError] = {}
+        # Each service's overrides, merged once a pass (every round asks them for every signal).
+        self._overrides: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._reasons: dict[str, str] = {}
+
+    def overrides(self, svc: ServiceConfig) -> dict[str, tuple[str, ...]]:
+        got = self._overrides.get(svc.name)
+        if got is None:
+            got = self._overrides[svc.name] = self.settings.signal_overrides(svc)
+        return got
 
     def jobs(self, pending: Mapping[str, Sequence[ServiceConfig]], ahead: int = 0) -> list[_Job]:
         """The next round's queries; with `ahead`, those of the round that many after it."""
@@ -263,8 +275,17 @@ class _Collect:
         for name, waiting in pending.items():
             spec = self.catalog.spec(name)
             builtin: dict[int, list[ServiceConfig]] = {}
+            if not self.settings.signals.get(name) and not any(name in svc.signals for svc in waiting):
+                # Nobody overrides this signal (a fleet of 10,000 services, mostly): each service
+                # is at its next built-in alternative, and that is all there is to look up.
+                last, nxt = len(spec.alternatives), self.next_alt
+                for svc in waiting:
+                    idx = nxt.get((name, svc.name), 0) + ahead
+                    if idx < last:
+                        builtin.setdefault(idx, []).append(svc)
+                waiting = ()
             for svc in waiting:
-                overrides = self.settings.signal_overrides(svc).get(name)
+                overrides = self.overrides(svc).get(name)
                 idx = self.next_alt.get((name, svc.name), 0) + ahead
                 if overrides:
                     if idx < len(overrides):
@@ -317,14 +338,19 @@ class _Collect:
         )
 
     def missing_reason(self, name: str, svc: ServiceConfig) -> str:
-        spec = self.catalog.spec(name)
         errs = self.failures.get((name, svc.name))
-        overrides = self.settings.signal_overrides(svc).get(name)
-        tried = len(overrides) if overrides else len(spec.alternatives)
         if errs:
             return f"query failed: {errs[-1]}"
+        overrides = self.overrides(svc).get(name)
+        if not overrides and name in self._reasons:    # the same for every service without overrides
+            return self._reasons[name]
+        spec = self.catalog.spec(name)
+        tried = len(overrides) if overrides else len(spec.alternatives)
         families = sorted({a.family for a in spec.alternatives if a.family}) if not overrides else ["override"]
-        return f"no data from {tried} quer{'y' if tried == 1 else 'ies'} ({', '.join(families)})"
+        reason = f"no data from {tried} quer{'y' if tried == 1 else 'ies'} ({', '.join(families)})"
+        if not overrides:
+            self._reasons[name] = reason
+        return reason
 
 
 def _found(job: _Job, answer: Sequence[Series]) -> dict[str, list[Series]]:

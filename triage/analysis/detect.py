@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from statistics import median
 
 from triage.analysis import stats
-from triage.analysis.classify.levels import sustain_for
+from triage.analysis.classify.levels import Level, sustain_for
 from triage.config import ServiceConfig
 from triage.models import (
     WHEN_PRESENT,
@@ -49,7 +49,9 @@ _CRITICAL_ALERT = {"critical", "page", "p0", "p1", "error", "high"}
 
 
 def judge_signal(spec: SignalSpec, series: SignalSeries | None, sets: SignalSet, reason: str | None,
-                 sustain: float | None = None) -> SignalVerdict:
+                 sustain: float | None = None, known: Level | None = None) -> SignalVerdict:
+    """`known`: the classifier's level of this same series at this same `sustain`, whose window a
+    `max` signal's is (the level held for the sustain period): taken from it, not read again."""
     if series is None:
         return SignalVerdict(
             name=spec.name, unit=spec.unit, query=None, baseline=None, window=None, status=Status.OK,
@@ -57,12 +59,23 @@ def judge_signal(spec: SignalSpec, series: SignalSeries | None, sets: SignalSet,
         )
     b0, b1 = sets.baseline.start.timestamp(), sets.baseline.end.timestamp()
     w0, w1 = sets.window.start.timestamp(), sets.window.end.timestamp()
-    base_points = [(t, v) for t, v in series.points if b0 <= t <= b1]
-    win_points = [(t, v) for t, v in series.points if w0 <= t <= w1]
-    baseline = _aggregate(spec.aggregate, base_points, baseline=True)
-    window = _aggregate(spec.aggregate, win_points, baseline=False,
-                        sustain=sustain if sustain is not None else sustain_for(sets))
-    now = _now(spec.aggregate, win_points, window)
+    span = sustain if sustain is not None else sustain_for(sets)
+    cols = stats.columns(series.points)
+    if cols is not None:    # timestamps that rise (every backend's): each range is two bisections
+        _, bv = stats.between(*cols, b0, b1)
+        wt, wv = stats.between(*cols, w0, w1)
+        baseline = _aggregate_finite(spec.aggregate, [], bv, baseline=True)
+        if known is not None and known.series is series and spec.aggregate == "max":
+            window = known.window
+        else:
+            window = _aggregate_finite(spec.aggregate, wt, wv, baseline=False, sustain=span)
+        now = window if spec.aggregate in ("increase", "last", "peak") else (median(wv[-NOW_POINTS:]) if wv else None)
+    else:
+        base_points = [(t, v) for t, v in series.points if b0 <= t <= b1]
+        win_points = [(t, v) for t, v in series.points if w0 <= t <= w1]
+        baseline = _aggregate(spec.aggregate, base_points, baseline=True)
+        window = _aggregate(spec.aggregate, win_points, baseline=False, sustain=span)
+        now = _now(spec.aggregate, win_points, window)
     status = spec.threshold.status_of(window)
     now_status = spec.threshold.status_of(now)
     if now_status.rank > status.rank:
@@ -101,6 +114,20 @@ def _aggregate(kind: str, points: list[tuple[float, float]], *, baseline: bool,
     return stats.sustained_peak(points, sustain)
 
 
+def _aggregate_finite(kind: str, ts: list[float], vs: list[float], *, baseline: bool,
+                      sustain: float = stats.SUSTAIN_SECONDS) -> float | None:
+    """`_aggregate` of points already finite with rising timestamps, given apart."""
+    if kind == "increase":
+        return stats.increase_of(vs)
+    if kind == "last":
+        return vs[-1] if vs else None
+    if kind == "peak" and not baseline:
+        return max(vs, default=None)
+    if baseline or kind == "median":
+        return median(vs) if vs else None
+    return stats.rolling_peak(ts, vs, sustain)
+
+
 def _summary(spec: SignalSpec, baseline: float | None, window: float | None, change: float | None,
              status: Status) -> str:
     text = f"{fmt(window, spec.unit)} (baseline {fmt(baseline, spec.unit)}"
@@ -135,7 +162,9 @@ def severity(status: Status, tier: int, extreme: bool) -> str | None:
 
 
 def detect_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, SignalSpec],
-                   alerts: Sequence[Alert], callers: Sequence[str], sustain: float | None = None) -> ServiceDetection:
+                   alerts: Sequence[Alert], callers: Sequence[str], sustain: float | None = None,
+                   levels: Mapping[str, Level] | None = None) -> ServiceDetection:
+    """`levels`: the classifier's, at the same `sustain` (see `judge_signal`'s `known`)."""
     verdicts = []
     if sustain is None:
         sustain = sustain_for(sets)
@@ -145,7 +174,8 @@ def detect_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, 
     for name in (*DETECT_SIGNALS, *from_db):
         if name not in specs or (name in OPTIONAL_SIGNALS and sets.get(name) is None):
             continue
-        verdict = judge_signal(specs[name], sets.get(name), sets, sets.missing.get(name), sustain)
+        verdict = judge_signal(specs[name], sets.get(name), sets, sets.missing.get(name), sustain,
+                               levels.get(name) if levels is not None else None)
         if name in OPTIONAL_SIGNALS and verdict.status is Status.OK and not (verdict.window or verdict.baseline):
             continue    # every pod running, as ever: nothing to show
         verdicts.append(verdict)

@@ -93,7 +93,7 @@ def rca_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, Sig
                 invariants: Sequence[InvariantResult] = ()) -> RcaResult:
     sustain = sustain_for(sets)
     verdict = classify(sets, specs, service.name, sustain)
-    detection = detect_service(service, sets, specs, alerts, callers, sustain)
+    detection = detect_service(service, sets, specs, alerts, callers, sustain, verdict.levels)
     status = status_of(verdict, detection.status)
     severity = detection.severity if status in (Status.WARNING, Status.CRITICAL) else None
     if verdict.bottleneck in CLASSES and severity is None:

@@ -1,7 +1,8 @@
 """Signals: their names, their catalog entries, the series the sources return and the verdicts on them.
 
 A series' points are any sequence of (t, v) pairs: the Prometheus source hands in `Points`
-(two arrays of doubles), a replay or a test a tuple; nothing downstream may rely on more.
+(two arrays of doubles), a replay or a test a tuple; nothing downstream may rely on more (the
+analysis reads `Points.columns()` where it has them, as a shortcut to the same numbers).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import math
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
+from operator import lt
 from typing import Any
 
 from triage.models.core import Alert, Status, Threshold, TimeRange, json_number
@@ -37,14 +40,26 @@ class Points(Sequence[tuple[float, float]]):
     floats costs ~100. A fleet pass keeps ~25 signals x 150 points for every service (7.5 M
     points for 2,000 services: 1 GB as tuples, 120 MB here). Reads like the tuple it replaces."""
 
-    __slots__ = ("_t", "_v")
+    __slots__ = ("_t", "_v", "_rising")
 
-    def __init__(self, t: array, v: array) -> None:
+    def __init__(self, t: array, v: array, rising: bool | None = None) -> None:
         self._t = t
         self._v = v
+        self._rising = rising     # whether the timestamps strictly rise: told, or found when first asked
 
     def __len__(self) -> int:
         return len(self._t)
+
+    def columns(self) -> tuple[array, array]:
+        """The timestamps and the values, as the (read-only) arrays they are kept in."""
+        return self._t, self._v
+
+    def rising(self) -> bool:
+        """Whether the timestamps strictly rise (as every backend answers them)."""
+        if self._rising is None:
+            t = self._t
+            self._rising = all(map(lt, t, islice(t, 1, None)))
+        return self._rising
 
     def __getitem__(self, index: Any) -> Any:
         if isinstance(index, slice):

@@ -62,19 +62,30 @@ def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
             dumped(o, pad)
             return
         inner = "\n" + pad + step
+        # A scalar member is written with its key (or separator) in one piece, not by a call of its own.
         if t is dict:
             sep = "{" + inner
             for k, v in cast(dict, o).items():
-                add(sep + _str(k) + ": ")
+                tv = type(v)
+                text = None if tv is dict or tv is list or tv is tuple else _scalar(v)
+                if text is None:
+                    add(sep + _str(k) + ": ")
+                    enc(v, pad + step, depth + 1)
+                else:
+                    add(sep + _str(k) + ": " + text)
                 sep = "," + inner
-                enc(v, pad + step, depth + 1)
             add("\n" + pad + "}")
             return
         sep = "[" + inner
         for v in cast(list, o):
-            add(sep)
+            tv = type(v)
+            text = None if tv is dict or tv is list or tv is tuple else _scalar(v)
+            if text is None:
+                add(sep)
+                enc(v, pad + step, depth + 1)
+            else:
+                add(sep + text)
             sep = "," + inner
-            enc(v, pad + step, depth + 1)
         add("\n" + pad + "]")
 
     enc(value, "", 0)

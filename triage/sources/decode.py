@@ -42,7 +42,7 @@ def _fast(body: bytes) -> list[Series]:
         raise _Slow()
     pos = head.end()
     out: list[Series] = []
-    shared: list = [None, None]      # the last timestamps read, as text and as an array: most series share them
+    shared: list = [None, None, None]   # the last timestamps read, as text, as an array and whether they rise
     if body[pos:pos + 1] == b"]":
         return _tail(body, pos, out)
     while True:
@@ -103,11 +103,14 @@ def _points(raw: bytes, shared: list) -> Points:
     else:
         ts = array("d", map(float, stamps))
         shared[0], shared[1] = stamps, ts
+        shared[2] = None
     try:
         vs = array("d", map(float, fields[1::2]))
     except ValueError:
         vs = array("d", (_value(v) for v in fields[1::2]))
-    return Points(ts, vs)
+    points = Points(ts, vs, shared[2])
+    shared[2] = points.rising()     # found once for the series that share the timestamps
+    return points
 
 
 def _tail(body: bytes, pos: int, out: list[Series]) -> list[Series]:

@@ -18,12 +18,15 @@ what real baselines look like:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from bisect import bisect_left
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from itertools import compress, islice, repeat
+from operator import lt, ne, sub
 from statistics import median
 
 from triage.analysis import stats
-from triage.models import SignalSeries, SignalSet, SignalSpec
+from triage.models import Points, SignalSeries, SignalSet, SignalSpec
 
 # A change smaller than this is never an anomaly, whatever the baseline's spread: 5 ms of
 # latency, one percentage point of a ratio, half a request per second.
@@ -89,13 +92,48 @@ def floor_of(unit: str, centre: float) -> float:
 def normal_of(values: Sequence[float], unit: str) -> tuple[float, float]:
     """The baseline's normal level and spread, with earlier incidents inside it set aside:
     median and MAD, then the points more than CLIP spreads out are dropped and both taken
-    again (at most three rounds, never dropping half the baseline)."""
+    again (at most three rounds, never dropping half the baseline).
+
+    The values are sorted once: the points kept by a round are a run of them (|v − centre|
+    rises away from the centre), so each median after is read off in place, the same numbers
+    `statistics.median` and `stats.mad` take."""
     vals = list(values)
+    if not vals or not math.isfinite(sum(vals)):
+        return _normal_of_any(vals, len(values), unit)
+    vals.sort()
+    centre = stats.middle(vals)
+    spread = _spread(vals, centre, unit)
+    for _ in range(CLIP_ROUNDS):
+        lo, hi = _within(vals, centre, CLIP * spread)
+        if hi - lo == len(vals) or hi - lo < max(3, len(values) / 2):
+            break
+        vals = vals[lo:hi]
+        centre = stats.middle(vals)
+        spread = _spread(vals, centre, unit)
+    return centre, spread
+
+
+def _spread(vals: list[float], centre: float, unit: str) -> float:
+    """1.4826 MADs of finite `vals` about their median `centre` (`stats.mad`'s), or the floor."""
+    return max(1.4826 * (stats.middle(sorted(map(abs, map(sub, vals, repeat(centre))))) or 0.0), floor_of(unit, centre))
+
+
+def _within(ordered: list[float], centre: float, limit: float) -> tuple[int, int]:
+    """Where the values with |v − centre| <= limit are in `ordered` (finite, sorted): one run of
+    them, as |v − centre| falls towards the centre and rises after it (rounded subtraction keeps
+    that order): from the first one below the centre that is close enough to the first one above
+    it that is not."""
+    lo = bisect_left(ordered, True, key=lambda v: v >= centre or abs(v - centre) <= limit)
+    return lo, bisect_left(ordered, True, lo, key=lambda v: v > centre and abs(v - centre) > limit)
+
+
+def _normal_of_any(vals: list[float], size: int, unit: str) -> tuple[float, float]:
+    """`normal_of` of values that may hold NaNs or infinities (none, from `level`), as they come."""
     centre = median(vals)
     spread = max(1.4826 * (stats.mad(vals) or 0.0), floor_of(unit, centre))
     for _ in range(CLIP_ROUNDS):
         kept = [v for v in vals if abs(v - centre) <= CLIP * spread]
-        if len(kept) == len(vals) or len(kept) < max(3, len(values) / 2):
+        if len(kept) == len(vals) or len(kept) < max(3, size / 2):
             break
         vals = kept
         centre = median(vals)
@@ -109,7 +147,16 @@ def resolution(sets: SignalSet) -> float:
     for the service, the finest of them (a flat stretch says nothing about the scrape)."""
     per_series = []
     for series in sets.signals.values():
-        changes = [t for (t, v), (_, prev) in zip(series.points[1:], series.points) if math.isfinite(v) and v != prev]
+        points = series.points
+        if isinstance(points, Points):
+            ts, vs = points.columns()
+            later = islice(ts, 1, None)
+            if math.isfinite(sum(vs)):
+                changes = list(compress(later, map(ne, islice(vs, 1, None), vs)))
+            else:
+                changes = [t for t, v, prev in zip(later, islice(vs, 1, None), vs) if math.isfinite(v) and v != prev]
+        else:
+            changes = [t for (t, v), (_, prev) in zip(points[1:], points) if math.isfinite(v) and v != prev]
         gaps = [b - a for a, b in zip(changes, changes[1:]) if b > a]
         if len(gaps) >= 3:
             per_series.append(median(gaps))
@@ -129,24 +176,31 @@ def level(series: SignalSeries, spec: SignalSpec, sets: SignalSet, sustain: floa
     b0, b1 = sets.baseline.start.timestamp(), sets.baseline.end.timestamp()
     w0, w1 = sets.window.start.timestamp(), sets.window.end.timestamp()
     # The baseline ends where the window starts: that shared instant belongs to the window.
-    base = [(t, v) for t, v in series.points if b0 <= t < min(b1, w0) and math.isfinite(v)]
-    win = [(t, v) for t, v in series.points if w0 <= t <= w1 and math.isfinite(v)]
-    bvals = [v for _, v in base]
+    cols = stats.columns(series.points)
+    if cols is not None:    # timestamps that rise (every backend's): each range is two bisections
+        bt, bvals = stats.between(*cols, b0, min(b1, w0), open_end=True)
+        wt, wv = stats.between(*cols, w0, w1)
+    else:
+        base = [(t, v) for t, v in series.points if b0 <= t < min(b1, w0) and math.isfinite(v)]
+        win = [(t, v) for t, v in series.points if w0 <= t <= w1 and math.isfinite(v)]
+        bt, bvals = [t for t, _ in base], [v for _, v in base]
+        wt, wv = [t for t, _ in win], [v for _, v in win]
     b, spread = normal_of(bvals, spec.unit) if bvals else (None, None)
-    now = stats.last(win)
+    now = wv[-1] if wv else None
     if spec.aggregate == "increase":
-        w = stats.increase(win)
-        b = stats.increase(base)
+        w = stats.increase_of(wv)
+        b = stats.increase_of(bvals)
         wm = w
     elif spec.aggregate == "last":
         w = now
         wm = w
     elif spec.aggregate == "peak":
-        w = stats.peak(win)
+        w = max(wv, default=None)
         wm = w
     else:
-        w = stats.sustained_peak(win, sustain)
-        wm = median(v for _, v in win) if win else None
+        w = stats.rolling_peak(wt, wv, sustain) if cols is not None else \
+            stats.sustained_peak(list(zip(wt, wv)), sustain)
+        wm = median(wv) if wv else None
     ratio = None
     if b is not None and w is not None:
         ratio = w / b if abs(b) > 1e-12 else (math.inf if w > 1e-12 else 1.0)
@@ -159,11 +213,25 @@ def level(series: SignalSeries, spec: SignalSpec, sets: SignalSet, sustain: floa
         # Leaving the baseline means 3 spreads out and a quarter of the way to the window's
         # level: a quiet baseline (1 ms of pool wait) has a spread so small that noise would count.
         step = max(3 * spread, 0.25 * (w - b))
-        onset = _onset(base + win, b, step, b1 - ONSET_LOOKBACK)
+        earliest = b1 - ONSET_LOOKBACK
+        ts, vs = bt + wt, bvals + wv
+        if cols is not None:
+            onset = _onset_rising(ts, vs, b, step, earliest)
+        else:
+            onset = _onset(zip(ts, vs), b, step, earliest)
     return Level(spec.name, spec.unit, series.query, b, w, wm, ratio, z, onset, series, now, spread)
 
 
-def _onset(points: Sequence[tuple[float, float]], base: float, step: float, earliest: float) -> float | None:
+def _onset_rising(ts: list[float], vs: list[float], base: float, step: float, earliest: float) -> float | None:
+    """`_onset` of points whose timestamps rise: those before `earliest` are the first ones, and
+    the first run of 3 points out is where three out in a row are first found."""
+    first = bisect_left(ts, earliest)
+    out = bytes(map(lt, repeat(step), map(sub, islice(vs, first, None), repeat(base))))
+    at = out.find(b"\x01\x01\x01")
+    return None if at < 0 else ts[first + at]
+
+
+def _onset(points: Iterable[tuple[float, float]], base: float, step: float, earliest: float) -> float | None:
     """First time after `earliest` the signal rose more than `step` above its baseline and
     stayed there for 3 points."""
     out = 0

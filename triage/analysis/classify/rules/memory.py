@@ -53,7 +53,7 @@ def score(f: Facts) -> None:
         f.alone["restarts"] = f"{restarts.window:.0f} restarts in the window"
     if mem and mem.window is not None:
         from_normal = _from_normal(mem, warn)
-        slope = stats.slope_per_hour([(t, v) for t, v in mem.series.points if t >= f.w0 - GROWTH_LOOKBACK])
+        slope = stats.slope_since(mem.series.points, f.w0 - GROWTH_LOOKBACK)
         growing = slope is not None and slope >= GROWING_PER_HOUR
         if crit is not None and mem.window >= crit and from_normal:
             c.raise_to(NEAR_LIMIT_GROWING if growing else NEAR_LIMIT)
@@ -69,7 +69,7 @@ def score(f: Facts) -> None:
         if growing and c.score and slope is not None:
             c.add(mem, f"rising {slope * 100:.0f} % of the limit per hour (least-squares slope): a leak")
             c.raise_to(c.score + GROWING_BONUS)
-        w_slope = stats.slope_per_hour([(t, v) for t, v in mem.series.points if t >= f.w0])
+        w_slope = stats.slope_since(mem.series.points, f.w0)
         last = stats.last(mem.series.points)
         # A leak racing toward the limit is an incident before it is an OOM kill.
         if (w_slope is not None and w_slope >= LEAK_PER_HOUR and last is not None and warn is not None
