@@ -331,3 +331,30 @@ def test_collect_health_is_the_phase_triage_run_records(kubecfg, monkeypatch, tm
     assert {(f["name"], f["reason"]) for f in payload["findings"] if f["reason"]} == {
         ("payment-6c8d7f9b4-jx2mt", "OOMKilled"), ("payment-6c8d7f9b4-jx2mt", "ErrorLogs")}
     assert payload["skipped"] == [{"source": "docker", "reason": "disabled by --no-docker"}]
+
+
+def test_the_checks_run_with_the_collector_off_and_it_is_back_after(kubecfg, monkeypatch):
+    """Issue 17: no cyclic collection walks thousands of pods' values while they are built and printed."""
+    import gc
+
+    import triage.health.run as run
+    import triage.render.json as render_json
+
+    seen: dict[str, bool] = {}
+    check_pods, write = run.check_pods, render_json.write_inert_json
+
+    def spy_check(*args, **kwargs):
+        seen["checks"] = gc.isenabled()
+        return check_pods(*args, **kwargs)
+
+    def spy_write(*args, **kwargs):
+        seen["print"] = gc.isenabled()
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(run, "check_pods", spy_check)
+    monkeypatch.setattr(render_json, "write_inert_json", spy_write)
+    gc.enable()
+    result, payload = health(kubecfg, "-o", "json")
+    assert result.code == 2 and payload["status"] == "critical"
+    assert seen == {"checks": False, "print": False}
+    assert gc.isenabled()
