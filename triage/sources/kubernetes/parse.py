@@ -39,13 +39,23 @@ def _parsed_ts(raw: str) -> float | None:
         return None
 
 
+# The values below are built without their dataclass `__init__` (one `object.__setattr__` a field,
+# frozen): the fields are set at once, as the generated `__init__` would set them (issue 17: a
+# third of reading a pod). `tests/test_kubernetes_parse.py` holds them to their class's fields.
+_new = object.__new__
+_set = object.__setattr__
+
+
 def _conditions(raw: Any) -> tuple[Condition, ...]:
     out = []
     for c in raw or ():
         if isinstance(c, dict) and c.get("type"):
-            out.append(Condition(type=str(c["type"]), status=str(c.get("status", "Unknown")),
-                                 reason=str(c.get("reason") or ""), message=str(c.get("message") or ""),
-                                 last_transition=_ts(c.get("lastTransitionTime"))))
+            get = c.get
+            cond = _new(Condition)
+            _set(cond, "__dict__", {"type": str(c["type"]), "status": str(get("status", "Unknown")),
+                                    "reason": str(get("reason") or ""), "message": str(get("message") or ""),
+                                    "last_transition": _ts(get("lastTransitionTime"))})
+            out.append(cond)
     return tuple(out)
 
 
@@ -78,24 +88,38 @@ def _container(raw: dict, init: bool) -> KubeContainer:
         last_message = str(lget("message") or "")
     else:
         last_reason, last_exit, last_finished, last_message = "", None, None, ""
-    return KubeContainer(name, ready, restarts, kind, reason, message, exit_code, started, finished, last_reason,
-                         last_exit, last_finished, last_message, init)
+    out = _new(KubeContainer)
+    _set(out, "__dict__", {"name": name, "ready": ready, "restarts": restarts, "state": kind, "reason": reason,
+                           "message": message, "exit_code": exit_code, "started_at": started, "finished_at": finished,
+                           "last_reason": last_reason, "last_exit_code": last_exit, "last_finished_at": last_finished,
+                           "last_message": last_message, "init": init})
+    return out
 
 
 def _pod(raw: dict) -> Pod:
     meta = raw.get("metadata") or {}
     spec = raw.get("spec") or {}
     status = raw.get("status") or {}
-    owner = next((f"{o.get('kind')}/{o.get('name')}" for o in meta.get("ownerReferences") or ()
-                  if o.get("controller")), "")
-    containers = tuple(_container(c, True) for c in status.get("initContainerStatuses") or ()) + tuple(
-        _container(c, False) for c in status.get("containerStatuses") or ())
-    return Pod(namespace=str(meta.get("namespace", "")), name=str(meta.get("name", "")),
-               phase=str(status.get("phase") or "Unknown"), reason=str(status.get("reason") or ""),
-               message=str(status.get("message") or ""), node=str(spec.get("nodeName") or ""),
-               created_at=_ts(meta.get("creationTimestamp")), labels=dict(meta.get("labels") or {}), owner=owner,
-               conditions=_conditions(status.get("conditions")), containers=containers,
-               spec_containers=tuple(str(c.get("name")) for c in spec.get("containers") or ()))
+    owner = ""
+    for o in meta.get("ownerReferences") or ():
+        if o.get("controller"):
+            owner = f"{o.get('kind')}/{o.get('name')}"
+            break
+    init = status.get("initContainerStatuses")
+    containers = tuple([_container(c, True) for c in init or ()] + [
+        _container(c, False) for c in status.get("containerStatuses") or ()]) if init else tuple(
+        [_container(c, False) for c in status.get("containerStatuses") or ()])
+    namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+    phase, reason = str(status.get("phase") or "Unknown"), str(status.get("reason") or "")
+    message, node = str(status.get("message") or ""), str(spec.get("nodeName") or "")
+    created, labels = _ts(meta.get("creationTimestamp")), dict(meta.get("labels") or {})
+    conditions = _conditions(status.get("conditions"))
+    pod = _new(Pod)
+    _set(pod, "__dict__", {"namespace": namespace, "name": name, "phase": phase, "reason": reason,
+                           "message": message, "node": node, "created_at": created, "labels": labels,
+                           "owner": owner, "conditions": conditions, "containers": containers,
+                           "spec_containers": tuple([str(c.get("name")) for c in spec.get("containers") or ()])})
+    return pod
 
 
 def _event(raw: dict) -> KubeEvent:
