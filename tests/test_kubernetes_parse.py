@@ -1,6 +1,6 @@
-"""`triage.sources.kubernetes.parse` builds pods, their containers and conditions without their
-dataclass `__init__` (issue 17): each value holds exactly its class's fields, equals the value its
-class builds from them, and is as frozen and hashable."""
+"""`triage.sources.kubernetes.parse` (issue 17: reading a pod without generators): each pod,
+container and condition holds exactly its class's fields, equals the value its class builds from
+them and is as frozen and hashable; an object that cannot be read raises as it did."""
 
 from __future__ import annotations
 

@@ -39,23 +39,13 @@ def _parsed_ts(raw: str) -> float | None:
         return None
 
 
-# The values below are built without their dataclass `__init__` (one `object.__setattr__` a field,
-# frozen): the fields are set at once, as the generated `__init__` would set them (issue 17: a
-# third of reading a pod). `tests/test_kubernetes_parse.py` holds them to their class's fields.
-_new = object.__new__
-_set = object.__setattr__
-
-
 def _conditions(raw: Any) -> tuple[Condition, ...]:
     out = []
     for c in raw or ():
         if isinstance(c, dict) and c.get("type"):
             get = c.get
-            cond = _new(Condition)
-            _set(cond, "__dict__", {"type": str(c["type"]), "status": str(get("status", "Unknown")),
-                                    "reason": str(get("reason") or ""), "message": str(get("message") or ""),
-                                    "last_transition": _ts(get("lastTransitionTime"))})
-            out.append(cond)
+            out.append(Condition(str(c["type"]), str(get("status", "Unknown")), str(get("reason") or ""),
+                                 str(get("message") or ""), _ts(get("lastTransitionTime"))))
     return tuple(out)
 
 
@@ -88,12 +78,8 @@ def _container(raw: dict, init: bool) -> KubeContainer:
         last_message = str(lget("message") or "")
     else:
         last_reason, last_exit, last_finished, last_message = "", None, None, ""
-    out = _new(KubeContainer)
-    _set(out, "__dict__", {"name": name, "ready": ready, "restarts": restarts, "state": kind, "reason": reason,
-                           "message": message, "exit_code": exit_code, "started_at": started, "finished_at": finished,
-                           "last_reason": last_reason, "last_exit_code": last_exit, "last_finished_at": last_finished,
-                           "last_message": last_message, "init": init})
-    return out
+    return KubeContainer(name, ready, restarts, kind, reason, message, exit_code, started, finished, last_reason,
+                         last_exit, last_finished, last_message, init)
 
 
 def _pod(raw: dict) -> Pod:
@@ -114,12 +100,8 @@ def _pod(raw: dict) -> Pod:
     message, node = str(status.get("message") or ""), str(spec.get("nodeName") or "")
     created, labels = _ts(meta.get("creationTimestamp")), dict(meta.get("labels") or {})
     conditions = _conditions(status.get("conditions"))
-    pod = _new(Pod)
-    _set(pod, "__dict__", {"namespace": namespace, "name": name, "phase": phase, "reason": reason,
-                           "message": message, "node": node, "created_at": created, "labels": labels,
-                           "owner": owner, "conditions": conditions, "containers": containers,
-                           "spec_containers": tuple([str(c.get("name")) for c in spec.get("containers") or ()])})
-    return pod
+    return Pod(namespace, name, phase, reason, message, node, created, labels, owner, conditions, containers,
+               tuple([str(c.get("name")) for c in spec.get("containers") or ()]))
 
 
 def _event(raw: dict) -> KubeEvent:
