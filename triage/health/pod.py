@@ -118,8 +118,8 @@ class _PodCheck:
         if pod.phase == "Succeeded":
             self.add("pod.status", Status.OK, None, "Succeeded (completed)")
             return True
-        sched = pod.condition("PodScheduled")
-        if pod.phase == "Pending" and sched is not None and sched.false:
+        sched = pod.condition("PodScheduled") if pod.phase == "Pending" else None
+        if sched is not None and sched.false:
             message = sched.message or next(
                 (e.message for e in reversed(self.events) if e.reason == "FailedScheduling"), "") or "no reason given"
             self.add("pod.pending", Status.CRITICAL, "Pending",
@@ -162,8 +162,8 @@ class _PodCheck:
 
     def probes_and_readiness(self) -> None:
         pod = self.pod
-        blocking = any(f.status is Status.CRITICAL for f in self.out)
-        probes = [e for e in self.events if e.reason == PROBE_EVENT]
+        blocking = bool(self.out) and any(f.status is Status.CRITICAL for f in self.out)
+        probes = [e for e in self.events if e.reason == PROBE_EVENT] if self.events else []
         ready = pod.condition("Ready")
         not_ready = pod.phase == "Running" and ready is not None and not ready.true
         if probes:
