@@ -110,3 +110,24 @@ def test_a_long_list_of_scalars_is_written_as_it_is_encoded() -> None:
     write_inert_json(value, out)
     assert out.getvalue() == json.dumps(value, indent=2, ensure_ascii=False) + "\n"
     assert len(writes) > 10 and max(writes) < 4 * (1 << 16)
+
+
+def _regex_escaped(text: str) -> str:
+    import re
+
+    unsafe = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+    return unsafe.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+@pytest.mark.parametrize("value", [
+    {"plain": "ascii only", "n": [1, 2, 3]},
+    {"del": "a\x7fb", "c1": "x\x85y", "bidi": "\u202eevil", "sep": "\u2028", "ok": "café"},
+    ["\x7f"] + ["filler"] * 20000 + ["\u2066", "end"],     # unsafe characters in more than one write
+    ["filler"] * 20000 + ["é"],                            # ASCII writes, then one that is not
+])
+def test_the_ascii_fast_path_escapes_exactly_what_the_regex_escapes(value):
+    want = _regex_escaped(json.dumps(value, indent=2, ensure_ascii=False)) + "\n"
+    out = io.StringIO()
+    write_inert_json(value, out)
+    assert out.getvalue() == want
+    assert inert_json(value) + "\n" == want

@@ -124,6 +124,15 @@ def inert_json(payload: object, *, indent: int | None = 2) -> str:
         parts: list[str] = []
         _encode(payload, indent, parts.append)
         text = "".join(parts)
+    return _inert(text)
+
+
+def _inert(text: str) -> str:
+    """`text` with the characters of _JSON_UNSAFE \\u-escaped. Of them only DEL is ASCII, and an
+    ASCII text (a flag of the string, no scan) without one is returned as it is: the regex's scan of
+    a 5,000-pod health document was ~4 ms."""
+    if text.isascii() and "\x7f" not in text:
+        return text
     return _JSON_UNSAFE.sub(_escape, text)
 
 
@@ -143,13 +152,13 @@ def write_inert_json(payload: object, out: TextIO, *, indent: int | None = 2) ->
         pending.append(piece)
         size += len(piece)
         if size >= _WRITE_CHUNK:
-            out.write(_JSON_UNSAFE.sub(_escape, "".join(pending)))
+            out.write(_inert("".join(pending)))
             pending.clear()
             size = 0
 
     _encode(payload, indent, add)
     pending.append("\n")
-    out.write(_JSON_UNSAFE.sub(_escape, "".join(pending)))
+    out.write(_inert("".join(pending)))
 
 
 def _escape(match: re.Match[str]) -> str:
