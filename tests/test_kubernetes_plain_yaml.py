@@ -100,7 +100,7 @@ def test_a_plain_kubeconfig_is_loaded_without_importing_yaml(tmp_path):
         import sys
         from triage.sources.kubernetes import direct
         got = direct.load(context=None, kubeconfig={str(config)!r}, env={{}}, service_account_dir="/nonexistent")
-        print(got.server, got.namespace, "yaml" in sys.modules)
+        print(got.server, got.namespace, "yaml" in sys.modules, "tempfile" in sys.modules)
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["https://127.0.0.1:6443", "shop", "False"]
+    assert out.split() == ["https://127.0.0.1:6443", "shop", "False", "False"]  # tempfile: for client certs only

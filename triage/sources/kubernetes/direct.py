@@ -18,7 +18,6 @@ import base64
 import os
 import re
 import ssl
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -409,6 +408,8 @@ def _tls(*, ca_file: str | None, ca_data: bytes | None, insecure: bool, cert: by
 def _load_pair(context: ssl.SSLContext, cert: bytes | str, key: bytes | str) -> None:
     """ssl reads a client certificate and key only from files: data goes to a private temporary
     file (0600, in a 0700 directory) for as long as `load_cert_chain` reads it."""
+    import tempfile  # only here (it imports random, bisect, _sha512): most kubeconfigs hold a token
+
     with tempfile.TemporaryDirectory(prefix="triage-kube-") as tmp:
         paths = []
         for name, value in (("client.crt", cert), ("client.key", key)):
