@@ -331,3 +331,54 @@ def test_collect_health_is_the_phase_triage_run_records(kubecfg, monkeypatch, tm
     assert {(f["name"], f["reason"]) for f in payload["findings"] if f["reason"]} == {
         ("payment-6c8d7f9b4-jx2mt", "OOMKilled"), ("payment-6c8d7f9b4-jx2mt", "ErrorLogs")}
     assert payload["skipped"] == [{"source": "docker", "reason": "disabled by --no-docker"}]
+
+
+def test_the_checks_run_with_the_collector_off_and_it_is_back_after(kubecfg, monkeypatch):
+    """Issue 17: no cyclic collection walks thousands of pods' values while they are built and printed."""
+    import gc
+
+    import triage.health.run as run
+    import triage.render.json as render_json
+
+    seen: dict[str, bool] = {}
+    check_pods, write = run.check_pods, render_json.write_inert_json
+
+    def spy_check(*args, **kwargs):
+        seen["checks"] = gc.isenabled()
+        return check_pods(*args, **kwargs)
+
+    def spy_write(*args, **kwargs):
+        seen["print"] = gc.isenabled()
+        return write(*args, **kwargs)
+
+    monkeypatch.setattr(run, "check_pods", spy_check)
+    monkeypatch.setattr(render_json, "write_inert_json", spy_write)
+    gc.enable()
+    result, payload = health(kubecfg, "-o", "json")
+    assert result.code == 2 and payload["status"] == "critical"
+    assert seen == {"checks": False, "print": False}
+    assert gc.isenabled()
+
+
+def test_a_kubernetes_pass_imports_no_other_sources_checks_and_no_apply(kubecfg, tmp_path):
+    """Issue 17: `health --no-docker` over a cluster imports neither the Docker, HTTP-endpoint and
+    kube-state-metrics checks nor the PATCHes of `mitigate --apply`; they still resolve when asked."""
+    import os
+    import sys
+
+    listing = tmp_path / "modules"
+    code = ("import sys\nfrom triage.cli import main\ntry:\n    main(['health', '--no-docker', '-o', 'json'])\n"
+            "except SystemExit as exc:\n    code = exc.code\n"
+            f"open({str(listing)!r}, 'w').write(str(code) + ' ' + ' '.join(sys.modules))\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")}
+    proc = subprocess.run([sys.executable, "-c", code], env={**env, "KUBECONFIG": str(kubecfg)},
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    code_seen, *modules = listing.read_text().split()
+    assert code_seen == "2" and "triage.health.pod" in modules
+    assert not {"triage.health.container", "triage.health.endpoint", "triage.health.kube_state",
+                "triage.sources.kubernetes.apply"} & set(modules)
+    from triage.sources import kubernetes
+    from triage.sources.kubernetes.apply import KubeActions
+
+    assert kubernetes.KubeActions is KubeActions

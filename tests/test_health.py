@@ -150,3 +150,25 @@ def test_a_failing_source_never_hides_the_others():
     report = run_health(plan, docker=FakeBrokenDocker(), http=FakeProber())
     assert [f.status for f in report.findings] == [Status.OK]
     assert report.skipped == (Skipped("docker", "internal error: RuntimeError: unexpected answer"),)
+
+
+@pytest.mark.parametrize(("containers", "spec", "detail"), [
+    # init containers count for restarts, not for ready/regular; the first container that restarted and
+    # said why gives the note
+    ([("init", True, False, 2, "Completed", 100.0), ("app", False, True, 3, "Error", 400.0),
+      ("side", False, True, 1, "OOMKilled", 500.0)], (),
+     "Running, 2/2 ready, 6 restarts, last restart 10m ago (Completed)"),
+    ([("app", False, False, 0, "", None), ("side", False, True, 5, "", None)], (),
+     "Running, 1/2 ready, 5 restarts"),
+    ([("init", True, True, 0, "", None)], ("app", "side"), "Running, 0/1 ready, 0 restarts"),
+    ([], ("app", "side"), "Running, 0/2 ready, 0 restarts"),
+])
+def test_the_ok_line_of_a_pod(containers, spec, detail):
+    from triage.health.pod import check_pods
+    from triage.models.health import KubeContainer, Pod
+
+    built = tuple(KubeContainer(name=n, ready=ready, restarts=r, state="running", init=init, last_reason=why,
+                                last_finished_at=at) for n, init, ready, r, why, at in containers)
+    pod = Pod(namespace="shop", name="web-0", phase="Running", containers=built, spec_containers=spec)
+    result = check_pods([pod], [], now=700.0, window=60.0)
+    assert [(f.check, f.status, f.detail) for f in result.findings] == [("pod.status", Status.OK, detail)]

@@ -36,6 +36,9 @@ DOCUMENTS = [
                    "ok": False, "seen": True, "reason": None, "tags": ("a", "b"), "nested": {"deep": [1, [2, [3]]]}}]},
     {"quotes": 'say "hi"\\', "control": "\x00\x1f\t\n", "unicode": "café ☕ \u2028 \U0001f600", "": "empty key"},
     [1, -0.0, 1e300, 2**70, -5, 3.141592653589793, 1e-7],
+    # scalars joined with their container around containers and empty ones, in dicts and lists
+    {"a": 1, "b": {"c": "x", "d": [], "e": None}, "f": "y", "g": [1, {"h": True}, "z", [], {}, ("t",)], "i": {}},
+    [None, {"k": [False, 0.5]}, "s", [[], [1]], 7, {}],
     "just a string",
     42,
     None,
@@ -50,7 +53,8 @@ def test_same_bytes_as_json_dumps(value: object) -> None:
 
 
 @pytest.mark.parametrize("value", [{1: "int key"}, {"c": Colour.RED}, [Level.HIGH], {"x": object()},
-                                   [math.nan], {"x": math.inf}])
+                                   [math.nan], {"x": math.inf},
+                                   {"before": "a", "c": Colour.RED, "after": [1, Level.HIGH, "b"], "end": 2}])
 def test_unusual_values_go_to_json_dumps_at_their_place(value: object) -> None:
     nested = {"services": [{"name": "a", "value": value}]}
     for doc in (value, nested):
@@ -90,3 +94,40 @@ def test_compact_and_inert() -> None:
     assert inert_json({"a": 1}, indent=0) == '{\n"a": 1\n}'  # indent 0 is newlines, not compact
     assert inert_json(value, indent=None) == '{"a": [1, "\\u202e"]}'
     assert inert_json(value) == '{\n  "a": [\n    1,\n    "\\u202e"\n  ]\n}'
+
+
+def test_a_long_list_of_scalars_is_written_as_it_is_encoded() -> None:
+    """Scalars are joined with their container, but a long list still reaches the stream in pieces."""
+    writes: list[int] = []
+
+    class Counting(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(len(text))
+            return super().write(text)
+
+    value = {"values": list(range(200_000)), "names": {f"k{i}": "v" for i in range(50_000)}}
+    out = Counting()
+    write_inert_json(value, out)
+    assert out.getvalue() == json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    assert len(writes) > 10 and max(writes) < 4 * (1 << 16)
+
+
+def _regex_escaped(text: str) -> str:
+    import re
+
+    unsafe = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+    return unsafe.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+@pytest.mark.parametrize("value", [
+    {"plain": "ascii only", "n": [1, 2, 3]},
+    {"del": "a\x7fb", "c1": "x\x85y", "bidi": "\u202eevil", "sep": "\u2028", "ok": "café"},
+    ["\x7f"] + ["filler"] * 20000 + ["\u2066", "end"],     # unsafe characters in more than one write
+    ["filler"] * 20000 + ["é"],                            # ASCII writes, then one that is not
+])
+def test_the_ascii_fast_path_escapes_exactly_what_the_regex_escapes(value):
+    want = _regex_escaped(json.dumps(value, indent=2, ensure_ascii=False)) + "\n"
+    out = io.StringIO()
+    write_inert_json(value, out)
+    assert out.getvalue() == want
+    assert inert_json(value) + "\n" == want

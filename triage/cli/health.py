@@ -48,6 +48,7 @@ def health(
 
     from triage.cli import console
     from triage.config import load_settings
+    from triage.gcpause import paused
     from triage.health.run import exit_status, plan_health
     from triage.pipeline import health_document
     from triage.timeutil import parse_duration
@@ -56,19 +57,20 @@ def health(
     plan = plan_health(settings, service=service, all_services=all_services, namespace=namespace,
                        all_namespaces=all_namespaces, kubernetes=not no_kubernetes, docker=not no_docker,
                        urls=url or (), window=parse_duration(window, what="--window").total_seconds())
-    with console.progress(output is o.Output.table) as progress:
-        report = _run(plan, o.HealthChecks(context=context, timeout=timeout), settings, progress=progress)
-    status = exit_status(report)
-    if output is o.Output.json:
-        console.print_json(health_document(report, status))
-    elif output is o.Output.markdown:
-        from triage.render.markdown.health import health_markdown
+    with paused():  # thousands of pods' values are built and printed: no collector walking them
+        with console.progress(output is o.Output.table) as progress:
+            report = _run(plan, o.HealthChecks(context=context, timeout=timeout), settings, progress=progress)
+        status = exit_status(report)
+        if output is o.Output.json:
+            console.print_json(health_document(report, status))
+        elif output is o.Output.markdown:
+            from triage.render.markdown.health import health_markdown
 
-        sys.stdout.write(health_markdown(report, status))
-    else:
-        from triage.cli.table import health_table
+            sys.stdout.write(health_markdown(report, status))
+        else:
+            from triage.cli.table import health_table
 
-        health_table(report, status)
+            health_table(report, status)
     raise typer.Exit(int(status.exit_code))
 
 
@@ -76,11 +78,13 @@ def collect_health(settings: Settings, services: Sequence[ServiceConfig], *, win
                    no_kubernetes: bool = False, no_docker: bool = False, urls: Sequence[str] = (),
                    context: str | None = None, timeout: float = 10.0) -> HealthReport:
     """The health phase of `run`, `mitigate` and `fix`: these services' checks, as `health --service` runs them."""
+    from triage.gcpause import paused
     from triage.health.run import plan_for_services
 
     plan = plan_for_services(services, kubernetes=not no_kubernetes, docker=not no_docker, urls=urls,
                              window=window_seconds)
-    return _run(plan, o.HealthChecks(context=context, timeout=timeout), settings)
+    with paused():
+        return _run(plan, o.HealthChecks(context=context, timeout=timeout), settings)
 
 
 def health_phase(settings: Settings, services: Sequence[ServiceConfig], window_seconds: float,

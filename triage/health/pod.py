@@ -118,8 +118,8 @@ class _PodCheck:
         if pod.phase == "Succeeded":
             self.add("pod.status", Status.OK, None, "Succeeded (completed)")
             return True
-        sched = pod.condition("PodScheduled")
-        if pod.phase == "Pending" and sched is not None and sched.false:
+        sched = pod.condition("PodScheduled") if pod.phase == "Pending" else None
+        if sched is not None and sched.false:
             message = sched.message or next(
                 (e.message for e in reversed(self.events) if e.reason == "FailedScheduling"), "") or "no reason given"
             self.add("pod.pending", Status.CRITICAL, "Pending",
@@ -162,8 +162,8 @@ class _PodCheck:
 
     def probes_and_readiness(self) -> None:
         pod = self.pod
-        blocking = any(f.status is Status.CRITICAL for f in self.out)
-        probes = [e for e in self.events if e.reason == PROBE_EVENT]
+        blocking = bool(self.out) and any(f.status is Status.CRITICAL for f in self.out)
+        probes = [e for e in self.events if e.reason == PROBE_EVENT] if self.events else []
         ready = pod.condition("Ready")
         not_ready = pod.phase == "Running" and ready is not None and not ready.true
         if probes:
@@ -212,13 +212,18 @@ class _PodCheck:
         if self.out:
             return
         pod = self.pod
-        total_c = len(pod.containers) or len(pod.spec_containers)
-        ready_c = sum(1 for c in pod.containers if c.ready and not c.init)
-        restarts = sum(c.restarts for c in pod.containers)
-        regular = sum(1 for c in pod.containers if not c.init) or total_c
+        ready_c = restarts = regular = 0
+        last: KubeContainer | None = None  # the first that restarted and said why
+        for c in pod.containers:  # one pass (issue 17: most of the pods of a big namespace end here)
+            restarts += c.restarts
+            if not c.init:
+                regular += 1
+                if c.ready:
+                    ready_c += 1
+            if last is None and c.restarts and c.last_reason:
+                last = c
+        regular = regular or len(pod.containers) or len(pod.spec_containers)
         note = ""
-        older = [c for c in pod.containers if c.restarts and c.last_reason]
-        if older:
-            last = older[0]
+        if last is not None:
             note = f", last restart {ago(last.last_finished_at, self.now)} ({last.last_reason})".replace(" ()", "")
         self.add("pod.status", Status.OK, None, f"{pod.phase}, {ready_c}/{regular} ready, {restarts} restarts{note}")

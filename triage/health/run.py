@@ -17,9 +17,6 @@ from urllib.parse import urlsplit
 
 from triage.config import ServiceConfig, Settings
 from triage.errors import SourceError, UsageError
-from triage.health.container import check_containers
-from triage.health.endpoint import check_endpoints
-from triage.health.kube_state import pod_findings
 from triage.health.logs import scan
 from triage.health.pod import check_pods
 from triage.health.text import clip
@@ -128,7 +125,7 @@ def run_health(plan: HealthPlan, *, kube: KubeSource | None = None, docker: Dock
     if plan.docker and docker is not None:
         jobs.append(("docker", lambda: _docker(plan, docker, now)))
     if plan.urls and http is not None:
-        jobs.append(("http", lambda: (check_endpoints(http.probe(plan.urls)), [])))
+        jobs.append(("http", lambda: _endpoints(plan, http)))
     progress("checking " + ", ".join(name for name, _ in jobs) if jobs else "nothing to check")
     findings: list[Finding] = []
     skipped: list[Skipped] = list(plan.skipped)
@@ -146,6 +143,12 @@ def run_health(plan: HealthPlan, *, kube: KubeSource | None = None, docker: Dock
             findings.extend(found)
             skipped.extend(skips)
     return HealthReport(findings=tuple(sort_findings(findings)), skipped=tuple(skipped))
+
+
+def _endpoints(plan: HealthPlan, http: HttpProber) -> tuple[list[Finding], list[Skipped]]:
+    from triage.health.endpoint import check_endpoints  # the checks of a source not asked are not imported
+
+    return check_endpoints(http.probe(plan.urls)), []
 
 
 _ORDER = {Status.CRITICAL: 0, Status.WARNING: 1, Status.UNKNOWN: 2, Status.OK: 3}
@@ -225,6 +228,8 @@ def _kubernetes_or_metrics(plan: HealthPlan, kube: KubeSource, metrics: MetricsS
     except SourceError as exc:
         if metrics is None:
             raise
+        from triage.health.kube_state import pod_findings
+
         namespaces = None if plan.all_namespaces else list(plan.namespaces) or None
         try:
             found = pod_findings(metrics, namespaces=namespaces, services=plan.services, window=plan.window, now=now)
@@ -283,6 +288,8 @@ def docker_selector(services: Sequence[ServiceConfig]) -> Callable[[str, Mapping
 
 
 def _docker(plan: HealthPlan, docker: DockerSource, now: float) -> tuple[list[Finding], list[Skipped]]:
+    from triage.health.container import check_containers
+
     containers = docker.containers(docker_selector(plan.services))
     result = check_containers(containers, now=now, window=plan.window)
     findings = list(result.findings)

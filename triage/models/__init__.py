@@ -15,36 +15,24 @@ from triage.models.core import (
     iso,
     json_number,
 )
-from triage.models.signals import (
-    EXTRA_SIGNALS,
-    SIGNAL_NAMES,
-    WHEN_PRESENT,
-    DetectReport,
-    Points,
-    QueryAlternative,
-    RangeQuery,
-    Samples,
-    Series,
-    ServiceDetection,
-    SignalSeries,
-    SignalSet,
-    SignalSpec,
-    SignalVerdict,
-)
 from triage.models.vocabulary import (
     BOTTLENECKS,
     DB_CLASSES,
+    EXTRA_SIGNALS,
     HEALTH_KINDS,
     HEALTH_REASONS,
     INCIDENT_CLASSES,
     NO_INCIDENT,
     OWN_RESOURCE_CLASSES,
+    SIGNAL_NAMES,
     TRIGGERS,
     UNDECIDED,
+    WHEN_PRESENT,
 )
 
 # The health values (17 dataclasses, ~a third of this package's import) are imported on first use
-# (PEP 562): `rca` and `detect` never need them (issue 17).
+# (PEP 562): `rca` and `detect` never need them (issue 17). So are the signal values (and the SLO
+# report they hold): `health` never needs them.
 if TYPE_CHECKING:
     from triage.models.health import (
         Condition,
@@ -64,6 +52,19 @@ if TYPE_CHECKING:
         Node,
         Pod,
         Skipped,
+    )
+    from triage.models.signals import (
+        DetectReport,
+        Points,
+        QueryAlternative,
+        RangeQuery,
+        Samples,
+        Series,
+        ServiceDetection,
+        SignalSeries,
+        SignalSet,
+        SignalSpec,
+        SignalVerdict,
     )
 
 __all__ = [
@@ -99,9 +100,25 @@ _HEALTH = frozenset({
 })
 
 
+_SIGNALS = frozenset({
+    "DetectReport",
+    "Points",
+    "QueryAlternative",
+    "RangeQuery",
+    "Samples",
+    "Series",
+    "ServiceDetection",
+    "SignalSeries",
+    "SignalSet",
+    "SignalSpec",
+    "SignalVerdict",
+})
+
+
 def __getattr__(name: str) -> Any:
-    if name in _HEALTH:
-        value = getattr(importlib.import_module("triage.models.health"), name)
+    module = "triage.models.health" if name in _HEALTH else "triage.models.signals" if name in _SIGNALS else None
+    if module is not None:
+        value = getattr(importlib.import_module(module), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

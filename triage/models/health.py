@@ -68,7 +68,10 @@ class Pod:
     spec_containers: tuple[str, ...] = ()
 
     def condition(self, kind: str) -> Condition | None:
-        return next((c for c in self.conditions if c.type == kind), None)
+        for c in self.conditions:
+            if c.type == kind:
+                return c
+        return None
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,10 @@ class Deployment:
     conditions: tuple[Condition, ...] = ()
 
     def condition(self, kind: str) -> Condition | None:
-        return next((c for c in self.conditions if c.type == kind), None)
+        for c in self.conditions:
+            if c.type == kind:
+                return c
+        return None
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,10 @@ class Hpa:
     conditions: tuple[Condition, ...] = ()
 
     def condition(self, kind: str) -> Condition | None:
-        return next((c for c in self.conditions if c.type == kind), None)
+        for c in self.conditions:
+            if c.type == kind:
+                return c
+        return None
 
 
 @dataclass(frozen=True)
@@ -125,7 +134,10 @@ class Node:
     unschedulable: bool = False
 
     def condition(self, kind: str) -> Condition | None:
-        return next((c for c in self.conditions if c.type == kind), None)
+        for c in self.conditions:
+            if c.type == kind:
+                return c
+        return None
 
 
 @dataclass(frozen=True)
@@ -232,7 +244,7 @@ class Finding:
             "name": self.name,
             "namespace": self.namespace,
             "check": self.check,
-            "status": self.status.value,
+            "status": self.status._value_,  # .value without the enum's descriptor (6,000 findings a run)
             "reason": self.reason,
             "detail": self.detail,
         }

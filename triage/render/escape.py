@@ -26,7 +26,10 @@ def escape_control(text: object) -> str:
     """Control characters from outside made visible and inert: ESC becomes the four characters
     `\\x1b`, U+202E the six `\\u202e`; everything else (tab and newline included) unchanged.
     Idempotent: what it writes holds no control character."""
-    return _CONTROL.sub(_visible, str(text))
+    text = str(text)
+    if text.isascii() and text.isprintable():
+        return text  # none of _UNSAFE is printable ASCII: no regex pass (thousands of names a health run)
+    return _CONTROL.sub(_visible, text)
 
 
 # The name every renderer imports; it escapes rather than deletes since issue 13 (the reader

@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from triage.errors import SourceError
-from triage.models import Alert, RangeQuery, Series
+from triage.models import Alert
 
-if TYPE_CHECKING:  # the health values are imported only by the passes that read them
+if TYPE_CHECKING:  # the health and signal values are imported only by the passes that read them
+    from triage.models import RangeQuery, Series
     from triage.models.health import (
         Deployment,
         DockerContainer,

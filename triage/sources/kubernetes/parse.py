@@ -43,9 +43,9 @@ def _conditions(raw: Any) -> tuple[Condition, ...]:
     out = []
     for c in raw or ():
         if isinstance(c, dict) and c.get("type"):
-            out.append(Condition(type=str(c["type"]), status=str(c.get("status", "Unknown")),
-                                 reason=str(c.get("reason") or ""), message=str(c.get("message") or ""),
-                                 last_transition=_ts(c.get("lastTransitionTime"))))
+            get = c.get
+            out.append(Condition(str(c["type"]), str(get("status", "Unknown")), str(get("reason") or ""),
+                                 str(get("message") or ""), _ts(get("lastTransitionTime"))))
     return tuple(out)
 
 
@@ -86,16 +86,22 @@ def _pod(raw: dict) -> Pod:
     meta = raw.get("metadata") or {}
     spec = raw.get("spec") or {}
     status = raw.get("status") or {}
-    owner = next((f"{o.get('kind')}/{o.get('name')}" for o in meta.get("ownerReferences") or ()
-                  if o.get("controller")), "")
-    containers = tuple(_container(c, True) for c in status.get("initContainerStatuses") or ()) + tuple(
-        _container(c, False) for c in status.get("containerStatuses") or ())
-    return Pod(namespace=str(meta.get("namespace", "")), name=str(meta.get("name", "")),
-               phase=str(status.get("phase") or "Unknown"), reason=str(status.get("reason") or ""),
-               message=str(status.get("message") or ""), node=str(spec.get("nodeName") or ""),
-               created_at=_ts(meta.get("creationTimestamp")), labels=dict(meta.get("labels") or {}), owner=owner,
-               conditions=_conditions(status.get("conditions")), containers=containers,
-               spec_containers=tuple(str(c.get("name")) for c in spec.get("containers") or ()))
+    owner = ""
+    for o in meta.get("ownerReferences") or ():
+        if o.get("controller"):
+            owner = f"{o.get('kind')}/{o.get('name')}"
+            break
+    init = status.get("initContainerStatuses")
+    containers = tuple([_container(c, True) for c in init or ()] + [
+        _container(c, False) for c in status.get("containerStatuses") or ()]) if init else tuple(
+        [_container(c, False) for c in status.get("containerStatuses") or ()])
+    namespace, name = str(meta.get("namespace", "")), str(meta.get("name", ""))
+    phase, reason = str(status.get("phase") or "Unknown"), str(status.get("reason") or "")
+    message, node = str(status.get("message") or ""), str(spec.get("nodeName") or "")
+    created, labels = _ts(meta.get("creationTimestamp")), dict(meta.get("labels") or {})
+    conditions = _conditions(status.get("conditions"))
+    return Pod(namespace, name, phase, reason, message, node, created, labels, owner, conditions, containers,
+               tuple([str(c.get("name")) for c in spec.get("containers") or ()]))
 
 
 def _event(raw: dict) -> KubeEvent:
