@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import os
-import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -173,108 +172,12 @@ def _named(items: Any, kind: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _yaml(text: str) -> Any:
-    plain = _plain_yaml(text)
-    if plain is not None:
-        return plain
     import yaml
 
     try:
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except yaml.YAMLError:
         raise _FallBack from None
-
-
-# What kubectl and `yaml.safe_dump` write for a kubeconfig, read without importing PyYAML (its
-# import is ~15 ms, a tenth of a health run's floor): block mappings and sequences, two spaces or
-# more of indent, keys and values that are plain words. A value that starts with a letter or "/"
-# and holds no space, quote, "#", ",", bracket or brace is a string to PyYAML's SafeLoader, except
-# the words of its bool and null resolvers (below). Anything else, a comment, a quoted or numeric
-# value, a flow collection other than {} and [], a tab, a document marker or a non-ASCII
-# character, and the text goes to PyYAML as before: `_plain_yaml` answers None.
-_WORDS: dict[str, Any] = {w: True for w in ("yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON")}
-_WORDS.update({w: False for w in ("no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF")})
-_WORDS.update({w: None for w in ("null", "Null", "NULL")})
-_LINE: Any = None  # compiled on first use
-
-
-def _line_pattern() -> Any:
-    global _LINE
-    if _LINE is None:
-        value = r"(?:[A-Za-z/][A-Za-z0-9_./:+=@-]*(?<!:)|\{\}|\[\])"
-        _LINE = re.compile(rf"( *)(- )?(?:([A-Za-z_][A-Za-z0-9_-]*):(?: ({value}))?|({value}))")
-    return _LINE
-
-
-def _scalar(word: str) -> Any:
-    if word == "{}":
-        return {}
-    if word == "[]":
-        return []
-    return _WORDS.get(word, word)
-
-
-def _plain_yaml(text: str) -> dict[str, Any] | None:
-    """`text` as PyYAML's SafeLoader reads it, when it is a block mapping of the plain kind above;
-    None when it is not (then PyYAML reads it)."""
-    if not text.isascii() or "\t" in text or "\r" in text:
-        return None
-    match = _line_pattern().fullmatch
-    lines: list[tuple[int, bool, str | None, str | None]] = []   # indent, "- ", key, value
-    for raw in text.split("\n"):
-        if not raw:
-            continue
-        found = match(raw)
-        if found is None:
-            return None
-        spaces, dash, key, value, item = found.groups()
-        if key is not None and key in _WORDS:
-            return None  # a bool or null key
-        indent = len(spaces)
-        if dash and key is not None:
-            lines.append((indent, True, None, None))        # "- key: ...": a mapping in the item
-            lines.append((indent + 2, False, key, value))
-        else:
-            lines.append((indent, bool(dash), key, value if key is not None else item))
-    if not lines or lines[0][0] != 0 or lines[0][1]:
-        return None
-    try:
-        doc, end = _block(lines, 0)
-    except (_FallBack, RecursionError):  # not plain, or nested past the stack
-        return None
-    return doc if end == len(lines) and isinstance(doc, dict) else None
-
-
-def _block(lines: list[tuple[int, bool, str | None, str | None]], i: int) -> tuple[Any, int]:
-    """The mapping or sequence that starts at lines[i], and the index after it."""
-    indent, dash = lines[i][0], lines[i][1]
-    if dash:
-        items: list[Any] = []
-        while i < len(lines) and lines[i][0] == indent and lines[i][1]:
-            _, _, key, value = lines[i]
-            if value is None:  # "- key: ...": the item's mapping starts on the next entry, 2 deeper
-                node, i = _block(lines, i + 1)
-                items.append(node)
-            else:
-                items.append(_scalar(value))
-                i += 1
-        if i < len(lines) and lines[i][0] > indent:
-            raise _FallBack
-        return items, i
-    mapping: dict[str, Any] = {}
-    while i < len(lines) and lines[i][0] == indent and not lines[i][1]:
-        _, _, key, value = lines[i]
-        if key is None or key in mapping:
-            raise _FallBack
-        i += 1
-        if value is not None:
-            mapping[key] = _scalar(value)
-        elif i < len(lines) and (lines[i][0] > indent or (lines[i][0] == indent and lines[i][1])):
-            mapping[key], i = _block(lines, i)
-        else:
-            mapping[key] = None
-    if i < len(lines) and lines[i][0] > indent:
-        raise _FallBack
-    return mapping, i
 
 
 def _connection(cluster_entry: _Entry, user_entry: _Entry | None, namespace: str) -> Direct:
