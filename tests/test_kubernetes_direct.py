@@ -168,7 +168,8 @@ def test_health_json_is_the_same_direct_and_through_the_sdk(tmp_path, monkeypatc
 
 
 def test_a_health_pass_imports_no_sdk_no_urllib3_no_requests(tmp_path):
-    """A fresh process: `health` against a token kubeconfig never imports kubernetes, urllib3 or requests."""
+    """A fresh process: `health` against a token kubeconfig never imports kubernetes, urllib3 or requests
+    (nor tempfile, which only a client certificate's files need)."""
     with FakeKubeAPI(load_manifests(), logs=load_logs(), tokens={TOKEN: ALL}) as api:
         path = _write(tmp_path / "kc", api.url, user={"token": TOKEN})
         code = textwrap.dedent("""
@@ -178,8 +179,8 @@ def test_a_health_pass_imports_no_sdk_no_urllib3_no_requests(tmp_path):
                 main(["health", "--no-docker", "-o", "json"])
             except SystemExit:
                 pass
-            print(json.dumps(sorted(m for m in ("kubernetes", "urllib3", "requests") if m in sys.modules)),
-                  file=sys.stderr)
+            print(json.dumps(sorted(m for m in ("kubernetes", "urllib3", "requests", "tempfile")
+                                    if m in sys.modules)), file=sys.stderr)   # tempfile: client certs only
         """)
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRIAGE_")
                and k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
