@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from triage.batch import BATCH_LABEL, BATCH_SIZE, batch_size_for, run_batched
 from triage.catalog import Catalog
@@ -21,7 +21,6 @@ from triage.config import ServiceConfig, Settings, config_line
 from triage.discovery import discovery_query
 from triage.errors import ConfigError, NoDataError, SourceError, UsageError
 from triage.models import (
-    Alert,
     RangeQuery,
     Samples,
     Series,
@@ -40,7 +39,6 @@ MIN_STEP = 15.0
 TARGET_POINTS = 300
 # A fleet pass reads every service at once: half the resolution halves what crosses the wire.
 FLEET_POINTS = 150
-ALERT_LABELS = ("service", "container", "deployment", "app", "job")
 EDGE_LABEL = "server_address"
 
 
@@ -399,47 +397,6 @@ def discover_services(source: MetricsSource, settings: Settings, windows: Window
         if name and _finite(item.points):
             found.setdefault(name, item.labels.get("namespace") or settings.default_namespace)
     return found
-
-
-def alerts_query(windows: Windows) -> RangeQuery:
-    return RangeQuery('ALERTS{alertstate="firing"}', windows.window.start.timestamp(), windows.end, windows.step)
-
-
-def alerts_from_series(source: MetricsSource, services: Sequence[ServiceConfig], windows: Windows) -> \
-        dict[str, list[Alert]]:
-    """Alerts that fired during the window, read back from the ALERTS series."""
-    answer = source.query_range_many([alerts_query(windows)])[0]
-    if isinstance(answer, SourceError):
-        raise answer
-    out: dict[str, dict[str, Alert]] = {}
-    for item in answer:
-        firing = [t for t, v in item.points if math.isfinite(v) and v > 0]
-        if not firing:
-            continue
-        for svc in services:
-            if not alert_matches(item.labels, svc):
-                continue
-            name = item.labels.get("alertname", "?")
-            out.setdefault(svc.name, {}).setdefault(name, Alert(
-                name=name, state="firing", severity=item.labels.get("severity"), source="ALERTS",
-                labels={k: v for k, v in item.labels.items() if k != "__name__"},
-                starts_at=datetime.fromtimestamp(min(firing), tz=timezone.utc),
-            ))
-    return {k: list(v.values()) for k, v in out.items()}
-
-
-def alert_matches(labels: Mapping[str, str], service: ServiceConfig) -> bool:
-    """An alert belongs to a service when one of its identifying labels names it."""
-    for label in ALERT_LABELS:
-        value = labels.get(label)
-        key = label if label in ("container", "deployment") else "service"
-        if value is not None and value == service.selector(key):
-            return True
-    return False
-
-
-def alerts_for(alerts: Sequence[Alert], service: ServiceConfig) -> list[Alert]:
-    return [a for a in alerts if alert_matches(a.labels, service)]
 
 
 def ensure_data(collection: Collection, services: Sequence[ServiceConfig], required: Sequence[str]) -> None:

@@ -15,6 +15,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -41,6 +42,8 @@ INSTALL_DB_BIN = os.environ.get("TRIAGE_TEST_MARIADB_INSTALL_DB", "mariadb-insta
 CLIENT_BIN = os.environ.get("TRIAGE_TEST_MARIADB", "mariadb")
 EXPORTER_BIN = os.environ.get("TRIAGE_TEST_MYSQLD_EXPORTER", "prometheus-mysqld-exporter")
 BINARIES = (MARIADBD_BIN, INSTALL_DB_BIN, CLIENT_BIN, EXPORTER_BIN, PROMETHEUS_BIN)
+# the longest unix socket path mariadbd takes (sun_path is 108 bytes with its NUL)
+SOCKET_PATH_MAX = 107
 
 
 def _popen(kind: str, argv: Sequence[str], log_path: Path, **kw) -> subprocess.Popen:
@@ -64,6 +67,14 @@ class MariaDB(Backend):
     port: int
     socket: Path
     password: str
+    short_dir: Path | None = None   # the socket's own directory when the work dir's path is too long for one
+
+    def stop(self) -> None:
+        try:
+            super().stop()
+        finally:
+            if self.short_dir is not None:
+                shutil.rmtree(self.short_dir, ignore_errors=True)
 
     def client_argv(self, *, database: str | None = None, password: str | None = None) -> list[str]:
         password = self.password if password is None else password
@@ -137,16 +148,26 @@ def start_mariadb(workdir: PathLike, *, max_connections: int = 100, ready_timeou
             raise BackendError(f"mariadb-install-db: {e}\n{_tail(log)}") from e
     if rc != 0:
         raise BackendError(f"mariadb-install-db exited {rc}\n--- last lines of {log} ---\n{_tail(log)}")
+    short_dir = None
+    if len(os.fsencode(sock)) > SOCKET_PATH_MAX:   # a deep temp dir (pytest-xdist's per-worker base, say)
+        short_dir = Path(tempfile.mkdtemp(prefix="triage-mariadb-"))
+        sock = short_dir / "mysqld.sock"
     port = free_port()
-    proc = _popen("mariadb", [
-        MARIADBD_BIN, "--no-defaults", f"--datadir={datadir}", f"--socket={sock}", f"--port={port}",
-        "--bind-address=127.0.0.1", f"--pid-file={wd / 'mysqld.pid'}", f"--tmpdir={tmpdir}",
-        f"--max-connections={max_connections}",
-        "--skip-name-resolve", "--skip-log-bin", "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M",
-        "--innodb-flush-log-at-trx-commit=0", "--performance-schema=ON", "--plugin-load-add=query_response_time",
-        "--query-response-time-stats=ON", *root, *extra_args], log, stdin=subprocess.DEVNULL)
+    try:
+        proc = _popen("mariadb", [
+            MARIADBD_BIN, "--no-defaults", f"--datadir={datadir}", f"--socket={sock}", f"--port={port}",
+            "--bind-address=127.0.0.1", f"--pid-file={wd / 'mysqld.pid'}", f"--tmpdir={tmpdir}",
+            f"--max-connections={max_connections}",
+            "--skip-name-resolve", "--skip-log-bin", "--innodb-buffer-pool-size=32M", "--innodb-log-file-size=16M",
+            "--innodb-flush-log-at-trx-commit=0", "--performance-schema=ON", "--plugin-load-add=query_response_time",
+            "--query-response-time-stats=ON", *root, *extra_args], log, stdin=subprocess.DEVNULL)
+    except BaseException:
+        if short_dir is not None:
+            shutil.rmtree(short_dir, ignore_errors=True)
+        raise
     server = MariaDB("mariadb", proc, f"mysql://127.0.0.1:{port}", wd, log)
     server.port, server.socket, server.password = port, sock, ""
+    server.short_dir = short_dir
     try:
         password = secrets.token_hex(12)
         deadline = time.monotonic() + ready_timeout

@@ -12,10 +12,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from triage.alertseries import alert_matches
 from triage.config import ServiceConfig
 from triage.errors import SourceError
 from triage.models import RangeQuery, Series, iso
-from triage.signals import Windows, alert_matches
+from triage.signals import Windows
 
 ALERT_EVENTS_QUERY = 'ALERTS{alertstate=~"pending|firing"}'
 MAX_ALERT_SERIES = 200

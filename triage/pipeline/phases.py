@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from triage.alertseries import alerts_for, alerts_from_series, alerts_query
 from triage.catalog import Catalog
 from triage.config import ServiceConfig, Settings
 from triage.errors import SourceError, UsageError
@@ -19,9 +20,6 @@ from triage.models import Alert, DetectReport, RangeQuery
 from triage.signals import (
     Collection,
     Windows,
-    alerts_for,
-    alerts_from_series,
-    alerts_query,
     collect,
     discover_services,
     ensure_data,

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from itertools import repeat
 from json.encoder import encode_basestring as _str
 from typing import TextIO, cast
 
@@ -68,47 +69,30 @@ def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
         inner = "\n" + pad + step
         # A container's scalars are joined into one piece with it: a finding is one `add`, not
         # one per key and value (issue 17: 6,000 findings were ~100,000 calls).
-        pieces: list[str] = []
         if t is dict:
-            sep = "{" + inner
-            for k, v in cast(dict, o).items():
-                tv = type(v)
-                text = (_str(v) if tv is str else _scalar(v)
-                        if tv is not dict and tv is not list and tv is not tuple else None)
-                key = keys.get(k)
-                if key is None:
-                    key = keys[k] = _str(k) + ": "
-                if text is not None:
-                    pieces.append(sep + key + text)
-                    if len(pieces) >= _JOINED:
-                        add("".join(pieces))
-                        pieces.clear()
-                else:
-                    pieces.append(sep + key)
-                    add("".join(pieces))
-                    pieces.clear()
-                    enc(v, pad + step, depth + 1)
-                sep = "," + inner
-            pieces.append("\n" + pad + "}")
-            add("".join(pieces))
-            return
-        sep = "[" + inner
-        for v in cast(list, o):
+            opening, closing = "{", "}"
+            members: Iterable[tuple[str, object]] = [
+                (keys.get(k) or keys.setdefault(k, _str(k) + ": "), v) for k, v in cast(dict, o).items()]
+        else:
+            opening, closing, members = "[", "]", zip(repeat(""), cast(list, o))
+        pieces: list[str] = []
+        sep = opening + inner
+        for key, v in members:
             tv = type(v)
-            text = (_str(v) if tv is str else _scalar(v)
+            text = (_str(cast(str, v)) if tv is str else _scalar(v)
                     if tv is not dict and tv is not list and tv is not tuple else None)
             if text is not None:
-                pieces.append(sep + text)
+                pieces.append(sep + key + text)
                 if len(pieces) >= _JOINED:
                     add("".join(pieces))
                     pieces.clear()
             else:
-                pieces.append(sep)
+                pieces.append(sep + key)
                 add("".join(pieces))
                 pieces.clear()
                 enc(v, pad + step, depth + 1)
             sep = "," + inner
-        pieces.append("\n" + pad + "]")
+        pieces.append("\n" + pad + closing)
         add("".join(pieces))
 
     enc(value, "", 0)

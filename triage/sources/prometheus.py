@@ -37,6 +37,7 @@ from triage.sources.http import (
     warn_insecure,
     warn_partial,
 )
+from triage.sources.parallel import in_parallel
 
 TRANSIENT_STATUS = {429, 502, 503, 504}
 MAX_ATTEMPTS = 3
@@ -79,44 +80,6 @@ class QueryStats:
         with self._lock:
             self.requests += requests_
             self.retries += retries
-
-
-def in_parallel(fn: Callable[[Any], Any], items: Sequence[Any], workers: int, name: str) -> list[Any]:
-    """`[fn(item) for item in items]` on `workers` threads (`name_0`, `name_1`, …), each taking
-    the next item not yet taken; what ThreadPoolExecutor.map gave, without concurrent.futures and
-    the logging it imports (~5 ms of a one-service `rca`'s start-up; issue 17). The first item's
-    exception in order is raised once all have ended. Ctrl-C (or anything else) in the caller
-    while items are in flight: no item not yet taken is started, and nobody waits for the others."""
-    results: list[Any] = [None] * len(items)
-    failures: list[BaseException | None] = [None] * len(items)
-    taken = iter(range(len(items)))
-    lock = threading.Lock()
-    stop = threading.Event()
-
-    def work() -> None:
-        while not stop.is_set():
-            with lock:
-                i = next(taken, None)
-            if i is None:
-                return
-            try:
-                results[i] = fn(items[i])
-            except BaseException as exc:  # noqa: BLE001 - raised in the caller's thread below
-                failures[i] = exc
-
-    threads = [threading.Thread(target=work, name=f"{name}_{k}") for k in range(max(1, workers))]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-    except BaseException:
-        stop.set()
-        raise
-    for failure in failures:
-        if failure is not None:
-            raise failure
-    return results
 
 
 class PrometheusSource:

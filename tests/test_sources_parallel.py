@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from triage.sources.prometheus import in_parallel
+from triage.sources.parallel import in_parallel
 
 REPO = Path(__file__).resolve().parent.parent
 
