@@ -169,7 +169,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr = watched  # type: ignore[assignment]
     from triage.cli import fast
 
-    call = fast.command(args)  # a plain `rca` line, parsed as typer would, without importing it
+    call = fast.command(args)  # a plain `rca` or `health` line, parsed as typer would, without importing it
     if call is None:
         from triage.cli.build import app_for
 

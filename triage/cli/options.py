@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from triage.cli.values import Backends, ChatOutput, DraftOutput, HealthChecks, Output, Scope
+from triage.cli.values import RUN_BUDGET, Backends, ChatOutput, DraftOutput, HealthChecks, Output, Scope
 
 OptStr = str | None
 
@@ -74,12 +74,10 @@ UrlOpt = Annotated[list[str] | None, typer.Option(
 ContextOpt = Annotated[str | None, typer.Option(
     "--context", metavar="NAME",
     help="kubeconfig context (default: the current one; in-cluster config inside a pod).")]
-# All of a source's requests end within this many --timeouts of its first.
-RUN_BUDGET = 30
 TimeoutOpt = Annotated[float, typer.Option(
     "--timeout", min=0.1, max=600, metavar="SECONDS",
     help="Deadline of every call to Kubernetes, Docker and the HTTP endpoints (the whole "
          "answer, not one read), and of a kubeconfig exec credential plugin; all of a "
          "source's calls end within 30 x this, past it the source is skipped with the reason.")]
 
-__all__ = ["Backends", "ChatOutput", "DraftOutput", "HealthChecks", "Output", "Scope"]
+__all__ = ["RUN_BUDGET", "Backends", "ChatOutput", "DraftOutput", "HealthChecks", "Output", "Scope"]

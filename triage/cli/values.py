@@ -57,6 +57,10 @@ class Scope:
     until: str | None = None
 
 
+# All of a health source's requests end within this many --timeouts of its first.
+RUN_BUDGET = 30
+
+
 @dataclass(frozen=True)
 class HealthChecks:
     """What the health phase may check, and the deadline of each call."""
