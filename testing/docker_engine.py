@@ -219,7 +219,10 @@ def start_engine(workdir: str | os.PathLike | None = None, timeout: float = 60.0
         raise
 
 
-SCENARIO_TIMEOUT = 40.0
+# a deadline for Docker to bring the scenario to its states: worker-loop's third restart waits out
+# Docker's doubling back-off, and on a loaded machine (three suite processes, each with its engine)
+# starts take seconds each
+SCENARIO_TIMEOUT = 120.0
 
 
 def healthcheck(command: str, interval: float = 0.5, retries: int = 1) -> dict:
