@@ -69,11 +69,6 @@ def _finite(t: list[float], v: list[float]) -> tuple[list[float], list[float]]:
     return [t[k] for k in keep], [v[k] for k in keep]
 
 
-def finite_values(vs: Sequence[float]) -> list[float]:
-    vals = list(vs)
-    return vals if math.isfinite(sum(vals)) else [v for v in vals if math.isfinite(v)]
-
-
 def sustained_peak(points: Sequence[tuple[float, float]], span: float = SUSTAIN_SECONDS) -> float | None:
     """The highest level held for `span` seconds: the max of rolling medians.
 
