@@ -15,9 +15,17 @@ verdict; then symptoms give way to causes:
 - with no call graph at all (no `depends_on`, no per-edge latency), a caller whose calls slowed
   is a symptom when another service's own resource left its normal range (the likelier cause
   than something outside the fleet);
+- traffic flows the other way: a caller that changed what it does (a code path that now fails
+  or returns before its next call) takes the calls it no longer makes out of its dependencies'
+  request rates while its own traffic holds. A dependency whose traffic fell far, whose callers'
+  traffic all held and that shows nothing of its own is their symptom, and the callers are
+  suspected; latency read over a window in which a service served no requests is no evidence;
 - `unknown` and `none` services are scored from their strongest candidate and signals, so a
   silent service never outranks one whose CPU is at 100 %;
-- ties are broken by onset: who moved first.
+- ties are broken by onset: who moved first; among dependencies blamed alike by their slowed
+  callers and showing nothing of their own, the one serving more requests goes first: a delay
+  on a small share of a caller's calls barely moves its p95 (a 95th percentile rises only when
+  more than a twentieth of the calls are slow), so the busier callee is the likelier cause.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from triage.analysis.classify.levels import Z_HALF, squash
+from triage.analysis.classify.traffic import HELD_SHARE, PER_REQUEST, stopped, traffic_lost, traffic_share
 from triage.models import NO_INCIDENT, OWN_RESOURCE_CLASSES, UNDECIDED
 
 # Signals that are the service's own: a rise here is about the service itself.
@@ -35,8 +45,6 @@ OWN_SIGNALS = ("cpu_usage_ratio", "cpu_throttle_ratio", "memory_usage_ratio", "l
                "db_pool_wait_p95", "db_pool_waiting", "db_lock_waits", "db_connect_share")
 # What a caller sees of its dependencies.
 OUTBOUND_SIGNALS = ("dependency_latency_p95", "dependency_error_ratio")
-# A robust score z maps to z / (z + Z_HALF): 10 spreads out is 0.5, 90 is 0.9.
-Z_HALF = 10.0
 # A signal counts only when it also moved by a share of its own level.
 MIN_RISE = 1.2
 SYMPTOM = 0.5                 # a caller whose slowness is its dependency's
@@ -88,13 +96,9 @@ class _Row:
     blames: list[str] = field(default_factory=list)
     slowed_calls: list[str] = field(default_factory=list)      # callees whose calls slowed (per edge)
     outside: list[str] = field(default_factory=list)           # slowed calls to something not in the fleet
-
-
-def squash(z: float | None) -> float:
-    """A robust score as a 0..1 strength (infinite: a signal that was exactly flat moved)."""
-    if z is None or z <= 0:
-        return 0.0
-    return 1.0 if math.isinf(z) else z / (z + Z_HALF)
+    stopped_calling: list[str] = field(default_factory=list)   # dependencies whose traffic it took away
+    lost_to: list[str] = field(default_factory=list)           # callers that stopped calling it
+    traffic: float | None = None                               # its baseline request rate
 
 
 def _strength(levels: Mapping[str, Any], names: Sequence[str]) -> tuple[float, float | None]:
@@ -132,10 +136,13 @@ def _outbound_z(levels: Mapping[str, Any]) -> float | None:
 
 def _own(result: _Result) -> tuple[float, float | None]:
     v = result.verdict
-    signal_score, onset = _strength(v.levels, OWN_SIGNALS)
+    names: Sequence[str] = OWN_SIGNALS
+    if stopped(v.levels):
+        names = [n for n in OWN_SIGNALS if n not in PER_REQUEST]
+    signal_score, onset = _strength(v.levels, names)
     if v.bottleneck == "external_dependency" or _latency_explained_by_calls(v.levels):
         # Its own latency and errors are what the dependency did to it.
-        signal_score, onset = _strength(v.levels, [n for n in OWN_SIGNALS if n not in ("latency_p95", "error_ratio")])
+        signal_score, onset = _strength(v.levels, [n for n in names if n not in ("latency_p95", "error_ratio")])
     verdict_score = 0.0
     if v.bottleneck in OWN_RESOURCE_CLASSES or v.bottleneck == "application_errors":
         verdict_score = v.confidence
@@ -150,6 +157,8 @@ def _own(result: _Result) -> tuple[float, float | None]:
 
 def _outbound(result: _Result) -> tuple[float, float | None]:
     v = result.verdict
+    if stopped(v.levels):
+        return 0.0, None      # calls it made while serving nothing: no evidence either way
     score, onset = _strength(v.levels, OUTBOUND_SIGNALS)
     if v.bottleneck == "external_dependency":
         score = max(score, v.confidence)
@@ -189,8 +198,10 @@ class _Fleet:
             out, out_onset = _outbound(r)
             cfg = services.get(r.service.name)
             deps = tuple(d for d in (cfg.depends_on if cfg else ()) if d != r.service.name)
+            rps = r.verdict.levels.get("rps")
             self.rows[r.service.name] = _Row(r.service.name, r.verdict.bottleneck, r.severity, own, out,
-                                             onset if onset is not None else out_onset, deps)
+                                             onset if onset is not None else out_onset, deps,
+                                             traffic=rps.baseline if rps is not None else None)
         self.levels = {r.service.name: r.verdict.levels for r in results}
         self.own_latency_flat = {r.service.name: _flat(r.verdict.levels.get("latency_p95")) for r in results}
         for r in results:
@@ -248,6 +259,7 @@ class _Fleet:
         for row in self.rows.values():
             self._score(row)
         self._inherit()
+        self._traffic()
         # A dependency that is itself the incident ranks above everyone it hurts.
         for row in self.rows.values():
             for d in row.symptom_of:
@@ -284,6 +296,25 @@ class _Fleet:
             if seen:
                 self.named.setdefault(d, []).append(row.name)
             self.strength[d] = max(self.strength.get(d, 0.0), row.outbound)
+
+    def _traffic(self) -> None:
+        """A dependency whose traffic fell far while every caller kept its own, and that shows
+        nothing of its own and was waiting on nothing (callers cut off from a slow dependency
+        stop calling it too), lost the calls its callers stopped making: they are suspected."""
+        for name, row in self.rows.items():
+            lost = traffic_lost(self.levels[name])
+            callers = [c for c in self.callers.get(name, []) if c in self.rows]
+            if lost <= 0 or row.own >= ANOMALOUS or row.outbound >= OUTBOUND_MOVED or not callers:
+                continue
+            shares = [traffic_share(self.levels[c]) for c in callers]
+            if any(s is None or s < HELD_SHARE for s in shares):
+                continue      # a caller's own traffic fell (or is unknown): the drop may come from above
+            row.lost_to = sorted(callers)
+            for c in callers:
+                caller = self.rows[c]
+                caller.stopped_calling.append(name)
+                if not caller.symptom_of:
+                    caller.score = max(caller.score, INHERIT * lost / len(callers) + caller.own * TIE)
 
     def _own_cause_elsewhere(self, row: _Row) -> bool:
         """Another service's own resource left its normal range, from no later than `row` slowed."""
@@ -339,8 +370,13 @@ def _why(row: _Row, named_by: Sequence[str], own_flat: bool) -> str:
         return "the dependency its slowed callers share"
     if row.outside:
         return "its calls to " + ", ".join(row.outside) + " (outside the fleet) slowed"
+    if row.stopped_calling and row.score > row.own:
+        return ("its own traffic held while its dependencies lost theirs: it stopped calling "
+                + ", ".join(sorted(row.stopped_calling)))
     if row.blames:
         return "waits on a dependency that shows nothing of its own (suspects: " + ", ".join(row.blames) + ")"
+    if row.lost_to:
+        return "its traffic fell: its callers stopped calling it (" + ", ".join(row.lost_to) + ")"
     if row.own > 0:
         return "its own signals left their normal range" if row.own >= ANOMALOUS else "its own signals moved a little"
     return "nothing out of its normal range"
@@ -353,7 +389,14 @@ def _tie_by_onset(rows: list[_Row]) -> list[_Row]:
         j = i + 1
         while j < len(rows) and rows[i].score - rows[j].score <= TIE:
             j += 1
-        group = sorted(rows[i:j], key=lambda r: (r.onset if r.onset is not None else math.inf, -r.score, r.name))
+        group = rows[i:j]
+        # Suspects only by their callers' word (blamed, nothing of their own): the busier first.
+        by_traffic = len(group) > 1 and all(r.inherited and r.score > r.own and r.own < ANOMALOUS
+                                            and r.traffic is not None for r in group)
+        if by_traffic:      # their own onsets are of signals too weak to place them: not compared
+            group = sorted(group, key=lambda r: (-(r.traffic or 0.0), -r.score, r.name))
+        else:
+            group = sorted(group, key=lambda r: (r.onset if r.onset is not None else math.inf, -r.score, r.name))
         out.extend(group)
         i = j
     return out

@@ -46,6 +46,8 @@ RESOLUTION_SERIES = 5
 ONSET_LOOKBACK = 1800.0
 EVENT_AGGREGATES = ("increase", "last", "peak")
 EDGE_SIGNAL = "dependency_edge_latency_p95"
+# A robust score z maps to z / (z + Z_HALF): 10 spreads out is 0.5, 90 is 0.9.
+Z_HALF = 10.0
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,13 @@ class Level:
         if self.window is None or self.baseline is None:
             return None
         return self.window - self.baseline
+
+
+def squash(z: float | None) -> float:
+    """A robust score as a 0..1 strength (infinite: a signal that was exactly flat moved)."""
+    if z is None or z <= 0:
+        return 0.0
+    return 1.0 if math.isinf(z) else z / (z + Z_HALF)
 
 
 def floor_of(unit: str, centre: float) -> float:

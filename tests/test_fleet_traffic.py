@@ -1,0 +1,73 @@
+"""Traffic flows down the call graph (issue 12): a caller that changed what it does takes the
+calls it no longer makes out of its dependencies' request rates; latency read over a window
+with no requests is no evidence; and among dependencies blamed alike by their slowed callers,
+the busier one goes first."""
+
+from __future__ import annotations
+
+from tests.test_classify_rules import W0, _golden, _noise, _rank, _result, _series
+
+
+def _svc(rps=lambda t: 10.0, lat=lambda t: 0.1, dep=None, cpu=0.2):
+    sig = {**_golden(lat=lat, rps=rps), "cpu_usage_ratio": _series("cpu_usage_ratio", lambda t: cpu + _noise(t, 0.01))}
+    if dep is not None:
+        sig["dependency_latency_p95"] = _series("dependency_latency_p95", dep)
+    return sig
+
+
+def _stops(before=5.0, after=0.0):
+    return lambda t: after if t >= W0 else before + _noise(t, 0.2)
+
+
+def test_a_caller_whose_dependencies_stopped_being_called_is_suspected():
+    """Its own traffic holds while two of its dependencies lose all theirs (a code path that now
+    fails before its next calls); its own latency moved a little; a bystander's moved more."""
+    caller = _svc(lat=lambda t: 0.16 if t >= W0 else 0.1 + _noise(t, 0.005))
+    bystander = _svc(lat=lambda t: 0.2 if t >= W0 else 0.1 + _noise(t, 0.005))
+    ranking = _rank(_result("orders", caller, depends_on=["mail", "pay"]),
+                    _result("mail", _svc(rps=_stops())), _result("pay", _svc(rps=_stops())),
+                    _result("search", bystander))
+    assert ranking[0]["service"] == "orders", ranking
+    assert "stopped calling mail, pay" in ranking[0]["why"]
+    lost = {r["service"]: r["why"] for r in ranking}
+    assert "callers stopped calling it (orders)" in lost["mail"]
+
+
+def test_latency_over_a_window_with_no_requests_is_no_evidence():
+    """A dependency that served nothing in the window shows a 'slower' outbound p95 read over no
+    calls: it must not outrank the caller whose own latency rose."""
+    idle = _svc(rps=_stops(), dep=lambda t: 0.05 if t >= W0 else 0.005 + _noise(t, 0.0005))
+    caller = _svc(lat=lambda t: 0.25 if t >= W0 else 0.1 + _noise(t, 0.005))
+    ranking = _rank(_result("orders", caller), _result("mail", idle))
+    assert ranking[0]["service"] == "orders", ranking
+    assert ranking[1]["score"] < 0.1, ranking
+
+
+def test_no_suspicion_when_the_callers_own_traffic_fell_too():
+    """Fewer users: every service's traffic falls together; nobody stopped calling anyone."""
+    fewer = _stops(10.0, 4.0)
+    ranking = _rank(_result("web", _svc(rps=fewer), depends_on=["mail"]), _result("mail", _svc(rps=_stops(5.0, 1.0))))
+    assert all("stopped calling" not in r["why"] for r in ranking), ranking
+    assert all(r["score"] < 0.2 for r in ranking), ranking
+
+
+def test_no_suspicion_when_the_dependency_was_waiting_on_its_own_calls():
+    """Callers cut off from a dependency that was itself slow (a circuit breaker) stop calling
+    it: that loss is the dependency's, not its callers' doing."""
+    slow_dep = _svc(rps=_stops(5.0, 1.0), dep=lambda t: 2.0 if t >= W0 else 0.02 + _noise(t, 0.001))
+    ranking = _rank(_result("web", _svc(), depends_on=["geo"]), _result("geo", slow_dep))
+    assert ranking[0]["service"] == "geo", ranking
+    assert all("stopped calling" not in r["why"] for r in ranking), ranking
+
+
+def test_among_dependencies_blamed_alike_the_busier_goes_first():
+    """Two callers' outbound p95 rose; their common dependencies show nothing of their own. A
+    delay on a callee serving 0.3 req/s barely moves a busy caller's p95; one serving 30 does."""
+    slowed = dict(lat=lambda t: 0.6 if t >= W0 else 0.1 + _noise(t, 0.005),
+                  dep=lambda t: 0.5 if t >= W0 else 0.02 + _noise(t, 0.001))
+    deps = ["audit", "fx", "zip"]
+    ranking = _rank(_result("web", _svc(**slowed), depends_on=deps), _result("api", _svc(**slowed), depends_on=deps),
+                    _result("audit", _svc(rps=lambda t: 0.3)), _result("fx", _svc(rps=lambda t: 30.0)),
+                    _result("zip", _svc(rps=lambda t: 3.0)))
+    suspects = [r["service"] for r in ranking if r["service"] in deps]
+    assert suspects == ["fx", "zip", "audit"], ranking
