@@ -71,3 +71,14 @@ def test_among_dependencies_blamed_alike_the_busier_goes_first():
                     _result("zip", _svc(rps=lambda t: 3.0)))
     suspects = [r["service"] for r in ranking if r["service"] in deps]
     assert suspects == ["fx", "zip", "audit"], ranking
+
+
+def test_the_caller_that_explains_more_lost_traffic_goes_first():
+    """Two dependencies lost their traffic; each is shared with another caller, and one caller
+    calls both: that one changed what it does, each of the others explains only half of one."""
+    ranking = _rank(_result("travel", _svc(), depends_on=["route", "seat"]),
+                    _result("admin", _svc(), depends_on=["route"]), _result("ops", _svc(), depends_on=["seat"]),
+                    _result("route", _svc(rps=_stops())), _result("seat", _svc(rps=_stops())))
+    assert ranking[0]["service"] == "travel", ranking
+    scores = {r["service"]: r["score"] for r in ranking}
+    assert scores["travel"] > max(scores["admin"], scores["ops"]) + 0.2, ranking

@@ -300,7 +300,10 @@ class _Fleet:
     def _traffic(self) -> None:
         """A dependency whose traffic fell far while every caller kept its own, and that shows
         nothing of its own and was waiting on nothing (callers cut off from a slow dependency
-        stop calling it too), lost the calls its callers stopped making: they are suspected."""
+        stop calling it too), lost the calls its callers stopped making: they are suspected, a
+        caller more the more of such losses it alone can explain (one shared by k callers
+        counts 1/k for each)."""
+        credit: dict[str, float] = {}
         for name, row in self.rows.items():
             lost = traffic_lost(self.levels[name])
             callers = [c for c in self.callers.get(name, []) if c in self.rows]
@@ -311,10 +314,12 @@ class _Fleet:
                 continue      # a caller's own traffic fell (or is unknown): the drop may come from above
             row.lost_to = sorted(callers)
             for c in callers:
-                caller = self.rows[c]
-                caller.stopped_calling.append(name)
-                if not caller.symptom_of:
-                    caller.score = max(caller.score, INHERIT * lost / len(callers) + caller.own * TIE)
+                self.rows[c].stopped_calling.append(name)
+                credit[c] = credit.get(c, 0.0) + lost / len(callers)
+        for c, share in credit.items():
+            caller = self.rows[c]
+            if not caller.symptom_of:
+                caller.score = max(caller.score, INHERIT * min(1.0, share) + caller.own * TIE)
 
     def _own_cause_elsewhere(self, row: _Row) -> bool:
         """Another service's own resource left its normal range, from no later than `row` slowed."""
