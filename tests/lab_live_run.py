@@ -52,6 +52,10 @@ def _postgres_values(lab: Any, svc: str, at: float) -> dict[str, Any]:
         "throttled_increase_baseline": q(
             f'sum(increase(container_cpu_cfs_throttled_periods_total{{namespace="lab",container="{svc}"}}[{BASE}]))',
             at - INCIDENT),
+        # The requests it served (what triage's rps reads), incident against baseline: the load
+        # generator offers ×3, a machine starved by other work may not get that far.
+        "served_rate_window": q(f'sum(rate(http_requests_total{{service="{svc}"}}[{WINDOW}]))', at),
+        "served_rate_baseline": q(f'sum(rate(http_requests_total{{service="{svc}"}}[{BASE}]))', at - INCIDENT),
         "pool_used_max": q(f'max_over_time(db_connection_pool_used{{service="{svc}"}}[{WINDOW}])', at),
         "pool_size": q(f'max(db_connection_pool_size{{service="{svc}"}})', at),
         "bank_p95": q(f'histogram_quantile(0.95, sum by (le) (increase('

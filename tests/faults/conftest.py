@@ -39,15 +39,28 @@ class Hung(AssertionError):
 
 
 # A run that works is not hung: each CPU second this process spends while it runs adds this much to
-# the bound (a machine shared with the suite's other workers gives it a fraction of a core), up to
-# HARD_LIMIT. A run waiting on a socket with no deadline spends none, and fails at `limit`.
+# the bound (a machine shared with the suite's other workers gives it a fraction of a core), and so
+# does each second the run was ready to run but waited for a core (the kernel's run-queue delay of
+# its thread), up to HARD_LIMIT. A run waiting on a socket with no deadline spends neither, and
+# fails at `limit`.
 CPU_ALLOWANCE = 4.0
 HARD_LIMIT = 120.0
 
 
-def hang_bound(limit: float, cpu: float) -> float:
-    """Seconds a run may take before it counts as hung, having spent `cpu` seconds of CPU so far."""
-    return min(max(limit, HARD_LIMIT), limit + CPU_ALLOWANCE * cpu)
+def hang_bound(limit: float, cpu: float, waited: float = 0.0) -> float:
+    """Seconds a run may take before it counts as hung, having spent `cpu` seconds of CPU and
+    `waited` seconds ready to run but without a core so far."""
+    return min(max(limit, HARD_LIMIT), limit + CPU_ALLOWANCE * cpu + waited)
+
+
+def run_queue_delay(tid: int | None) -> float:
+    """Seconds thread `tid` of this process has spent runnable but not running (Linux schedstat;
+    0 where it cannot be read)."""
+    try:
+        with open(f"/proc/self/task/{tid}/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, ValueError, IndexError):
+        return 0.0
 
 
 def _watched(fn, *, limit: float, proxy: FaultProxy | None, name: str, hung: str) -> dict:
@@ -66,7 +79,8 @@ def _watched(fn, *, limit: float, proxy: FaultProxy | None, name: str, hung: str
     start, cpu0 = time.monotonic(), time.process_time()
     thread.start()
     while True:
-        left = start + hang_bound(limit, time.process_time() - cpu0) - time.monotonic()
+        bound = hang_bound(limit, time.process_time() - cpu0, run_queue_delay(thread.native_id))
+        left = start + bound - time.monotonic()
         if left <= 0:
             break
         thread.join(min(left, 0.25))
