@@ -8,6 +8,7 @@ import enum
 import io
 import json
 import math
+from collections import OrderedDict
 
 import pytest
 
@@ -42,6 +43,11 @@ DOCUMENTS = [
     "just a string",
     42,
     None,
+    # small containers of scalars, written by json's C encoder at their place (issue 17)
+    {"findings": [{"kind": "pod", "reason": None, "n": 3, "ok": True, "r": 0.5, "s": "a\u2028\"b"}, {"x": 1}, {},
+                  ("t", 1, None), [], [2**70, -0.0, 1e300], {"e": ["x"]}], "tail": {"k": "v"}},
+    [[[{"deep": "flat"}]]],
+    {"wide": {f"k{i}": i for i in range(600)}, "long": list(range(600)), "edge": list(range(512))},
 ]
 
 
@@ -53,7 +59,8 @@ def test_same_bytes_as_json_dumps(value: object) -> None:
 
 
 @pytest.mark.parametrize("value", [{1: "int key"}, {"c": Colour.RED}, [Level.HIGH], {"x": object()},
-                                   [math.nan], {"x": math.inf},
+                                   [math.nan], {"x": math.inf}, [{"a": 1, 2: "b"}], [{"n": math.nan}], [[-math.inf]],
+                                   [OrderedDict(a=1)], [{"s": Colour.RED}], [("t", Level.HIGH)],
                                    {"before": "a", "c": Colour.RED, "after": [1, Level.HIGH, "b"], "end": 2}])
 def test_unusual_values_go_to_json_dumps_at_their_place(value: object) -> None:
     nested = {"services": [{"name": "a", "value": value}]}

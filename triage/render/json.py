@@ -7,7 +7,13 @@ import re
 from collections.abc import Callable, Iterable
 from itertools import repeat
 from json.encoder import encode_basestring as _str
-from typing import TextIO, cast
+from typing import Any, TextIO, cast
+
+_c_encoder: Any
+try:
+    from _json import make_encoder as _c_encoder
+except ImportError:  # an interpreter without json's C speedups
+    _c_encoder = None
 
 # Characters encoded before each write of write_inert_json.
 _WRITE_CHUNK = 1 << 16
@@ -20,6 +26,10 @@ _FAST_DEPTH = 200
 # At most this many of a container's scalars are joined into one piece: a list of a million numbers
 # still reaches write_inert_json's writes as it is encoded, not whole.
 _JOINED = 512
+# The value types json's C encoder writes as json.dumps' indented Python encoder does, character for
+# character (str through the same encode_basestring, int and float through their own __repr__).
+_FLAT = frozenset({str, int, float, bool, type(None)})
+_STR_KEYS = frozenset({str})
 
 
 def _scalar(o: object) -> str | None:
@@ -38,6 +48,25 @@ def _scalar(o: object) -> str | None:
     return None
 
 
+def _flat(o: Any, inner: str, outer: str, writers: dict[str, Any]) -> str | None:
+    """A small dict or list of plain scalars as json.dumps writes it, its members on lines that start
+    with `inner` and its closing bracket on one that starts with `outer`, by json's C encoder (no
+    indent there: the line break and indent are in its item separator); None for anything else.
+    An out-of-range float is left to json.dumps at its place (its own error)."""
+    if (_c_encoder is None or not o or len(o) > _JOINED
+            or not _FLAT.issuperset(map(type, o.values() if type(o) is dict else o))
+            or (type(o) is dict and not _STR_KEYS.issuperset(map(type, o)))):
+        return None
+    encoder = writers.get(inner)
+    if encoder is None:
+        encoder = writers[inner] = _c_encoder(None, None, _str, None, ": ", "," + inner, False, False, False)
+    try:
+        text = "".join(encoder(o, 0))
+    except ValueError:
+        return None
+    return text[0] + inner + text[1:-1] + outer + text[-1]
+
+
 def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
     """json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False), byte for byte, in
     pieces, for the values documents are made of (dicts with str keys, lists, tuples, str, int,
@@ -47,6 +76,7 @@ def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
     JSON text holds no raw newline, so its lines take the place's indent by a replace."""
     step = " " * indent
     keys: dict[str, str] = {}  # a key's JSON text and ": " (the same few keys, thousands of times)
+    writers: dict[str, Any] = {}  # json's C encoder, by the item separator of a flat container
 
     def dumped(o: object, pad: str) -> None:
         add(json.dumps(o, indent=indent, ensure_ascii=False, allow_nan=False).replace("\n", "\n" + pad))
@@ -80,7 +110,8 @@ def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
         for key, v in members:
             tv = type(v)
             text = (_str(cast(str, v)) if tv is str else _scalar(v)
-                    if tv is not dict and tv is not list and tv is not tuple else None)
+                    if tv is not dict and tv is not list and tv is not tuple else
+                    _flat(v, inner + step, inner, writers) if depth < _FAST_DEPTH else None)
             if text is not None:
                 pieces.append(sep + key + text)
                 if len(pieces) >= _JOINED:
