@@ -20,7 +20,13 @@ from triage.models.health import (
     KubeEvent,
     Node,
     Pod,
+    builder,
 )
+
+# Built without their dataclass __init__ (issue 17): thousands of each a namespace.
+_condition = builder(Condition)
+_kube_container = builder(KubeContainer)
+_kube_pod = builder(Pod)
 
 
 def _ts(raw: Any) -> float | None:
@@ -44,8 +50,8 @@ def _conditions(raw: Any) -> tuple[Condition, ...]:
     for c in raw or ():
         if isinstance(c, dict) and c.get("type"):
             get = c.get
-            out.append(Condition(str(c["type"]), str(get("status", "Unknown")), str(get("reason") or ""),
-                                 str(get("message") or ""), _ts(get("lastTransitionTime"))))
+            out.append(_condition(str(c["type"]), str(get("status", "Unknown")), str(get("reason") or ""),
+                                  str(get("message") or ""), _ts(get("lastTransitionTime"))))
     return tuple(out)
 
 
@@ -78,8 +84,8 @@ def _container(raw: dict, init: bool) -> KubeContainer:
         last_message = str(lget("message") or "")
     else:
         last_reason, last_exit, last_finished, last_message = "", None, None, ""
-    return KubeContainer(name, ready, restarts, kind, reason, message, exit_code, started, finished, last_reason,
-                         last_exit, last_finished, last_message, init)
+    return _kube_container(name, ready, restarts, kind, reason, message, exit_code, started, finished, last_reason,
+                           last_exit, last_finished, last_message, init)
 
 
 def _pod(raw: dict) -> Pod:
@@ -100,8 +106,8 @@ def _pod(raw: dict) -> Pod:
     message, node = str(status.get("message") or ""), str(spec.get("nodeName") or "")
     created, labels = _ts(meta.get("creationTimestamp")), dict(meta.get("labels") or {})
     conditions = _conditions(status.get("conditions"))
-    return Pod(namespace, name, phase, reason, message, node, created, labels, owner, conditions, containers,
-               tuple([str(c.get("name")) for c in spec.get("containers") or ()]))
+    return _kube_pod(namespace, name, phase, reason, message, node, created, labels, owner, conditions, containers,
+                     tuple([str(c.get("name")) for c in spec.get("containers") or ()]))
 
 
 def _event(raw: dict) -> KubeEvent:
