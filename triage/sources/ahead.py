@@ -26,6 +26,10 @@ _depth = 0
 _before = 0.0
 
 
+def _done() -> None:
+    return None
+
+
 class Ahead:
     """A call run in a thread of its own, its result (or exception) taken later."""
 
@@ -41,6 +45,8 @@ class Ahead:
             self._value = self._call()
         except BaseException as exc:  # raised again where the result is taken
             self._error = exc
+        finally:
+            self._call = _done  # what it held (a page read) is freed here, not where the result is taken
 
     def result(self) -> Any:
         self._thread.join()
