@@ -10,7 +10,18 @@ from dataclasses import dataclass
 import pytest
 
 from triage.models import Status
-from triage.models.health import Condition, Finding, KubeContainer, KubeEvent, LogRequest, Pod, builder
+from triage.models.health import (
+    Condition,
+    Deployment,
+    Finding,
+    Hpa,
+    KubeContainer,
+    KubeEvent,
+    LogRequest,
+    Node,
+    Pod,
+    builder,
+)
 
 READY = Condition("Ready", "False", "ContainersNotReady", "m", 1796226240.0)
 APP = KubeContainer("app", False, 4, "waiting", "CrashLoopBackOff", "", None, None, None, "Error", 1, 1796226600.0,
@@ -24,6 +35,9 @@ CASES = [
     (KubeEvent, ("shop", "Pod", "web-0", "Unhealthy", "Readiness probe failed", "Warning", 3, None)),
     (Finding, ("pod", "web-0", "shop", "pod.crashloop", Status.CRITICAL, "CrashLoopBackOff", "in a loop", ("x",))),
     (LogRequest, ("shop", "web-0", "app", True, None)),
+    (Deployment, ("shop", "web", 3, 2, 2, 1, 3, 4, 4, {"app": "web"}, (READY,))),
+    (Hpa, ("shop", "web", "Deployment", "web", 1, 5, 5, 5, ("cpu 55% (target 70%)",), (READY,))),
+    (Node, ("node-a", (READY,), True)),
 ]
 
 
@@ -35,7 +49,7 @@ def test_a_built_value_is_the_class_built_value(cls: type, values: tuple) -> Non
     built, made = build(*values), cls(*values)
     assert type(built) is cls and built == made and repr(built) == repr(made)
     assert [getattr(built, n) for n in names] == list(values)
-    if cls is not Pod:  # a pod holds its labels' dict
+    if cls not in (Pod, Deployment):  # they hold a dict of labels
         assert hash(built) == hash(made)
     with pytest.raises(dataclasses.FrozenInstanceError):
         setattr(built, names[0], "changed")

@@ -88,7 +88,7 @@ class KubeEvent:
     last_seen: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Deployment:
     namespace: str
     name: str
@@ -109,7 +109,7 @@ class Deployment:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hpa:
     namespace: str
     name: str
@@ -129,7 +129,7 @@ class Hpa:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Node:
     name: str
     conditions: tuple[Condition, ...] = ()
