@@ -48,6 +48,12 @@ DOCUMENTS = [
                   ("t", 1, None), [], [2**70, -0.0, 1e300], {"e": ["x"]}], "tail": {"k": "v"}},
     [[[{"deep": "flat"}]]],
     {"wide": {f"k{i}": i for i in range(600)}, "long": list(range(600)), "edge": list(range(512))},
+    # runs of dicts with the same keys, written at once (a health document's findings), across the
+    # run's bound, broken by a member that is not all plain scalars, another key order, an empty one
+    [{"kind": "pod", "name": f"web-{i}", "n": i, "reason": None, "ok": i % 2 == 0, 'q"': "\x00\u2028"}
+     for i in range(1300)],
+    [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}, {"a": 3, "b": ["z"]}, {"a": 4, "b": "w"}, {"b": "v", "a": 5},
+     {"a": 6, "b": "u"}, {}, {}, {"a": 7, "b": None}, {"a": 8, "b": None}, ("t",), {"a": 9, "b": -0.0}],
 ]
 
 
@@ -61,6 +67,8 @@ def test_same_bytes_as_json_dumps(value: object) -> None:
 @pytest.mark.parametrize("value", [{1: "int key"}, {"c": Colour.RED}, [Level.HIGH], {"x": object()},
                                    [math.nan], {"x": math.inf}, [{"a": 1, 2: "b"}], [{"n": math.nan}], [[-math.inf]],
                                    [OrderedDict(a=1)], [{"s": Colour.RED}], [("t", Level.HIGH)],
+                                   [{"a": 1}, {"a": math.nan}], [{"a": 1}, {"a": Colour.RED}, {"a": 2}],
+                                   [{1: "a"}, {1: "b"}],
                                    {"before": "a", "c": Colour.RED, "after": [1, Level.HIGH, "b"], "end": 2}])
 def test_unusual_values_go_to_json_dumps_at_their_place(value: object) -> None:
     nested = {"services": [{"name": "a", "value": value}]}

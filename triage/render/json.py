@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
-from itertools import repeat
+from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring as _str
 from typing import Any, TextIO, cast
 
@@ -67,6 +66,59 @@ def _flat(o: Any, inner: str, outer: str, writers: dict[str, Any]) -> str | None
     return text[0] + inner + text[1:-1] + outer + text[-1]
 
 
+def _list_members(items: list | tuple, inner: str, outer: str, writers: dict[str, Any],
+                  fast: bool) -> Iterator[tuple[str, object, str | None]]:
+    """A list's members as ("", member, its JSON or None for the writer to write it). A run of
+    small dicts with the same keys (the findings of a health document) is one item: the run, and
+    its members' JSON with the list's separators between them, by `_flat_run` (a run that is not
+    all plain scalars is left to the writer member by member)."""
+    i, n = 0, len(items)
+    while i < n:
+        d = items[i]
+        if fast and type(d) is dict and d and len(d) <= _JOINED:
+            keys = tuple(d)
+            j = i + 1
+            while j < n and j - i < _JOINED and type(items[j]) is dict and tuple(items[j]) == keys:
+                j += 1
+            if j - i > 1:
+                run = items[i:j]
+                text = _flat_run(run, keys, inner, outer, writers)
+                if text is not None:
+                    yield "", run, text
+                else:
+                    for member in run:
+                        yield "", member, None
+                i = j
+                continue
+        yield "", d, None
+        i += 1
+
+
+def _flat_run(run: list | tuple, keys: tuple, inner: str, outer: str, writers: dict[str, Any]) -> str | None:
+    """Dicts with these keys written as `_flat` writes each, with the list's separator (`,` and
+    `outer`) between them, or None unless every key is a str and every value a plain scalar: all
+    their values in one call of json's C encoder, each after a NUL (no JSON text holds a raw one:
+    a string's is \\u0000), split there and joined once with the keys' text."""
+    if _c_encoder is None or not _STR_KEYS.issuperset(map(type, keys)):
+        return None
+    values = [v for d in run for v in d.values()]
+    if not _FLAT.issuperset(map(type, values)):
+        return None
+    encoder = writers.get("\0")
+    if encoder is None:
+        encoder = writers["\0"] = _c_encoder(None, None, _str, None, ": ", "\0", False, False, False)
+    try:
+        text = "".join(encoder(values, 0))
+    except ValueError:
+        return None
+    parts = text[1:-1].split("\0")
+    heads = [inner + _str(k) + ": " for k in keys]
+    later = [outer + "},", outer + "{"]  # the previous member closed, the list's separator, this one opened
+    first = ["{" + heads[0]] + ["," + h for h in heads[1:]]
+    again = ["".join(later) + heads[0]] + first[1:]
+    return "".join(map(str.__add__, first + again * (len(run) - 1), parts)) + outer + "}"
+
+
 def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
     """json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False), byte for byte, in
     pieces, for the values documents are made of (dicts with str keys, lists, tuples, str, int,
@@ -101,17 +153,19 @@ def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
         # one per key and value (issue 17: 6,000 findings were ~100,000 calls).
         if t is dict:
             opening, closing = "{", "}"
-            members: Iterable[tuple[str, object]] = [
-                (keys.get(k) or keys.setdefault(k, _str(k) + ": "), v) for k, v in cast(dict, o).items()]
+            members: Iterable[tuple[str, object, str | None]] = [
+                (keys.get(k) or keys.setdefault(k, _str(k) + ": "), v, None) for k, v in cast(dict, o).items()]
         else:
-            opening, closing, members = "[", "]", zip(repeat(""), cast(list, o))
+            opening, closing = "[", "]"
+            members = _list_members(cast(list, o), inner + step, inner, writers, depth < _FAST_DEPTH)
         pieces: list[str] = []
         sep = opening + inner
-        for key, v in members:
-            tv = type(v)
-            text = (_str(cast(str, v)) if tv is str else _scalar(v)
-                    if tv is not dict and tv is not list and tv is not tuple else
-                    _flat(v, inner + step, inner, writers) if depth < _FAST_DEPTH else None)
+        for key, v, text in members:
+            if text is None:
+                tv = type(v)
+                text = (_str(cast(str, v)) if tv is str else _scalar(v)
+                        if tv is not dict and tv is not list and tv is not tuple else
+                        _flat(v, inner + step, inner, writers) if depth < _FAST_DEPTH else None)
             if text is not None:
                 pieces.append(sep + key + text)
                 if len(pieces) >= _JOINED:
