@@ -151,13 +151,10 @@ def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
         inner = "\n" + pad + step
         # A container's scalars are joined into one piece with it: a finding is one `add`, not
         # one per key and value (issue 17: 6,000 findings were ~100,000 calls).
-        if t is dict:
-            opening, closing = "{", "}"
-            members: Iterable[tuple[str, object, str | None]] = [
-                (keys.get(k) or keys.setdefault(k, _str(k) + ": "), v, None) for k, v in cast(dict, o).items()]
-        else:
-            opening, closing = "[", "]"
-            members = _list_members(cast(list, o), inner + step, inner, writers, depth < _FAST_DEPTH)
+        opening, closing = ("{", "}") if t is dict else ("[", "]")
+        members: Iterable[tuple[str, object, str | None]] = [
+            (keys.get(k) or keys.setdefault(k, _str(k) + ": "), v, None) for k, v in cast(dict, o).items()
+        ] if t is dict else _list_members(cast(list, o), inner + step, inner, writers, depth < _FAST_DEPTH)
         pieces: list[str] = []
         sep = opening + inner
         for key, v, text in members:
