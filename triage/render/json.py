@@ -17,7 +17,8 @@ except ImportError:  # an interpreter without json's C speedups
 # Characters encoded before each write of write_inert_json.
 _WRITE_CHUNK = 1 << 16
 # In JSON text C0 is always \\u-escaped by json.dumps; the rest of the set is not (ensure_ascii=False).
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Compiled on first use (re's own cache): only a text with non-ASCII characters or DEL needs it.
+_JSON_UNSAFE = "[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
 
 _INF = float("inf")
 # Past this depth json.dumps itself writes the rest (its recursion and circular checks decide).
@@ -199,7 +200,7 @@ def _inert(text: str) -> str:
     a 5,000-pod health document was ~4 ms."""
     if text.isascii() and "\x7f" not in text:
         return text
-    return _JSON_UNSAFE.sub(_escape, text)
+    return re.sub(_JSON_UNSAFE, _escape, text)
 
 
 def write_inert_json(payload: object, out: TextIO, *, indent: int | None = 2) -> None:
