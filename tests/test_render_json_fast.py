@@ -146,3 +146,21 @@ def test_the_ascii_fast_path_escapes_exactly_what_the_regex_escapes(value):
     write_inert_json(value, out)
     assert out.getvalue() == want
     assert inert_json(value) + "\n" == want
+
+
+def test_a_long_run_of_findings_is_written_as_it_is_encoded() -> None:
+    """Dicts with the same keys are encoded a run at a time, and each run reaches the stream as it comes."""
+    writes: list[int] = []
+
+    class Counting(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(len(text))
+            return super().write(text)
+
+    findings = [{"kind": "pod", "name": f"web-{i}", "namespace": "shop", "check": "pod.status", "status": "ok",
+                 "reason": None, "detail": "Running, 1/1 ready, 0 restarts"} for i in range(20_000)]
+    value = {"schema": "triage.health/v1", "findings": findings, "skipped": []}
+    out = Counting()
+    write_inert_json(value, out)
+    assert out.getvalue() == json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    assert len(writes) > 40 and max(writes) < 2 * (1 << 16)

@@ -26,6 +26,10 @@ _FAST_DEPTH = 200
 # At most this many of a container's scalars are joined into one piece: a list of a million numbers
 # still reaches write_inert_json's writes as it is encoded, not whole.
 _JOINED = 512
+# At most this many dicts are written in one call of json's C encoder (`_flat_run`), and a piece
+# longer than _RUN_TEXT is written at once: what the encoder holds stays a few tens of kB.
+_RUN = 128
+_RUN_TEXT = 1 << 14
 # The value types json's C encoder writes as json.dumps' indented Python encoder does, character for
 # character (str through the same encode_basestring, int and float through their own __repr__).
 _FLAT = frozenset({str, int, float, bool, type(None)})
@@ -79,7 +83,7 @@ def _list_members(items: list | tuple, inner: str, outer: str, writers: dict[str
         if fast and type(d) is dict and d and len(d) <= _JOINED:
             keys = tuple(d)
             j = i + 1
-            while j < n and j - i < _JOINED and type(items[j]) is dict and tuple(items[j]) == keys:
+            while j < n and j - i < _RUN and type(items[j]) is dict and tuple(items[j]) == keys:
                 j += 1
             if j - i > 1:
                 run = items[i:j]
@@ -166,7 +170,7 @@ def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
                         _flat(v, inner + step, inner, writers) if depth < _FAST_DEPTH else None)
             if text is not None:
                 pieces.append(sep + key + text)
-                if len(pieces) >= _JOINED:
+                if len(pieces) >= _JOINED or len(text) > _RUN_TEXT:  # a run of dicts is written as it comes
                     add("".join(pieces))
                     pieces.clear()
             else:
