@@ -8,6 +8,7 @@ import enum
 import io
 import json
 import math
+from collections import OrderedDict
 
 import pytest
 
@@ -42,6 +43,17 @@ DOCUMENTS = [
     "just a string",
     42,
     None,
+    # small containers of scalars, written by json's C encoder at their place (issue 17)
+    {"findings": [{"kind": "pod", "reason": None, "n": 3, "ok": True, "r": 0.5, "s": "a\u2028\"b"}, {"x": 1}, {},
+                  ("t", 1, None), [], [2**70, -0.0, 1e300], {"e": ["x"]}], "tail": {"k": "v"}},
+    [[[{"deep": "flat"}]]],
+    {"wide": {f"k{i}": i for i in range(600)}, "long": list(range(600)), "edge": list(range(512))},
+    # runs of dicts with the same keys, written at once (a health document's findings), across the
+    # run's bound, broken by a member that is not all plain scalars, another key order, an empty one
+    [{"kind": "pod", "name": f"web-{i}", "n": i, "reason": None, "ok": i % 2 == 0, 'q"': "\x00\u2028"}
+     for i in range(1300)],
+    [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}, {"a": 3, "b": ["z"]}, {"a": 4, "b": "w"}, {"b": "v", "a": 5},
+     {"a": 6, "b": "u"}, {}, {}, {"a": 7, "b": None}, {"a": 8, "b": None}, ("t",), {"a": 9, "b": -0.0}],
 ]
 
 
@@ -53,7 +65,10 @@ def test_same_bytes_as_json_dumps(value: object) -> None:
 
 
 @pytest.mark.parametrize("value", [{1: "int key"}, {"c": Colour.RED}, [Level.HIGH], {"x": object()},
-                                   [math.nan], {"x": math.inf},
+                                   [math.nan], {"x": math.inf}, [{"a": 1, 2: "b"}], [{"n": math.nan}], [[-math.inf]],
+                                   [OrderedDict(a=1)], [{"s": Colour.RED}], [("t", Level.HIGH)],
+                                   [{"a": 1}, {"a": math.nan}], [{"a": 1}, {"a": Colour.RED}, {"a": 2}],
+                                   [{1: "a"}, {1: "b"}],
                                    {"before": "a", "c": Colour.RED, "after": [1, Level.HIGH, "b"], "end": 2}])
 def test_unusual_values_go_to_json_dumps_at_their_place(value: object) -> None:
     nested = {"services": [{"name": "a", "value": value}]}
@@ -131,3 +146,21 @@ def test_the_ascii_fast_path_escapes_exactly_what_the_regex_escapes(value):
     write_inert_json(value, out)
     assert out.getvalue() == want
     assert inert_json(value) + "\n" == want
+
+
+def test_a_long_run_of_findings_is_written_as_it_is_encoded() -> None:
+    """Dicts with the same keys are encoded a run at a time, and each run reaches the stream as it comes."""
+    writes: list[int] = []
+
+    class Counting(io.StringIO):
+        def write(self, text: str) -> int:
+            writes.append(len(text))
+            return super().write(text)
+
+    findings = [{"kind": "pod", "name": f"web-{i}", "namespace": "shop", "check": "pod.status", "status": "ok",
+                 "reason": None, "detail": "Running, 1/1 ready, 0 restarts"} for i in range(20_000)]
+    value = {"schema": "triage.health/v1", "findings": findings, "skipped": []}
+    out = Counting()
+    write_inert_json(value, out)
+    assert out.getvalue() == json.dumps(value, indent=2, ensure_ascii=False) + "\n"
+    assert len(writes) > 40 and max(writes) < 2 * (1 << 16)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from triage.health.text import ago, clip
 from triage.models import Finding, Status
-from triage.models.health import KubeContainer, KubeEvent, LogRequest, Pod
+from triage.models.health import KubeContainer, KubeEvent, LogRequest, Pod, builder
 
 IMAGE_REASONS = {"ImagePullBackOff", "ErrImagePull", "InvalidImageName", "ErrImageNeverPull", "RegistryUnavailable"}
 CONFIG_REASONS = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError", "PreCreateHookError",
@@ -70,10 +70,12 @@ def check_pods(pods: Iterable[Pod], events: Iterable[KubeEvent], *, now: float, 
     return PodResult(tuple(findings), tuple(logs))
 
 
+_build_finding = builder(Finding)  # one a pod at least (issue 17)
+
+
 def _finding(pod: Pod, check: str, status: Status, reason: str | None, detail: str,
              evidence: tuple[str, ...] = ()) -> Finding:
-    return Finding(kind="pod", name=pod.name, namespace=pod.namespace, check=check, status=status,
-                   reason=reason, detail=clip(detail), evidence=evidence)
+    return _build_finding("pod", pod.name, pod.namespace, check, status, reason, clip(detail), evidence)
 
 
 def _check_pod(pod: Pod, events: list[KubeEvent], *, now: float, since: float,

@@ -36,7 +36,11 @@ def duration(seconds: float) -> str:
 
 def clip(text: str, limit: int = MAX_DETAIL) -> str:
     """Text from outside, one line, control characters gone, bounded."""
-    flat = " ".join(strip_control(str(text)).split())
+    text = str(text)
+    if (text.isascii() and text.isprintable() and len(text) <= limit and "  " not in text
+            and text[:1] != " " and text[-1:] != " "):
+        return text  # already one line of printable ASCII, single-spaced (a detail of each of thousands of pods)
+    flat = " ".join(strip_control(text).split())
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

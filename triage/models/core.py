@@ -40,15 +40,18 @@ class Status(str, Enum):
 
     @staticmethod
     def worst(statuses: list[Status] | tuple[Status, ...]) -> Status:
-        """The most severe status; an empty list is OK (nothing found is nothing wrong)."""
-        worst = Status.OK
-        for status in statuses:
-            if status.rank > worst.rank:
-                worst = status
-        return worst
+        """The most severe status; an empty list is OK (nothing found is nothing wrong). Looked for
+        by `in` (identity first, no enum hash or rank per member: a health report has thousands)."""
+        if type(statuses) is not list and type(statuses) is not tuple:
+            statuses = tuple(statuses)  # looked through up to three times
+        for status in _WORST_FIRST:
+            if status in statuses:
+                return status
+        return Status.OK
 
 
 _STATUS_RANK = {Status.OK: 0, Status.UNKNOWN: 1, Status.WARNING: 2, Status.CRITICAL: 3}
+_WORST_FIRST = (Status.CRITICAL, Status.WARNING, Status.UNKNOWN)
 _STATUS_EXIT = {
     Status.OK: ExitCode.OK,
     Status.WARNING: ExitCode.WARNING,

@@ -8,14 +8,16 @@ not say).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 from triage.models.core import Status
 
+_T = TypeVar("_T")
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class Condition:
     type: str
     status: str
@@ -32,7 +34,7 @@ class Condition:
         return self.status == "False"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KubeContainer:
     """One entry of a pod's `containerStatuses` (or `initContainerStatuses`)."""
 
@@ -52,7 +54,7 @@ class KubeContainer:
     init: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pod:
     namespace: str
     name: str
@@ -74,7 +76,7 @@ class Pod:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KubeEvent:
     namespace: str
     object_kind: str
@@ -86,7 +88,7 @@ class KubeEvent:
     last_seen: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Deployment:
     namespace: str
     name: str
@@ -107,7 +109,7 @@ class Deployment:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Hpa:
     namespace: str
     name: str
@@ -127,7 +129,7 @@ class Hpa:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Node:
     name: str
     conditions: tuple[Condition, ...] = ()
@@ -154,7 +156,7 @@ class KubeSnapshot:
     requests: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LogRequest:
     """The log of one container; `previous` is the instance before the last restart (`kubectl logs -p`)."""
 
@@ -225,7 +227,7 @@ class EndpointProbe:
     text: str = ""                   # the start of a non-JSON body
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One health check result (CONTRACT.md `triage.health/v1`)."""
 
@@ -278,3 +280,21 @@ class HealthReport:
             "findings": [f.to_json() for f in self.findings],
             "skipped": [s.to_json() for s in self.skipped],
         }
+
+
+def builder(cls: type[_T]) -> Callable[..., _T]:
+    """`cls(*values)` for one of this module's slotted values, every field given in its order,
+    without the dataclass `__init__` (issue 17): the slots are set by their own descriptors where
+    `__init__` goes through `object.__setattr__` once a field, in half the time, for the ~20,000
+    values a 5,000-pod namespace is read into. No defaults: for the readers that set every field."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    if getattr(cls, "__slots__", None) != tuple(names) or hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__}: not a slotted value without __post_init__")
+    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    scope.update({f"_set_{name}": getattr(cls, name).__set__ for name in names})
+    lines = [f"def build({', '.join(names)}):", "    value = _new(_cls)"]
+    lines += [f"    _set_{name}(value, {name})" for name in names]
+    exec("\n".join([*lines, "    return value"]), scope)  # noqa: S102 - the source is made of field names
+    build: Callable[..., _T] = scope["build"]
+    build.__qualname__ = build.__name__ = f"build_{cls.__name__}"
+    return build

@@ -14,7 +14,8 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#!|<>~$])")
 # (overrides U+202A-U+202E, isolates U+2066-U+2069, marks U+200E/U+200F/U+061C: "Trojan Source")
 # and the Unicode line/paragraph separators.
 _UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
-_CONTROL = re.compile(f"[{_UNSAFE}]")
+# Compiled on first use (re's own cache): printable ASCII, most of what a run escapes, never needs it.
+_CONTROL = f"[{_UNSAFE}]"
 
 
 def _visible(match: re.Match) -> str:
@@ -29,7 +30,7 @@ def escape_control(text: object) -> str:
     text = str(text)
     if text.isascii() and text.isprintable():
         return text  # none of _UNSAFE is printable ASCII: no regex pass (thousands of names a health run)
-    return _CONTROL.sub(_visible, text)
+    return re.sub(_CONTROL, _visible, text)
 
 
 # The name every renderer imports; it escapes rather than deletes since issue 13 (the reader

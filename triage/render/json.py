@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
-from itertools import repeat
+from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring as _str
-from typing import TextIO, cast
+from typing import Any, TextIO, cast
+
+_c_encoder: Any
+try:
+    from _json import make_encoder as _c_encoder
+except ImportError:  # an interpreter without json's C speedups
+    _c_encoder = None
 
 # Characters encoded before each write of write_inert_json.
 _WRITE_CHUNK = 1 << 16
 # In JSON text C0 is always \\u-escaped by json.dumps; the rest of the set is not (ensure_ascii=False).
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+# Compiled on first use (re's own cache): only a text with non-ASCII characters or DEL needs it.
+_JSON_UNSAFE = "[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
 
 _INF = float("inf")
 # Past this depth json.dumps itself writes the rest (its recursion and circular checks decide).
@@ -20,6 +26,14 @@ _FAST_DEPTH = 200
 # At most this many of a container's scalars are joined into one piece: a list of a million numbers
 # still reaches write_inert_json's writes as it is encoded, not whole.
 _JOINED = 512
+# At most this many dicts are written in one call of json's C encoder (`_flat_run`), and a piece
+# longer than _RUN_TEXT is written at once: what the encoder holds stays a few tens of kB.
+_RUN = 128
+_RUN_TEXT = 1 << 14
+# The value types json's C encoder writes as json.dumps' indented Python encoder does, character for
+# character (str through the same encode_basestring, int and float through their own __repr__).
+_FLAT = frozenset({str, int, float, bool, type(None)})
+_STR_KEYS = frozenset({str})
 
 
 def _scalar(o: object) -> str | None:
@@ -38,6 +52,78 @@ def _scalar(o: object) -> str | None:
     return None
 
 
+def _flat(o: Any, inner: str, outer: str, writers: dict[str, Any]) -> str | None:
+    """A small dict or list of plain scalars as json.dumps writes it, its members on lines that start
+    with `inner` and its closing bracket on one that starts with `outer`, by json's C encoder (no
+    indent there: the line break and indent are in its item separator); None for anything else.
+    An out-of-range float is left to json.dumps at its place (its own error)."""
+    if (_c_encoder is None or not o or len(o) > _JOINED
+            or not _FLAT.issuperset(map(type, o.values() if type(o) is dict else o))
+            or (type(o) is dict and not _STR_KEYS.issuperset(map(type, o)))):
+        return None
+    encoder = writers.get(inner)
+    if encoder is None:
+        encoder = writers[inner] = _c_encoder(None, None, _str, None, ": ", "," + inner, False, False, False)
+    try:
+        text = "".join(encoder(o, 0))
+    except ValueError:
+        return None
+    return text[0] + inner + text[1:-1] + outer + text[-1]
+
+
+def _list_members(items: list | tuple, inner: str, outer: str, writers: dict[str, Any],
+                  fast: bool) -> Iterator[tuple[str, object, str | None]]:
+    """A list's members as ("", member, its JSON or None for the writer to write it). A run of
+    small dicts with the same keys (the findings of a health document) is one item: the run, and
+    its members' JSON with the list's separators between them, by `_flat_run` (a run that is not
+    all plain scalars is left to the writer member by member)."""
+    i, n = 0, len(items)
+    while i < n:
+        d = items[i]
+        if fast and type(d) is dict and d and len(d) <= _JOINED:
+            keys = tuple(d)
+            j = i + 1
+            while j < n and j - i < _RUN and type(items[j]) is dict and tuple(items[j]) == keys:
+                j += 1
+            if j - i > 1:
+                run = items[i:j]
+                text = _flat_run(run, keys, inner, outer, writers)
+                if text is not None:
+                    yield "", run, text
+                else:
+                    for member in run:
+                        yield "", member, None
+                i = j
+                continue
+        yield "", d, None
+        i += 1
+
+
+def _flat_run(run: list | tuple, keys: tuple, inner: str, outer: str, writers: dict[str, Any]) -> str | None:
+    """Dicts with these keys written as `_flat` writes each, with the list's separator (`,` and
+    `outer`) between them, or None unless every key is a str and every value a plain scalar: all
+    their values in one call of json's C encoder, each after a NUL (no JSON text holds a raw one:
+    a string's is \\u0000), split there and joined once with the keys' text."""
+    if _c_encoder is None or not _STR_KEYS.issuperset(map(type, keys)):
+        return None
+    values = [v for d in run for v in d.values()]
+    if not _FLAT.issuperset(map(type, values)):
+        return None
+    encoder = writers.get("\0")
+    if encoder is None:
+        encoder = writers["\0"] = _c_encoder(None, None, _str, None, ": ", "\0", False, False, False)
+    try:
+        text = "".join(encoder(values, 0))
+    except ValueError:
+        return None
+    parts = text[1:-1].split("\0")
+    heads = [inner + _str(k) + ": " for k in keys]
+    later = [outer + "},", outer + "{"]  # the previous member closed, the list's separator, this one opened
+    first = ["{" + heads[0]] + ["," + h for h in heads[1:]]
+    again = ["".join(later) + heads[0]] + first[1:]
+    return "".join(map(str.__add__, first + again * (len(run) - 1), parts)) + outer + "}"
+
+
 def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
     """json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False), byte for byte, in
     pieces, for the values documents are made of (dicts with str keys, lists, tuples, str, int,
@@ -47,6 +133,7 @@ def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
     JSON text holds no raw newline, so its lines take the place's indent by a replace."""
     step = " " * indent
     keys: dict[str, str] = {}  # a key's JSON text and ": " (the same few keys, thousands of times)
+    writers: dict[str, Any] = {}  # json's C encoder, by the item separator of a flat container
 
     def dumped(o: object, pad: str) -> None:
         add(json.dumps(o, indent=indent, ensure_ascii=False, allow_nan=False).replace("\n", "\n" + pad))
@@ -69,21 +156,21 @@ def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
         inner = "\n" + pad + step
         # A container's scalars are joined into one piece with it: a finding is one `add`, not
         # one per key and value (issue 17: 6,000 findings were ~100,000 calls).
-        if t is dict:
-            opening, closing = "{", "}"
-            members: Iterable[tuple[str, object]] = [
-                (keys.get(k) or keys.setdefault(k, _str(k) + ": "), v) for k, v in cast(dict, o).items()]
-        else:
-            opening, closing, members = "[", "]", zip(repeat(""), cast(list, o))
+        opening, closing = ("{", "}") if t is dict else ("[", "]")
+        members: Iterable[tuple[str, object, str | None]] = [
+            (keys.get(k) or keys.setdefault(k, _str(k) + ": "), v, None) for k, v in cast(dict, o).items()
+        ] if t is dict else _list_members(cast(list, o), inner + step, inner, writers, depth < _FAST_DEPTH)
         pieces: list[str] = []
         sep = opening + inner
-        for key, v in members:
-            tv = type(v)
-            text = (_str(cast(str, v)) if tv is str else _scalar(v)
-                    if tv is not dict and tv is not list and tv is not tuple else None)
+        for key, v, text in members:
+            if text is None:
+                tv = type(v)
+                text = (_str(cast(str, v)) if tv is str else _scalar(v)
+                        if tv is not dict and tv is not list and tv is not tuple else
+                        _flat(v, inner + step, inner, writers) if depth < _FAST_DEPTH else None)
             if text is not None:
                 pieces.append(sep + key + text)
-                if len(pieces) >= _JOINED:
+                if len(pieces) >= _JOINED or len(text) > _RUN_TEXT:  # a run of dicts is written as it comes
                     add("".join(pieces))
                     pieces.clear()
             else:
@@ -117,7 +204,7 @@ def _inert(text: str) -> str:
     a 5,000-pod health document was ~4 ms."""
     if text.isascii() and "\x7f" not in text:
         return text
-    return _JSON_UNSAFE.sub(_escape, text)
+    return re.sub(_JSON_UNSAFE, _escape, text)
 
 
 def write_inert_json(payload: object, out: TextIO, *, indent: int | None = 2) -> None:

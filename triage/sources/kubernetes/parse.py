@@ -20,7 +20,17 @@ from triage.models.health import (
     KubeEvent,
     Node,
     Pod,
+    builder,
 )
+
+# Built without their dataclass __init__ (issue 17): thousands of each a namespace.
+_condition = builder(Condition)
+_kube_container = builder(KubeContainer)
+_kube_pod = builder(Pod)
+_kube_event = builder(KubeEvent)
+_deployment_of = builder(Deployment)
+_hpa_of = builder(Hpa)
+_node_of = builder(Node)
 
 
 def _ts(raw: Any) -> float | None:
@@ -44,8 +54,8 @@ def _conditions(raw: Any) -> tuple[Condition, ...]:
     for c in raw or ():
         if isinstance(c, dict) and c.get("type"):
             get = c.get
-            out.append(Condition(str(c["type"]), str(get("status", "Unknown")), str(get("reason") or ""),
-                                 str(get("message") or ""), _ts(get("lastTransitionTime"))))
+            out.append(_condition(str(c["type"]), str(get("status", "Unknown")), str(get("reason") or ""),
+                                  str(get("message") or ""), _ts(get("lastTransitionTime"))))
     return tuple(out)
 
 
@@ -78,8 +88,8 @@ def _container(raw: dict, init: bool) -> KubeContainer:
         last_message = str(lget("message") or "")
     else:
         last_reason, last_exit, last_finished, last_message = "", None, None, ""
-    return KubeContainer(name, ready, restarts, kind, reason, message, exit_code, started, finished, last_reason,
-                         last_exit, last_finished, last_message, init)
+    return _kube_container(name, ready, restarts, kind, reason, message, exit_code, started, finished, last_reason,
+                           last_exit, last_finished, last_message, init)
 
 
 def _pod(raw: dict) -> Pod:
@@ -100,8 +110,8 @@ def _pod(raw: dict) -> Pod:
     message, node = str(status.get("message") or ""), str(spec.get("nodeName") or "")
     created, labels = _ts(meta.get("creationTimestamp")), dict(meta.get("labels") or {})
     conditions = _conditions(status.get("conditions"))
-    return Pod(namespace, name, phase, reason, message, node, created, labels, owner, conditions, containers,
-               tuple([str(c.get("name")) for c in spec.get("containers") or ()]))
+    return _kube_pod(namespace, name, phase, reason, message, node, created, labels, owner, conditions, containers,
+                     tuple([str(c.get("name")) for c in spec.get("containers") or ()]))
 
 
 def _event(raw: dict) -> KubeEvent:
@@ -110,11 +120,10 @@ def _event(raw: dict) -> KubeEvent:
     series = raw.get("series") or {}
     seen = (_ts(raw.get("lastTimestamp")) or _ts(series.get("lastObservedTime")) or _ts(raw.get("eventTime"))
             or _ts(raw.get("firstTimestamp")) or _ts(meta.get("creationTimestamp")))
-    return KubeEvent(namespace=str(obj.get("namespace") or meta.get("namespace") or ""),
-                     object_kind=str(obj.get("kind") or ""), object_name=str(obj.get("name") or ""),
-                     reason=str(raw.get("reason") or ""), message=str(raw.get("message") or raw.get("note") or ""),
-                     type=str(raw.get("type") or "Normal"),
-                     count=int(raw.get("count") or series.get("count") or 1), last_seen=seen)
+    return _kube_event(str(obj.get("namespace") or meta.get("namespace") or ""), str(obj.get("kind") or ""),
+                       str(obj.get("name") or ""), str(raw.get("reason") or ""),
+                       str(raw.get("message") or raw.get("note") or ""), str(raw.get("type") or "Normal"),
+                       int(raw.get("count") or series.get("count") or 1), seen)
 
 
 def _deployment(raw: dict) -> Deployment:
@@ -122,21 +131,24 @@ def _deployment(raw: dict) -> Deployment:
     spec = raw.get("spec") or {}
     status = raw.get("status") or {}
     replicas = spec.get("replicas")
-    return Deployment(namespace=str(meta.get("namespace", "")), name=str(meta.get("name", "")),
-                      replicas=int(1 if replicas is None else replicas), ready=int(status.get("readyReplicas") or 0),
-                      available=int(status.get("availableReplicas") or 0),
-                      unavailable=int(status.get("unavailableReplicas") or 0),
-                      updated=int(status.get("updatedReplicas") or 0), generation=int(meta.get("generation") or 0),
-                      observed_generation=int(status.get("observedGeneration") or 0),
-                      selector=dict((spec.get("selector") or {}).get("matchLabels") or {}),
-                      conditions=_conditions(status.get("conditions")))
+    return _deployment_of(str(meta.get("namespace", "")), str(meta.get("name", "")),
+                          int(1 if replicas is None else replicas), int(status.get("readyReplicas") or 0),
+                          int(status.get("availableReplicas") or 0), int(status.get("unavailableReplicas") or 0),
+                          int(status.get("updatedReplicas") or 0), int(meta.get("generation") or 0),
+                          int(status.get("observedGeneration") or 0),
+                          dict((spec.get("selector") or {}).get("matchLabels") or {}),
+                          _conditions(status.get("conditions")))
+
+
+# autoscaling/v2: a metric's type -> the key of its body
+_METRIC_BODY = {"Resource": "resource", "ContainerResource": "containerResource", "Pods": "pods", "Object": "object",
+                "External": "external"}
 
 
 def _metric_text(spec: dict, current: Sequence[dict]) -> str:
     """`cpu 55% (target 70%)`, `http_requests_per_second 12 (target 10)` from autoscaling/v2."""
     kind = spec.get("type", "")
-    body = spec.get({"Resource": "resource", "ContainerResource": "containerResource", "Pods": "pods",
-                     "Object": "object", "External": "external"}.get(kind, ""), {}) or {}
+    body = spec.get(_METRIC_BODY.get(kind, ""), {}) or {}
     name = body.get("name") or (body.get("metric") or {}).get("name") or kind.lower() or "metric"
     target = body.get("target") or {}
     want = target.get("averageUtilization")
@@ -145,8 +157,7 @@ def _metric_text(spec: dict, current: Sequence[dict]) -> str:
         want = target.get("averageValue", target.get("value"))
     now = None
     for cur in current:
-        cbody = cur.get({"Resource": "resource", "ContainerResource": "containerResource", "Pods": "pods",
-                         "Object": "object", "External": "external"}.get(cur.get("type", ""), ""), {}) or {}
+        cbody = cur.get(_METRIC_BODY.get(cur.get("type", ""), ""), {}) or {}
         cname = cbody.get("name") or (cbody.get("metric") or {}).get("name")
         if cur.get("type") == kind and cname == name:
             c = cbody.get("current") or {}
@@ -161,19 +172,17 @@ def _hpa(raw: dict) -> Hpa:
     status = raw.get("status") or {}
     ref = spec.get("scaleTargetRef") or {}
     current = status.get("currentMetrics") or []
-    return Hpa(namespace=str(meta.get("namespace", "")), name=str(meta.get("name", "")),
-               target_kind=str(ref.get("kind") or ""), target_name=str(ref.get("name") or ""),
-               min_replicas=int(spec.get("minReplicas") or 1), max_replicas=int(spec.get("maxReplicas") or 0),
-               current_replicas=int(status.get("currentReplicas") or 0),
-               desired_replicas=int(status.get("desiredReplicas") or 0),
-               metrics=tuple(_metric_text(m, current) for m in spec.get("metrics") or ()),
-               conditions=_conditions(status.get("conditions")))
+    return _hpa_of(str(meta.get("namespace", "")), str(meta.get("name", "")), str(ref.get("kind") or ""),
+                   str(ref.get("name") or ""), int(spec.get("minReplicas") or 1), int(spec.get("maxReplicas") or 0),
+                   int(status.get("currentReplicas") or 0), int(status.get("desiredReplicas") or 0),
+                   tuple([_metric_text(m, current) for m in spec.get("metrics") or ()]),
+                   _conditions(status.get("conditions")))
 
 
 def _node(raw: dict) -> Node:
     meta = raw.get("metadata") or {}
-    return Node(name=str(meta.get("name", "")), conditions=_conditions((raw.get("status") or {}).get("conditions")),
-                unschedulable=bool((raw.get("spec") or {}).get("unschedulable")))
+    return _node_of(str(meta.get("name", "")), _conditions((raw.get("status") or {}).get("conditions")),
+                    bool((raw.get("spec") or {}).get("unschedulable")))
 
 
 PARSE: dict[str, Callable[[dict], Any]] = {

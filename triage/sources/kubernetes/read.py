@@ -26,6 +26,7 @@ from urllib.parse import quote
 from triage.errors import SourceError
 from triage.models.health import Deployment, KubeSnapshot, LogRequest, LogText, Pod
 from triage.secrets import redact
+from triage.sources.ahead import Ahead, quick_switching
 from triage.sources.bounded import AnswerTooLarge, AnswerTooSlow, mib, read_bounded
 from triage.sources.http import network_reason
 from triage.sources.kubernetes.connect import (
@@ -200,20 +201,17 @@ class KubernetesSource:
 
     def _list(self, resource: str, namespace: str | None, selector: str | None = None,
               fields: str | None = None) -> list[Any]:
-        """Every object of one kind, page by page (`limit`/`continue`): one logical call."""
+        """Every object of one kind, page by page (`limit`/`continue`): one logical call. A page's
+        objects are read while the next page is asked for (issue 17: the API server writes a page of
+        500 pods in about the time they take to read)."""
         group, namespaced = _RESOURCES[resource]
         prefix = {"": "/api/v1", "apps": "/apis/apps/v1", "autoscaling": "/apis/autoscaling/v2"}[group]
         path = (f"{prefix}/namespaces/{quote(namespace, safe='')}/{resource}" if namespace is not None and namespaced
                 else f"{prefix}/{resource}")
         out: list[Any] = []
-        token: str | None = None
         scope = self._scope(resource, namespace)
-        pages = 0
-        while True:
-            pages += 1
-            if pages > MAX_PAGES or len(out) > MAX_LIST_OBJECTS:
-                raise _ListError(f"list {resource} {scope}: more than {MAX_PAGES} pages or {MAX_LIST_OBJECTS} "
-                                 "objects (the cap on one list); not read", fatal=False)
+
+        def page(token: Any, number: int) -> dict[str, Any]:
             query: list[tuple[str, Any]] = [("limit", self.page_size)]
             if selector:
                 query.append(("labelSelector", selector))
@@ -221,11 +219,37 @@ class KubernetesSource:
                 query.append(("fieldSelector", fields))
             if token:
                 query.append(("continue", token))
-            body = self._page(path, query, resource, namespace, pages)
+            return self._page(path, query, resource, namespace, number)
+
+        pages, parsing = 1, None
+        body = page(None, pages)
+        while True:
+            if parsing is not None:
+                parsing.result()
+            meta, items = body.get("metadata"), body.get("items")
+            # The next page is asked for before this one is read only where it would be asked for
+            # next anyway: a continue token, and neither cap reached whatever this page holds.
+            if (type(meta) is dict and meta.get("continue") and type(items) is list and pages < MAX_PAGES
+                    and len(out) + len(items) <= MAX_LIST_OBJECTS):
+                # Read in a thread of its own; the JSON is decoded in this one, where it always was
+                # (glibc gives each thread that allocates large blocks an arena of its own).
+                parsing = Ahead(partial(self._parse_items, resource, body, out))
+                pages += 1
+                try:
+                    body = page(meta["continue"], pages)
+                except BaseException:
+                    parsing.result()  # its failure first, as when the pages were read in turn
+                    raise
+                continue
             self._parse_items(resource, body, out)
             token = (body.get("metadata") or {}).get("continue")
             if not token:
                 return out
+            pages += 1
+            if pages > MAX_PAGES or len(out) > MAX_LIST_OBJECTS:
+                raise _ListError(f"list {resource} {scope}: more than {MAX_PAGES} pages or {MAX_LIST_OBJECTS} "
+                                 "objects (the cap on one list); not read", fatal=False)
+            body = page(token, pages)
 
     def _page(self, path: str, query: list[tuple[str, Any]], resource: str, namespace: str | None,
               pages: int) -> dict[str, Any]:
@@ -334,7 +358,7 @@ class KubernetesSource:
         results: dict[str, list[Any]] = {"pods": [], "events": [], "deployments": [], "horizontalpodautoscalers": [],
                                          "nodes": []}
         errors: list[_ListError] = []
-        with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(tasks))) as pool:
+        with quick_switching(), ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(tasks))) as pool:
             futures = [(name, pool.submit(fn)) for name, _, fn in tasks]
             for name, future in futures:
                 try:
