@@ -78,6 +78,20 @@ def test_a_query_asked_twice_is_sent_once(prometheus_server):
     assert source.stats.requests == 1 and a == b == c and a[0].points[0][1] == 1.0
 
 
+def test_each_answer_comes_as_it_arrives_and_the_same_as_all_at_once(prometheus_server):
+    source = PrometheusSource(BackendSettings(url=prometheus_server.url))
+    slow = RangeQuery("count_over_time(vector(1)[10d:1s])", 1_794_340_000, 1_794_340_060, 60)
+    fast = RangeQuery("vector(2)", 1_794_340_000, 1_794_340_860, 60)
+    other = RangeQuery("vector(3)", 1_794_340_000, 1_794_340_860, 60)
+    source.query_range_many([other])
+    got = list(source.query_range_each([slow, fast, other, fast]))
+    assert got[0] == (2, source.query_range_many([other])[0])        # the answer it had, first
+    assert [i for i, _ in got] == [2, 1, 3, 0]                        # then each as it arrived
+    assert dict(got) == dict(enumerate(PrometheusSource(BackendSettings(url=prometheus_server.url))
+                                       .query_range_many([slow, fast, other, fast])))
+    assert source.stats.requests == 3                                 # `fast` once, `other` from memory
+
+
 def test_fleet_timeouts_scale_with_the_fleet():
     source = PrometheusSource(BackendSettings(url="http://127.0.0.1:9", timeout=10.0))
     source.expect_services(100)

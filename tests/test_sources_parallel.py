@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from triage.sources.parallel import in_parallel
+from triage.sources.parallel import each_in_parallel, in_parallel
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -50,6 +50,38 @@ def test_the_first_failure_in_order_is_raised_once_every_item_ended():
     with pytest.raises(ValueError, match="item 2"):
         in_parallel(fn, list(range(8)), 3, "t")
     assert sorted(done) == [0, 1, 3, 4, 6, 7]
+
+
+def test_each_result_comes_as_it_ends_and_the_first_failure_after_the_others():
+    order = []
+
+    def fn(item: int) -> int:
+        time.sleep(0.05 * (3 - item))      # 3 ends first, 0 last
+        if item == 1:
+            raise ValueError("item 1")
+        return item * 10
+
+    got = each_in_parallel(fn, [0, 1, 2, 3], 4, "t")
+    with pytest.raises(ValueError, match="item 1"):
+        for i, result in got:
+            order.append((i, result))
+    assert order == [(3, 30), (2, 20), (0, 0)]
+    assert list(each_in_parallel(fn, [], 2, "t")) == []
+
+
+def test_a_caller_that_stops_early_starts_nothing_more():
+    started = []
+
+    def fn(item: int) -> int:
+        started.append(item)
+        time.sleep(0.02)
+        return item
+
+    got = each_in_parallel(fn, list(range(20)), 2, "t")
+    assert next(got)[1] in (0, 1)
+    got.close()
+    time.sleep(0.1)
+    assert len(started) <= 4
 
 
 def test_a_one_service_rca_imports_no_concurrent_futures_nor_logging():

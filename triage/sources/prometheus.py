@@ -13,7 +13,7 @@ import json
 import random
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -37,7 +37,7 @@ from triage.sources.http import (
     warn_insecure,
     warn_partial,
 )
-from triage.sources.parallel import in_parallel
+from triage.sources.parallel import each_in_parallel
 
 TRANSIENT_STATUS = {429, 502, 503, 504}
 MAX_ATTEMPTS = 3
@@ -201,6 +201,14 @@ class PrometheusSource:
         """Independent range queries in parallel; each answer is its series or its error. An answer
         this source already gave in this process (detect, then rca, on the same window) is given
         again without asking; a query asked twice in one call is sent once."""
+        out: list[list[Series] | SourceError] = [[] for _ in queries]
+        for i, answer in self.query_range_each(queries):
+            out[i] = answer
+        return out
+
+    def query_range_each(self, queries: Sequence[RangeQuery]) -> Iterator[tuple[int, list[Series] | SourceError]]:
+        """`query_range_many`'s answers one by one, `(index in queries, answer)`, as each arrives:
+        those already given first, then each once decoded, while the others are still out."""
         keys = [(q.query, round(q.start), round(q.end), _step(q.step)) for q in queries]
         with self._cache_lock:
             known: dict[tuple, list[Series] | SourceError] = {k: self._cache[k] for k in keys if k in self._cache}
@@ -209,11 +217,22 @@ class PrometheusSource:
             also, self._also = self._also, []
         for q in also:
             todo.setdefault((q.query, round(q.start), round(q.end), _step(q.step)), q)
-        for key, answer in zip(todo, self._send(list(todo.values()))):
-            known[key] = answer
+        where: dict[tuple, list[int]] = {}
+        for i, key in enumerate(keys):
+            if key in known:
+                yield i, known[key]
+            else:
+                where.setdefault(key, []).append(i)
+        order: list[tuple] = list(todo)
+        got: dict[int, list[Series] | SourceError] = {}
+        for n, answer in self._send(list(todo.values())):
+            got[n] = answer
+            for i in where.get(order[n], ()):
+                yield i, answer
+        for n, key in enumerate(order):    # kept in the order asked, as the cache's bound counts them
+            answer = got[n]
             if not isinstance(answer, SourceError):
                 self._remember(key, answer)
-        return [known[k] for k in keys]
 
     def send_with_next(self, queries: Sequence[RangeQuery]) -> None:
         """Send `queries` with the next call's, in the same wave; their answers wait to be asked."""
@@ -227,7 +246,7 @@ class PrometheusSource:
                 self._cache[key] = answer
                 self._cached_points += points
 
-    def _send(self, queries: Sequence[RangeQuery]) -> list[list[Series] | SourceError]:
+    def _send(self, queries: Sequence[RangeQuery]) -> Iterator[tuple[int, list[Series] | SourceError]]:
         total, done, lock = len(queries), [0], threading.Lock()
 
         def one(q: RangeQuery) -> list[Series] | SourceError:
@@ -242,8 +261,8 @@ class PrometheusSource:
                         self.on_answer(done[0], total)
 
         if len(queries) <= 1:
-            return [one(q) for q in queries]
-        return in_parallel(one, queries, min(self.max_concurrency, len(queries)), "triage-query")
+            return iter([(i, one(q)) for i, q in enumerate(queries)])
+        return each_in_parallel(one, queries, min(self.max_concurrency, len(queries)), "triage-query")
 
     def alerts(self) -> list[Alert]:
         """Alerts Prometheus itself evaluates right now (`/api/v1/alerts`)."""
