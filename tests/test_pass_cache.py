@@ -155,3 +155,24 @@ def test_a_fleet_sends_the_later_alternatives_in_one_wave(prometheus_server, mon
     assert len(many) > 4 and one[:2] == many[:2] and len(one) == 3, (one, many)
     assert sum(one) == sum(many)                                          # the same requests
     assert sorted(spy.calls[2][0]) == sorted(q for qs, _ in rounds.calls[2:len(many)] for q in qs)
+
+
+def test_a_fleet_read_as_each_answer_arrives_collects_what_it_did_all_at_once(prometheus_server):
+    # The Prometheus source gives a fleet's first round one answer at a time; a wrapper without
+    # query_range_each gives them all at once. The collection is the same, in the same order, and
+    # `on_series` was told each series the collection holds.
+    from triage.signals import collect
+
+    settings, windows, source, target = setup(prometheus_server.url, fleet=True)
+    catalog = load_catalog()
+    names = list(catalog.signals)
+    told = []
+    streamed = collect(source, catalog, settings, target.services, windows, names, fleet=True,
+                       on_series=told.extend)
+    settings2, windows2, source2, target2 = setup(prometheus_server.url, fleet=True)
+    at_once = collect(Calls(source2), catalog, settings2, target2.services, windows2, names,  # type: ignore[arg-type]
+                      fleet=True)
+    assert repr(streamed) == repr(at_once)
+    assert [list(s) for s in streamed.signals.values()] == [list(s) for s in at_once.signals.values()]
+    held = [series for by_name in streamed.signals.values() for series in by_name.values()]
+    assert held and {id(s) for s in held} <= {id(s) for s in told}

@@ -4,7 +4,7 @@ where it answers them faster apart (a fleet pass on Prometheus)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from triage.errors import SourceError
@@ -75,3 +75,14 @@ def run_batched(source: MetricsSource, queries: Sequence[str], windows: Windows,
                 [RangeQuery(queries[i], windows.start, windows.end, windows.step) for i in retry])):
             out[i] = answer
     return [a if a is not None else [] for a in out]
+
+
+def run_each(source: MetricsSource, queries: Sequence[str],
+             windows: Windows) -> Iterator[tuple[int, list[Series] | SourceError]]:
+    """One query a request (`run_batched` at a batch of one), `(index, answer)` as each arrives
+    where the source's class gives them so (StreamingMetricsSource), else all once they are in."""
+    asked = [RangeQuery(q, windows.start, windows.end, windows.step) for q in queries]
+    each = getattr(type(source), "query_range_each", None)
+    if callable(each):
+        return each(source, asked)  # type: ignore[no-any-return]
+    return enumerate(source.query_range_many(asked))

@@ -11,14 +11,14 @@ after its first round in one wave and takes the same ones the rounds would have.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from triage.batch import BATCH_LABEL, BATCH_SIZE, batch_size_for, run_batched
+from triage.batch import BATCH_LABEL, BATCH_SIZE, batch_size_for, run_batched, run_each
 from triage.catalog import Catalog
 from triage.config import ServiceConfig, Settings, config_line
-from triage.discovery import discovery_query
+from triage.discovery import discover_services
 from triage.errors import ConfigError, NoDataError, SourceError, UsageError
 from triage.models import (
     RangeQuery,
@@ -32,7 +32,8 @@ from triage.promql import alternation, escape_label_value, render
 from triage.sources.interface import MetricsSource
 from triage.timeutil import parse_duration
 
-__all__ = ["BATCH_LABEL", "BATCH_SIZE", "batch_size_for", "run_batched"]  # and what is defined here
+# and what is defined here
+__all__ = ["BATCH_LABEL", "BATCH_SIZE", "batch_size_for", "discover_services", "run_batched"]
 
 MAX_POINTS = 11000
 MIN_STEP = 15.0
@@ -80,6 +81,7 @@ class _Job:
     key: str | None
     services: tuple[ServiceConfig, ...]
     override: bool = False
+    made: dict[str, SignalSeries] | None = None     # its services' series, made as its answer arrived
 
 
 @dataclass
@@ -162,16 +164,17 @@ def _edges(series: Sequence[Series]) -> dict[str, Samples]:
 
 
 def collect(source: MetricsSource, catalog: Catalog, settings: Settings, services: Sequence[ServiceConfig],
-            windows: Windows, names: Sequence[str], *, fleet: bool = False,
-            also: Sequence[RangeQuery] = ()) -> Collection:
+            windows: Windows, names: Sequence[str], *, fleet: bool = False, also: Sequence[RangeQuery] = (),
+            on_series: Callable[[Sequence[SignalSeries]], None] | None = None) -> Collection:
     """Fetch `names` for `services`; a signal nobody answers becomes missing with its reason.
 
     Each round asks, per signal, every service still without data for its next alternative
     (built-in alternatives batched over the services, a user's override one per service),
     until every service has data or has run out of alternatives. `also` (the ALERTS read) is sent
-    with the first round, so a source that keeps answers has it without a second wave."""
+    with the first round, so a source that keeps answers has it without a second wave. A fleet's
+    first round is read as each answer arrives; `on_series` is told each answer's series when made."""
     parse_duration(settings.rate_interval, what="rate interval")
-    run = _Collect(catalog, settings, Collection(windows=windows), fleet)
+    run = _Collect(catalog, settings, Collection(windows=windows), fleet, on_series)
     if fleet:
         _backend(source, "expect_services", len(services))
     pending: dict[str, list[ServiceConfig]] = {name: list(services) for name in names}
@@ -193,6 +196,8 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
             also = ()
         if all(j.query in early for j in jobs):
             answers = [early[j.query] for j in jobs]
+        elif fleet:     # one query a request: each answer's series made while the others are out
+            answers = run.arriving(source, jobs, windows)
         else:
             answers = run_batched(source, [j.query for j in jobs], windows,
                                   1 if fleet else batch_size_for(len(services)))
@@ -252,8 +257,10 @@ def _backend(source: object, method: str, arg: object) -> None:
 class _Collect:
     """The state of one `collect`: which alternative each (signal, service) is at, what failed."""
 
-    def __init__(self, catalog: Catalog, settings: Settings, result: Collection, fleet: bool) -> None:
+    def __init__(self, catalog: Catalog, settings: Settings, result: Collection, fleet: bool,
+                 on_series: Callable[[Sequence[SignalSeries]], None] | None = None) -> None:
         self.catalog, self.settings, self.result, self.fleet = catalog, settings, result, fleet
+        self.on_series = on_series
         self.next_alt: dict[tuple[str, str], int] = {}
         self.failures: dict[tuple[str, str], list[str]] = {}
         self.errors: dict[tuple[str, str], SourceError] = {}
@@ -311,19 +318,40 @@ class _Collect:
                 self.failures.setdefault((job.signal, svc.name), []).append(answer.message)
                 self.errors[(job.signal, svc.name)] = own
             return list(job.services)
-        found = _found(job, answer)
+        made = job.made if job.made is not None else self.series_of(job, answer)
+        job.made = None
         left = []
         for svc in job.services:
-            if svc.name in found:
-                spec = self.catalog.spec(job.signal)
-                self.result.signals.setdefault(svc.name, {})[job.signal] = SignalSeries(
-                    name=job.signal, service=svc.name, unit=spec.unit, query=job.query,
-                    alternative=job.alternative, points=_merge_max(found[svc.name]),
-                    edges=_edges(found[svc.name]),
-                )
+            got = made.get(svc.name)
+            if got is not None:
+                self.result.signals.setdefault(svc.name, {})[job.signal] = got
             else:
                 left.append(svc)
         return left
+
+    def series_of(self, job: _Job, answer: Sequence[Series]) -> dict[str, SignalSeries]:
+        """The series one answer gives its job's services (told to `on_series`), by service."""
+        found = _found(job, answer)
+        made = {}
+        for svc in job.services:
+            if svc.name in found:
+                spec = self.catalog.spec(job.signal)
+                made[svc.name] = SignalSeries(name=job.signal, service=svc.name, unit=spec.unit, query=job.query,
+                                              alternative=job.alternative, points=_merge_max(found[svc.name]),
+                                              edges=_edges(found[svc.name]))
+        if made and self.on_series is not None:
+            self.on_series(list(made.values()))
+        return made
+
+    def arriving(self, source: MetricsSource, jobs: Sequence[_Job],
+                 windows: Windows) -> list[list[Series] | SourceError]:
+        """One round's answers in the jobs' order; each answer's series made as it arrives."""
+        answers: list[list[Series] | SourceError] = [[] for _ in jobs]
+        for i, answer in run_each(source, [j.query for j in jobs], windows):
+            answers[i] = answer
+            if not isinstance(answer, SourceError):
+                jobs[i].made = self.series_of(jobs[i], answer)
+        return answers
 
     def _bad_override(self, job: _Job, answer: SourceError) -> ConfigError:
         settings, svc = self.settings, job.services[0]
@@ -381,22 +409,6 @@ def render_override(template: str, service: ServiceConfig, signal: str, settings
             if signal in settings.services.get(service.name, ServiceConfig(name="")).signals \
             else config_line(settings, "signals", signal)
         raise ConfigError(f"{where}: the {signal} override for service '{service.name}': {exc}") from None
-
-
-def discover_services(source: MetricsSource, settings: Settings, windows: Windows,
-                      only: str | None = None) -> dict[str, str]:
-    """Services with request data in baseline or window, and their namespace."""
-    span = windows.end - windows.start
-    query = discovery_query(only)
-    answer = source.query_range_many([RangeQuery(query, windows.start, windows.end, max(span / 4, windows.step))])[0]
-    if isinstance(answer, SourceError):
-        raise answer
-    found: dict[str, str] = {}
-    for item in answer:
-        name = item.labels.get("service")
-        if name and _finite(item.points):
-            found.setdefault(name, item.labels.get("namespace") or settings.default_namespace)
-    return found
 
 
 def ensure_data(collection: Collection, services: Sequence[ServiceConfig], required: Sequence[str]) -> None:
