@@ -176,3 +176,26 @@ def test_a_fleet_read_as_each_answer_arrives_collects_what_it_did_all_at_once(pr
     assert [list(s) for s in streamed.signals.values()] == [list(s) for s in at_once.signals.values()]
     held = [series for by_name in streamed.signals.values() for series in by_name.values()]
     assert held and {id(s) for s in held} <= {id(s) for s in told}
+
+
+def test_a_fleet_judged_as_each_answer_arrives_gets_the_verdicts_judged_after(prometheus_server, monkeypatch):
+    # rca and detect on a fleet work out each series' level and verdict as its answer arrives
+    # (triage.analysis.early); the results are those of the pass that judges them all after.
+    import triage.analysis.early as early
+    import triage.pipeline.phases as phases
+
+    used = []
+    levels_for = early.Early.levels_for
+    monkeypatch.setattr(early.Early, "levels_for", lambda self, sets: used.append(levels_for(self, sets)) or used[-1])
+    settings, windows, source, target = setup(prometheus_server.url, fleet=True)
+    catalog = load_catalog()
+    results, _ = run_rca(settings, catalog, source, windows, target)
+    report = run_detect(settings, catalog, source, windows, target)
+    assert used and all(got is not None for got in used)
+
+    monkeypatch.setattr(phases, "_early", lambda *args, **kwargs: None)
+    settings2, windows2, source2, target2 = setup(prometheus_server.url, fleet=True)
+    expected, _ = run_rca(settings2, catalog, source2, windows2, target2)
+    expected_report = run_detect(settings2, catalog, source2, windows2, target2)
+    assert len(results) > 1 and repr(results) == repr(expected)
+    assert repr(report) == repr(expected_report)
