@@ -199,3 +199,32 @@ def test_a_fleet_judged_as_each_answer_arrives_gets_the_verdicts_judged_after(pr
     expected_report = run_detect(settings2, catalog, source2, windows2, target2)
     assert len(results) > 1 and repr(results) == repr(expected)
     assert repr(report) == repr(expected_report)
+
+
+def test_a_fleet_asks_its_alternatives_in_the_signal_wave_as_each_answer_shows_the_need(prometheus_server,
+                                                                                      monkeypatch):
+    # Each alternative a fleet's later rounds ask is asked as soon as its signal's answer leaves
+    # services without data, in the same wave: the same requests as the pass that sends them in a
+    # wave after the last answer, the same collection, one wave.
+    from triage.signals import collect
+
+    sent, waves = [], []
+    query_range, wave = PrometheusSource.query_range, PrometheusSource._wave
+    monkeypatch.setattr(PrometheusSource, "query_range",
+                        lambda self, q, *a: sent.append(q) or query_range(self, q, *a))
+    monkeypatch.setattr(PrometheusSource, "_wave", lambda self, qs: waves.append(len(qs)) or wave(self, qs))
+    settings, windows, source, target = setup(prometheus_server.url, fleet=True)
+    catalog = load_catalog()
+    names = list(catalog.signals)
+    sent.clear()
+    waves.clear()
+    streamed = collect(source, catalog, settings, target.services, windows, names, fleet=True)
+    asked, streamed_waves = sorted(sent), list(waves)
+    settings2, windows2, source2, target2 = setup(prometheus_server.url, fleet=True)
+    sent.clear()
+    waves.clear()
+    after = collect(Calls(source2), catalog, settings2, target2.services, windows2, names,  # type: ignore[arg-type]
+                    fleet=True)
+    assert repr(streamed) == repr(after)
+    assert asked == sorted(sent) and len(asked) > len(names)          # the alternatives too, each once
+    assert len(streamed_waves) == 1 and len(waves) == 2, (streamed_waves, waves)

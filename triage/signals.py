@@ -15,11 +15,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from triage.batch import BATCH_LABEL, BATCH_SIZE, batch_size_for, run_batched, run_each
+from triage.batch import BATCH_LABEL, BATCH_SIZE, Arriving, batch_size_for, run_batched
 from triage.catalog import Catalog
 from triage.config import ServiceConfig, Settings, config_line
 from triage.discovery import discover_services
-from triage.errors import ConfigError, NoDataError, SourceError, UsageError
+from triage.ensure import ensure_data, ensure_decided
+from triage.errors import ConfigError, SourceError, UsageError
 from triage.models import (
     RangeQuery,
     Samples,
@@ -33,7 +34,8 @@ from triage.sources.interface import MetricsSource
 from triage.timeutil import parse_duration
 
 # and what is defined here
-__all__ = ["BATCH_LABEL", "BATCH_SIZE", "batch_size_for", "discover_services", "run_batched"]
+__all__ = ["BATCH_LABEL", "BATCH_SIZE", "batch_size_for", "discover_services", "ensure_data", "ensure_decided",
+           "run_batched"]
 
 MAX_POINTS = 11000
 MIN_STEP = 15.0
@@ -209,6 +211,7 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
         pending = still
         if ahead and pending:
             early, ahead = _ahead(source, run, pending, windows, 1 if fleet else None), False
+            early.update(run.asked)
     reasons: dict[str, str] = {}
     for name in names:
         for svc in services:
@@ -234,7 +237,7 @@ def _ahead(source: MetricsSource, run: _Collect, pending: Mapping[str, Sequence[
         if not jobs:
             break
         before = len(queries)
-        queries.update((j.query, None) for j in jobs)
+        queries.update((j.query, None) for j in jobs if j.query not in run.asked)   # not those asked already
         groups.append(len(queries) - before)
         step += 1
     order = list(queries)
@@ -261,6 +264,7 @@ class _Collect:
                  on_series: Callable[[Sequence[SignalSeries]], None] | None = None) -> None:
         self.catalog, self.settings, self.result, self.fleet = catalog, settings, result, fleet
         self.on_series = on_series
+        self.asked: dict[str, list[Series] | SourceError] = {}     # a fleet's alternatives asked early
         self.next_alt: dict[tuple[str, str], int] = {}
         self.failures: dict[tuple[str, str], list[str]] = {}
         self.errors: dict[tuple[str, str], SourceError] = {}
@@ -304,6 +308,14 @@ class _Collect:
                 jobs.append(_Job(name, idx, query, alt.key, tuple(group)))
         return jobs
 
+    def later(self, job: _Job) -> list[str]:
+        """The alternatives after `job`'s of a signal nobody overrides, as `jobs` renders them."""
+        name = job.signal
+        if self.settings.signals.get(name) or any(name in svc.signals for svc in job.services):
+            return []
+        holes = placeholders(job.services, self.settings.rate_interval, self.fleet)
+        return [render(alt.query, holes) for alt in self.catalog.spec(name).alternatives[job.alternative + 1:]]
+
     def take(self, job: _Job, answer: list[Series] | SourceError) -> list[ServiceConfig]:
         """Record one answer; return the services it left without data (they try the next alternative)."""
         self.result.queries.append({"signal": job.signal, "alternative": job.alternative, "query": job.query,
@@ -345,12 +357,26 @@ class _Collect:
 
     def arriving(self, source: MetricsSource, jobs: Sequence[_Job],
                  windows: Windows) -> list[list[Series] | SourceError]:
-        """One round's answers in the jobs' order; each answer's series made as it arrives."""
+        """One round's answers in the jobs' order; each answer's series made as it arrives. On the
+        first round, the later alternatives of a signal nobody overrides are asked in the same
+        wave as soon as its answer leaves services without data: the queries `_ahead` sends (a
+        fleet's do not name the services), now not after the last answer."""
         answers: list[list[Series] | SourceError] = [[] for _ in jobs]
-        for i, answer in run_each(source, [j.query for j in jobs], windows):
+        wave = Arriving(source, [j.query for j in jobs], windows)
+        later: dict[int, str] = {}
+        first = not self.next_alt and wave.can_ask
+        for i, answer in wave:
+            if i >= len(jobs):
+                self.asked[later[i]] = answer
+                continue
             answers[i] = answer
+            job = jobs[i]
             if not isinstance(answer, SourceError):
-                jobs[i].made = self.series_of(jobs[i], answer)
+                job.made = self.series_of(job, answer)
+            short = isinstance(answer, SourceError) or len(job.made or ()) < len(job.services)
+            if first and short and not job.override:
+                queries = self.later(job)
+                later.update(zip(wave.ask(queries), queries))
         return answers
 
     def _bad_override(self, job: _Job, answer: SourceError) -> ConfigError:
@@ -409,32 +435,3 @@ def render_override(template: str, service: ServiceConfig, signal: str, settings
             if signal in settings.services.get(service.name, ServiceConfig(name="")).signals \
             else config_line(settings, "signals", signal)
         raise ConfigError(f"{where}: the {signal} override for service '{service.name}': {exc}") from None
-
-
-def ensure_data(collection: Collection, services: Sequence[ServiceConfig], required: Sequence[str]) -> None:
-    """A service with none of the required signals has no data at all: say so instead of judging."""
-    empty = [s.name for s in services if not any(n in collection.signals.get(s.name, {}) for n in required)]
-    if empty and len(empty) == len(services):
-        # Nothing answered because the backend failed (timed out, refused): say that, not "no data".
-        fatal = next((e for e in collection.errors if e.fatal), None)
-        if fatal is not None:
-            raise fatal
-        names = ", ".join(empty)
-        raise NoDataError(
-            f"no data for service {names} between {collection.windows.baseline.start:%Y-%m-%d %H:%M}Z and "
-            f"{collection.windows.window.end:%Y-%m-%d %H:%M}Z (none of {', '.join(required)} answered; "
-            "check the name, --namespace, --at, or run `triage queries check`)"
-        )
-
-
-def ensure_decided(collection: Collection, services: Sequence[ServiceConfig], deciding: Sequence[str]) -> None:
-    """A pass whose deciding query failed calls nobody ok: fail naming the signal and the query."""
-    for name in deciding:
-        hit = [s.name for s in services if name in collection.failed.get(s.name, {})]
-        if hit:
-            err = collection.failed[hit[0]][name]
-            flat = " ".join((err.query or "").split())
-            shown = flat if len(flat) <= 120 else f"{flat[:120]}… ({len(flat)} characters)"
-            raise SourceError(f"{err.message}: the {name} query failed for {len(hit)} of {len(services)} "
-                              f"service(s), so they cannot be called ok (query {shown!r})",
-                              backend=err.backend, query=err.query, detail=err.detail, fatal=err.fatal)

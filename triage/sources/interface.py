@@ -9,7 +9,7 @@ as an SDK's exception.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from triage.errors import SourceError
@@ -40,7 +40,7 @@ class StreamingMetricsSource(MetricsSource, Protocol):
     Prometheus source does, so a fleet's pass judges one signal while the others are still out.
     Only a source whose class defines it is asked so (a wrapper that keeps answers does not)."""
 
-    def query_range_each(self, queries: Sequence[RangeQuery]) -> Iterator[tuple[int, list[Series] | SourceError]]: ...
+    def query_range_each(self, queries: Sequence[RangeQuery]) -> Iterable[tuple[int, list[Series] | SourceError]]: ...
 
 
 class AlertSource(Protocol):
