@@ -23,13 +23,13 @@ from triage.ensure import ensure_data, ensure_decided
 from triage.errors import ConfigError, SourceError, UsageError
 from triage.models import (
     RangeQuery,
-    Samples,
     Series,
     SignalSeries,
     SignalSet,
     TimeRange,
 )
 from triage.promql import alternation, escape_label_value, render
+from triage.series_match import edges_of, found_by_service, merge_max
 from triage.sources.interface import MetricsSource
 from triage.timeutil import parse_duration
 
@@ -42,7 +42,6 @@ MIN_STEP = 15.0
 TARGET_POINTS = 300
 # A fleet pass reads every service at once: half the resolution halves what crosses the wire.
 FLEET_POINTS = 150
-EDGE_LABEL = "server_address"
 
 
 @dataclass(frozen=True)
@@ -135,36 +134,6 @@ def _override_values(service: ServiceConfig, rate: str) -> dict[str, str]:
     }
 
 
-def _finite(points: Sequence[tuple[float, float]]) -> bool:
-    return any(math.isfinite(v) for _, v in points)
-
-
-def _merge_max(series: Sequence[Series]) -> Samples:
-    """Several series for one service (several instances, databases) → the worst at each step."""
-    if len(series) == 1:
-        return series[0].points
-    merged: dict[float, float] = {}
-    for item in series:
-        for t, v in item.points:
-            if not math.isfinite(v):
-                merged.setdefault(t, v)
-                continue
-            prev = merged.get(t)
-            if prev is None or not math.isfinite(prev) or v > prev:
-                merged[t] = v
-    return tuple(sorted(merged.items()))
-
-
-def _edges(series: Sequence[Series]) -> dict[str, Samples]:
-    """Series that name the other end of a call (`server_address`), kept apart by it."""
-    by_edge: dict[str, list[Series]] = {}
-    for item in series:
-        edge = item.labels.get(EDGE_LABEL)
-        if edge:
-            by_edge.setdefault(edge, []).append(item)
-    return {edge: _merge_max(items) for edge, items in by_edge.items()}
-
-
 def collect(source: MetricsSource, catalog: Catalog, settings: Settings, services: Sequence[ServiceConfig],
             windows: Windows, names: Sequence[str], *, fleet: bool = False, also: Sequence[RangeQuery] = (),
             on_series: Callable[[Sequence[SignalSeries]], None] | None = None) -> Collection:
@@ -177,6 +146,7 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
     first round is read as each answer arrives; `on_series` is told each answer's series when made."""
     parse_duration(settings.rate_interval, what="rate interval")
     run = _Collect(catalog, settings, Collection(windows=windows), fleet, on_series)
+    run.overridden = frozenset(name for svc in services for name in svc.signals)
     if fleet:
         _backend(source, "expect_services", len(services))
     pending: dict[str, list[ServiceConfig]] = {name: list(services) for name in names}
@@ -212,16 +182,33 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
         if ahead and pending:
             early, ahead = _ahead(source, run, pending, windows, 1 if fleet else None), False
             early.update(run.asked)
+    _missing_of(run, names, services)
+    return run.result
+
+
+def _missing_of(run: _Collect, names: Sequence[str], services: Sequence[ServiceConfig]) -> None:
+    """Each signal nobody answered for a service, with its reason (and its error, when it failed)."""
     reasons: dict[str, str] = {}
+    got, missing = run.result.signals, run.result.missing
+    failed = {name for name, _ in run.failures}
     for name in names:
+        if name not in failed and run.nobody_overrides(name):
+            # no override and no failure: the same reason for every service without it
+            reason = ""
+            for svc in services:
+                if name not in got.get(svc.name, {}):
+                    if not reason:
+                        said = run.missing_reason(name, svc)
+                        reason = reasons.setdefault(said, said)
+                    missing.setdefault(svc.name, {})[name] = reason
+            continue
         for svc in services:
-            if name not in run.result.signals.get(svc.name, {}):
+            if name not in got.get(svc.name, {}):
                 reason = run.missing_reason(name, svc)
                 # one string for each distinct reason: 10,000 services share a handful
-                run.result.missing.setdefault(svc.name, {})[name] = reasons.setdefault(reason, reason)
+                missing.setdefault(svc.name, {})[name] = reasons.setdefault(reason, reason)
                 if (name, svc.name) in run.errors:
                     run.result.failed.setdefault(svc.name, {})[name] = run.errors[(name, svc.name)]
-    return run.result
 
 
 def _ahead(source: MetricsSource, run: _Collect, pending: Mapping[str, Sequence[ServiceConfig]],
@@ -271,6 +258,10 @@ class _Collect:
         # Each service's overrides, merged once a pass (every round asks them for every signal).
         self._overrides: dict[str, dict[str, tuple[str, ...]]] = {}
         self._reasons: dict[str, str] = {}
+        self.overridden: frozenset[str] = frozenset()    # the signals some service of the pass overrides
+
+    def nobody_overrides(self, name: str) -> bool:
+        return not self.settings.signals.get(name) and name not in self.overridden
 
     def overrides(self, svc: ServiceConfig) -> dict[str, tuple[str, ...]]:
         got = self._overrides.get(svc.name)
@@ -284,7 +275,8 @@ class _Collect:
         for name, waiting in pending.items():
             spec = self.catalog.spec(name)
             builtin: dict[int, list[ServiceConfig]] = {}
-            if not self.settings.signals.get(name) and not any(name in svc.signals for svc in waiting):
+            if self.nobody_overrides(name) or (not self.settings.signals.get(name)
+                                               and not any(name in svc.signals for svc in waiting)):
                 # Nobody overrides this signal (a fleet of 10,000 services, mostly): each service
                 # is at its next built-in alternative, and that is all there is to look up.
                 last, nxt = len(spec.alternatives), self.next_alt
@@ -343,14 +335,14 @@ class _Collect:
 
     def series_of(self, job: _Job, answer: Sequence[Series]) -> dict[str, SignalSeries]:
         """The series one answer gives its job's services (told to `on_series`), by service."""
-        found = _found(job, answer)
+        found = found_by_service(job, answer)
         made = {}
         for svc in job.services:
             if svc.name in found:
                 spec = self.catalog.spec(job.signal)
                 made[svc.name] = SignalSeries(name=job.signal, service=svc.name, unit=spec.unit, query=job.query,
-                                              alternative=job.alternative, points=_merge_max(found[svc.name]),
-                                              edges=_edges(found[svc.name]))
+                                              alternative=job.alternative, points=merge_max(found[svc.name]),
+                                              edges=edges_of(found[svc.name]))
         if made and self.on_series is not None:
             self.on_series(list(made.values()))
         return made
@@ -403,27 +395,6 @@ class _Collect:
         if not overrides:
             self._reasons[name] = reason
         return reason
-
-
-def _found(job: _Job, answer: Sequence[Series]) -> dict[str, list[Series]]:
-    """The answer's series by service: an override answers for its one service; a built-in
-    query's series are matched to the services by their label (`job.key`, else `service`)."""
-    found: dict[str, list[Series]] = {}
-    if job.override:
-        series = [s for s in answer if _finite(s.points)]
-        if series:
-            found[job.services[0].name] = series
-        return found
-    wanted: dict[str, list[str]] = {}
-    for svc in job.services:
-        wanted.setdefault(svc.selector(job.key or "service"), []).append(svc.name)
-    for item in answer:
-        value = item.labels.get(job.key or "service")
-        if value is None or value not in wanted or not _finite(item.points):
-            continue
-        for svc_name in wanted[value]:
-            found.setdefault(svc_name, []).append(item)
-    return found
 
 
 def render_override(template: str, service: ServiceConfig, signal: str, settings: Settings) -> str:
