@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 
@@ -115,17 +115,3 @@ class Wave:
     def stop(self) -> None:
         """No item not yet taken is started; nobody waits for those running."""
         self._stop.set()
-
-
-def each_in_parallel(fn: Callable[[Any], Any], items: Sequence[Any], workers: int,
-                     name: str) -> Iterator[tuple[int, Any]]:
-    """`in_parallel`'s results one by one as each ends, `(index, result)` (a Wave of `items`). The
-    first item's exception in order is raised once all have ended, after the results of the
-    others. The caller stopping early (an exception, Ctrl-C, the iterator closed): no item not
-    yet taken is started, and nobody waits for the others."""
-    wave = Wave(fn, items, workers, name)
-    try:
-        while (got := wave.take()) is not None:
-            yield got
-    finally:
-        wave.stop()
