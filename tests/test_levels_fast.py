@@ -381,3 +381,17 @@ def test_the_slope_since_an_instant_matches_the_reference(seed):
         points = shaped(rng, ts, vs, shape)
         for since in (END.timestamp() - 900.0, END.timestamp() - 7200.0, END.timestamp() - 30.0, END.timestamp()):
             assert _same(stats.slope_since(points, since), ref_slope([(t, v) for t, v in points if t >= since]))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_the_sustain_of_a_long_window_is_the_formula_without_reading_the_data(seed):
+    rng = random.Random(seed)
+    window_s = rng.choice([240.0, 600.0, 899.0, 900.0, 901.0, 1800.0, 86400.0])
+    signals = {}
+    for name in NAMES:
+        ts, vs = random_points(rng, 3600.0, window_s, clean=rng.random() < 0.5)
+        signals[name] = _series(name, shaped(rng, ts, vs, SHAPES[seed % len(SHAPES)]))
+    sets = _sets(window_s, 3600.0, signals)
+    formula = min(lv.SUSTAIN_MAX, max(window_s * lv.SUSTAIN_SHARE, lv.SUSTAIN_SAMPLES * ref_resolution(sets)))
+    assert _same(lv.sustain_for(sets), formula)
+    assert lv.fixed_sustain(sets.window) == (lv.SUSTAIN_MAX if window_s >= 900.0 else None)

@@ -78,6 +78,20 @@ def test_a_query_asked_twice_is_sent_once(prometheus_server):
     assert source.stats.requests == 1 and a == b == c and a[0].points[0][1] == 1.0
 
 
+def test_each_answer_comes_as_it_arrives_and_the_same_as_all_at_once(prometheus_server):
+    source = PrometheusSource(BackendSettings(url=prometheus_server.url))
+    slow = RangeQuery("count_over_time(vector(1)[10d:1s])", 1_794_340_000, 1_794_340_060, 60)
+    fast = RangeQuery("vector(2)", 1_794_340_000, 1_794_340_860, 60)
+    other = RangeQuery("vector(3)", 1_794_340_000, 1_794_340_860, 60)
+    source.query_range_many([other])
+    got = list(source.query_range_each([slow, fast, other, fast]))
+    assert got[0] == (2, source.query_range_many([other])[0])        # the answer it had, first
+    assert [i for i, _ in got] == [2, 1, 3, 0]                        # then each as it arrived
+    assert dict(got) == dict(enumerate(PrometheusSource(BackendSettings(url=prometheus_server.url))
+                                       .query_range_many([slow, fast, other, fast])))
+    assert source.stats.requests == 3                                 # `fast` once, `other` from memory
+
+
 def test_fleet_timeouts_scale_with_the_fleet():
     source = PrometheusSource(BackendSettings(url="http://127.0.0.1:9", timeout=10.0))
     source.expect_services(100)
@@ -141,3 +155,76 @@ def test_a_fleet_sends_the_later_alternatives_in_one_wave(prometheus_server, mon
     assert len(many) > 4 and one[:2] == many[:2] and len(one) == 3, (one, many)
     assert sum(one) == sum(many)                                          # the same requests
     assert sorted(spy.calls[2][0]) == sorted(q for qs, _ in rounds.calls[2:len(many)] for q in qs)
+
+
+def test_a_fleet_read_as_each_answer_arrives_collects_what_it_did_all_at_once(prometheus_server):
+    # The Prometheus source gives a fleet's first round one answer at a time; a wrapper without
+    # query_range_each gives them all at once. The collection is the same, in the same order, and
+    # `on_series` was told each series the collection holds.
+    from triage.signals import collect
+
+    settings, windows, source, target = setup(prometheus_server.url, fleet=True)
+    catalog = load_catalog()
+    names = list(catalog.signals)
+    told = []
+    streamed = collect(source, catalog, settings, target.services, windows, names, fleet=True,
+                       on_series=told.extend)
+    settings2, windows2, source2, target2 = setup(prometheus_server.url, fleet=True)
+    at_once = collect(Calls(source2), catalog, settings2, target2.services, windows2, names,  # type: ignore[arg-type]
+                      fleet=True)
+    assert repr(streamed) == repr(at_once)
+    assert [list(s) for s in streamed.signals.values()] == [list(s) for s in at_once.signals.values()]
+    held = [series for by_name in streamed.signals.values() for series in by_name.values()]
+    assert held and {id(s) for s in held} <= {id(s) for s in told}
+
+
+def test_a_fleet_judged_as_each_answer_arrives_gets_the_verdicts_judged_after(prometheus_server, monkeypatch):
+    # rca and detect on a fleet work out each series' level and verdict as its answer arrives
+    # (triage.analysis.early); the results are those of the pass that judges them all after.
+    import triage.analysis.early as early
+    import triage.pipeline.phases as phases
+
+    used = []
+    levels_for = early.Early.levels_for
+    monkeypatch.setattr(early.Early, "levels_for", lambda self, sets: used.append(levels_for(self, sets)) or used[-1])
+    settings, windows, source, target = setup(prometheus_server.url, fleet=True)
+    catalog = load_catalog()
+    results, _ = run_rca(settings, catalog, source, windows, target)
+    report = run_detect(settings, catalog, source, windows, target)
+    assert used and all(got is not None for got in used)
+
+    monkeypatch.setattr(phases, "_early", lambda *args, **kwargs: None)
+    settings2, windows2, source2, target2 = setup(prometheus_server.url, fleet=True)
+    expected, _ = run_rca(settings2, catalog, source2, windows2, target2)
+    expected_report = run_detect(settings2, catalog, source2, windows2, target2)
+    assert len(results) > 1 and repr(results) == repr(expected)
+    assert repr(report) == repr(expected_report)
+
+
+def test_a_fleet_asks_its_alternatives_in_the_signal_wave_as_each_answer_shows_the_need(prometheus_server,
+                                                                                      monkeypatch):
+    # Each alternative a fleet's later rounds ask is asked as soon as its signal's answer leaves
+    # services without data, in the same wave: the same requests as the pass that sends them in a
+    # wave after the last answer, the same collection, one wave.
+    from triage.signals import collect
+
+    sent, waves = [], []
+    query_range, wave = PrometheusSource.query_range, PrometheusSource._wave
+    monkeypatch.setattr(PrometheusSource, "query_range",
+                        lambda self, q, *a: sent.append(q) or query_range(self, q, *a))
+    monkeypatch.setattr(PrometheusSource, "_wave", lambda self, qs: waves.append(len(qs)) or wave(self, qs))
+    settings, windows, source, target = setup(prometheus_server.url, fleet=True)
+    catalog = load_catalog()
+    names = list(catalog.signals)
+    sent.clear()
+    waves.clear()
+    streamed = collect(source, catalog, settings, target.services, windows, names, fleet=True)
+    asked, streamed_waves = sorted(sent), list(waves)
+    settings2, windows2, source2, target2 = setup(prometheus_server.url, fleet=True)
+    sent.clear()
+    waves.clear()
+    after = collect(Calls(source2), catalog, settings2, target2.services, windows2, names,  # type: ignore[arg-type]
+                    fleet=True)
+    assert repr(streamed) == repr(after)
+    assert asked == sorted(sent) and len(asked) > len(names)          # the alternatives too, each once
+    assert len(streamed_waves) == 1 and len(waves) == 2, (streamed_waves, waves)

@@ -4,7 +4,7 @@ where it answers them faster apart (a fleet pass on Prometheus)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from triage.errors import SourceError
@@ -75,3 +75,30 @@ def run_batched(source: MetricsSource, queries: Sequence[str], windows: Windows,
                 [RangeQuery(queries[i], windows.start, windows.end, windows.step) for i in retry])):
             out[i] = answer
     return [a if a is not None else [] for a in out]
+
+
+class Arriving:
+    """One query a request (`run_batched` at a batch of one), `(index, answer)` as each arrives
+    where the source's class gives them so (StreamingMetricsSource), else all once they are in.
+    `ask`: more queries in the same wave (their indices follow), where the source can add them."""
+
+    def __init__(self, source: MetricsSource, queries: Sequence[str], windows: Windows) -> None:
+        self._windows = windows
+        asked = self._ranges(queries)
+        each = getattr(type(source), "query_range_each", None)
+        self._each = each(source, asked) if callable(each) else None
+        self._all = enumerate(source.query_range_many(asked)) if self._each is None else None
+
+    def _ranges(self, queries: Sequence[str]) -> list[RangeQuery]:
+        w = self._windows
+        return [RangeQuery(q, w.start, w.end, w.step) for q in queries]
+
+    @property
+    def can_ask(self) -> bool:
+        return callable(getattr(self._each, "ask", None))
+
+    def ask(self, queries: Sequence[str]) -> range:
+        return self._each.ask(self._ranges(queries))  # type: ignore[union-attr, no-any-return]
+
+    def __iter__(self) -> Iterator[tuple[int, list[Series] | SourceError]]:
+        return iter(self._each if self._each is not None else self._all)  # type: ignore[arg-type]

@@ -10,7 +10,17 @@ several).
 
 from __future__ import annotations
 
+import math
+from typing import TYPE_CHECKING
+
+from triage.errors import SourceError
+from triage.models import RangeQuery
 from triage.promql import escape_label_value, regex_literal
+
+if TYPE_CHECKING:
+    from triage.config import Settings
+    from triage.signals import Windows
+    from triage.sources.interface import MetricsSource
 
 REQUEST_METRICS = (
     "http_requests_total",
@@ -44,3 +54,19 @@ def discovery_query(only: str | None = None) -> str:
                 f' or {by} (label_replace(target_info{{service_name="{name}"}}{_AMBIGUOUS}, {_FROM_TARGET_INFO}))')
     return (f'{by} ({{__name__=~"{_NAMES}", service!=""}})'
             f' or {by} (label_replace(target_info{{service="", service_name!=""}}{_AMBIGUOUS}, {_FROM_TARGET_INFO}))')
+
+
+def discover_services(source: MetricsSource, settings: Settings, windows: Windows,
+                      only: str | None = None) -> dict[str, str]:
+    """Services with request data in baseline or window, and their namespace."""
+    span = windows.end - windows.start
+    query = discovery_query(only)
+    answer = source.query_range_many([RangeQuery(query, windows.start, windows.end, max(span / 4, windows.step))])[0]
+    if isinstance(answer, SourceError):
+        raise answer
+    found: dict[str, str] = {}
+    for item in answer:
+        name = item.labels.get("service")
+        if name and any(math.isfinite(v) for _, v in item.points):
+            found.setdefault(name, item.labels.get("namespace") or settings.default_namespace)
+    return found

@@ -11,35 +11,37 @@ after its first round in one wave and takes the same ones the rounds would have.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from triage.batch import BATCH_LABEL, BATCH_SIZE, batch_size_for, run_batched
+from triage.batch import BATCH_LABEL, BATCH_SIZE, Arriving, batch_size_for, run_batched
 from triage.catalog import Catalog
 from triage.config import ServiceConfig, Settings, config_line
-from triage.discovery import discovery_query
-from triage.errors import ConfigError, NoDataError, SourceError, UsageError
+from triage.discovery import discover_services
+from triage.ensure import ensure_data, ensure_decided
+from triage.errors import ConfigError, SourceError, UsageError
 from triage.models import (
     RangeQuery,
-    Samples,
     Series,
     SignalSeries,
     SignalSet,
     TimeRange,
 )
 from triage.promql import alternation, escape_label_value, render
+from triage.series_match import edges_of, found_by_service, merge_max
 from triage.sources.interface import MetricsSource
 from triage.timeutil import parse_duration
 
-__all__ = ["BATCH_LABEL", "BATCH_SIZE", "batch_size_for", "run_batched"]  # and what is defined here
+# and what is defined here
+__all__ = ["BATCH_LABEL", "BATCH_SIZE", "batch_size_for", "discover_services", "ensure_data", "ensure_decided",
+           "run_batched"]
 
 MAX_POINTS = 11000
 MIN_STEP = 15.0
 TARGET_POINTS = 300
 # A fleet pass reads every service at once: half the resolution halves what crosses the wire.
 FLEET_POINTS = 150
-EDGE_LABEL = "server_address"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class _Job:
     key: str | None
     services: tuple[ServiceConfig, ...]
     override: bool = False
+    made: dict[str, SignalSeries] | None = None     # its services' series, made as its answer arrived
 
 
 @dataclass
@@ -131,47 +134,19 @@ def _override_values(service: ServiceConfig, rate: str) -> dict[str, str]:
     }
 
 
-def _finite(points: Sequence[tuple[float, float]]) -> bool:
-    return any(math.isfinite(v) for _, v in points)
-
-
-def _merge_max(series: Sequence[Series]) -> Samples:
-    """Several series for one service (several instances, databases) → the worst at each step."""
-    if len(series) == 1:
-        return series[0].points
-    merged: dict[float, float] = {}
-    for item in series:
-        for t, v in item.points:
-            if not math.isfinite(v):
-                merged.setdefault(t, v)
-                continue
-            prev = merged.get(t)
-            if prev is None or not math.isfinite(prev) or v > prev:
-                merged[t] = v
-    return tuple(sorted(merged.items()))
-
-
-def _edges(series: Sequence[Series]) -> dict[str, Samples]:
-    """Series that name the other end of a call (`server_address`), kept apart by it."""
-    by_edge: dict[str, list[Series]] = {}
-    for item in series:
-        edge = item.labels.get(EDGE_LABEL)
-        if edge:
-            by_edge.setdefault(edge, []).append(item)
-    return {edge: _merge_max(items) for edge, items in by_edge.items()}
-
-
 def collect(source: MetricsSource, catalog: Catalog, settings: Settings, services: Sequence[ServiceConfig],
-            windows: Windows, names: Sequence[str], *, fleet: bool = False,
-            also: Sequence[RangeQuery] = ()) -> Collection:
+            windows: Windows, names: Sequence[str], *, fleet: bool = False, also: Sequence[RangeQuery] = (),
+            on_series: Callable[[Sequence[SignalSeries]], None] | None = None) -> Collection:
     """Fetch `names` for `services`; a signal nobody answers becomes missing with its reason.
 
     Each round asks, per signal, every service still without data for its next alternative
     (built-in alternatives batched over the services, a user's override one per service),
     until every service has data or has run out of alternatives. `also` (the ALERTS read) is sent
-    with the first round, so a source that keeps answers has it without a second wave."""
+    with the first round, so a source that keeps answers has it without a second wave. A fleet's
+    first round is read as each answer arrives; `on_series` is told each answer's series when made."""
     parse_duration(settings.rate_interval, what="rate interval")
-    run = _Collect(catalog, settings, Collection(windows=windows), fleet)
+    run = _Collect(catalog, settings, Collection(windows=windows), fleet, on_series)
+    run.overridden = frozenset(name for svc in services for name in svc.signals)
     if fleet:
         _backend(source, "expect_services", len(services))
     pending: dict[str, list[ServiceConfig]] = {name: list(services) for name in names}
@@ -193,6 +168,8 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
             also = ()
         if all(j.query in early for j in jobs):
             answers = [early[j.query] for j in jobs]
+        elif fleet:     # one query a request: each answer's series made while the others are out
+            answers = run.arriving(source, jobs, windows)
         else:
             answers = run_batched(source, [j.query for j in jobs], windows,
                                   1 if fleet else batch_size_for(len(services)))
@@ -204,16 +181,34 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
         pending = still
         if ahead and pending:
             early, ahead = _ahead(source, run, pending, windows, 1 if fleet else None), False
+            early.update(run.asked)
+    _missing_of(run, names, services)
+    return run.result
+
+
+def _missing_of(run: _Collect, names: Sequence[str], services: Sequence[ServiceConfig]) -> None:
+    """Each signal nobody answered for a service, with its reason (and its error, when it failed)."""
     reasons: dict[str, str] = {}
+    got, missing = run.result.signals, run.result.missing
+    failed = {name for name, _ in run.failures}
     for name in names:
+        if name not in failed and run.nobody_overrides(name):
+            # no override and no failure: the same reason for every service without it
+            reason = ""
+            for svc in services:
+                if name not in got.get(svc.name, {}):
+                    if not reason:
+                        said = run.missing_reason(name, svc)
+                        reason = reasons.setdefault(said, said)
+                    missing.setdefault(svc.name, {})[name] = reason
+            continue
         for svc in services:
-            if name not in run.result.signals.get(svc.name, {}):
+            if name not in got.get(svc.name, {}):
                 reason = run.missing_reason(name, svc)
                 # one string for each distinct reason: 10,000 services share a handful
-                run.result.missing.setdefault(svc.name, {})[name] = reasons.setdefault(reason, reason)
+                missing.setdefault(svc.name, {})[name] = reasons.setdefault(reason, reason)
                 if (name, svc.name) in run.errors:
                     run.result.failed.setdefault(svc.name, {})[name] = run.errors[(name, svc.name)]
-    return run.result
 
 
 def _ahead(source: MetricsSource, run: _Collect, pending: Mapping[str, Sequence[ServiceConfig]],
@@ -229,7 +224,7 @@ def _ahead(source: MetricsSource, run: _Collect, pending: Mapping[str, Sequence[
         if not jobs:
             break
         before = len(queries)
-        queries.update((j.query, None) for j in jobs)
+        queries.update((j.query, None) for j in jobs if j.query not in run.asked)   # not those asked already
         groups.append(len(queries) - before)
         step += 1
     order = list(queries)
@@ -252,14 +247,21 @@ def _backend(source: object, method: str, arg: object) -> None:
 class _Collect:
     """The state of one `collect`: which alternative each (signal, service) is at, what failed."""
 
-    def __init__(self, catalog: Catalog, settings: Settings, result: Collection, fleet: bool) -> None:
+    def __init__(self, catalog: Catalog, settings: Settings, result: Collection, fleet: bool,
+                 on_series: Callable[[Sequence[SignalSeries]], None] | None = None) -> None:
         self.catalog, self.settings, self.result, self.fleet = catalog, settings, result, fleet
+        self.on_series = on_series
+        self.asked: dict[str, list[Series] | SourceError] = {}     # a fleet's alternatives asked early
         self.next_alt: dict[tuple[str, str], int] = {}
         self.failures: dict[tuple[str, str], list[str]] = {}
         self.errors: dict[tuple[str, str], SourceError] = {}
         # Each service's overrides, merged once a pass (every round asks them for every signal).
         self._overrides: dict[str, dict[str, tuple[str, ...]]] = {}
         self._reasons: dict[str, str] = {}
+        self.overridden: frozenset[str] = frozenset()    # the signals some service of the pass overrides
+
+    def nobody_overrides(self, name: str) -> bool:
+        return not self.settings.signals.get(name) and name not in self.overridden
 
     def overrides(self, svc: ServiceConfig) -> dict[str, tuple[str, ...]]:
         got = self._overrides.get(svc.name)
@@ -273,7 +275,8 @@ class _Collect:
         for name, waiting in pending.items():
             spec = self.catalog.spec(name)
             builtin: dict[int, list[ServiceConfig]] = {}
-            if not self.settings.signals.get(name) and not any(name in svc.signals for svc in waiting):
+            if self.nobody_overrides(name) or (not self.settings.signals.get(name)
+                                               and not any(name in svc.signals for svc in waiting)):
                 # Nobody overrides this signal (a fleet of 10,000 services, mostly): each service
                 # is at its next built-in alternative, and that is all there is to look up.
                 last, nxt = len(spec.alternatives), self.next_alt
@@ -297,6 +300,14 @@ class _Collect:
                 jobs.append(_Job(name, idx, query, alt.key, tuple(group)))
         return jobs
 
+    def later(self, job: _Job) -> list[str]:
+        """The alternatives after `job`'s of a signal nobody overrides, as `jobs` renders them."""
+        name = job.signal
+        if self.settings.signals.get(name) or any(name in svc.signals for svc in job.services):
+            return []
+        holes = placeholders(job.services, self.settings.rate_interval, self.fleet)
+        return [render(alt.query, holes) for alt in self.catalog.spec(name).alternatives[job.alternative + 1:]]
+
     def take(self, job: _Job, answer: list[Series] | SourceError) -> list[ServiceConfig]:
         """Record one answer; return the services it left without data (they try the next alternative)."""
         self.result.queries.append({"signal": job.signal, "alternative": job.alternative, "query": job.query,
@@ -311,19 +322,54 @@ class _Collect:
                 self.failures.setdefault((job.signal, svc.name), []).append(answer.message)
                 self.errors[(job.signal, svc.name)] = own
             return list(job.services)
-        found = _found(job, answer)
+        made = job.made if job.made is not None else self.series_of(job, answer)
+        job.made = None
         left = []
         for svc in job.services:
-            if svc.name in found:
-                spec = self.catalog.spec(job.signal)
-                self.result.signals.setdefault(svc.name, {})[job.signal] = SignalSeries(
-                    name=job.signal, service=svc.name, unit=spec.unit, query=job.query,
-                    alternative=job.alternative, points=_merge_max(found[svc.name]),
-                    edges=_edges(found[svc.name]),
-                )
+            got = made.get(svc.name)
+            if got is not None:
+                self.result.signals.setdefault(svc.name, {})[job.signal] = got
             else:
                 left.append(svc)
         return left
+
+    def series_of(self, job: _Job, answer: Sequence[Series]) -> dict[str, SignalSeries]:
+        """The series one answer gives its job's services (told to `on_series`), by service."""
+        found = found_by_service(job, answer)
+        made = {}
+        for svc in job.services:
+            if svc.name in found:
+                spec = self.catalog.spec(job.signal)
+                made[svc.name] = SignalSeries(name=job.signal, service=svc.name, unit=spec.unit, query=job.query,
+                                              alternative=job.alternative, points=merge_max(found[svc.name]),
+                                              edges=edges_of(found[svc.name]))
+        if made and self.on_series is not None:
+            self.on_series(list(made.values()))
+        return made
+
+    def arriving(self, source: MetricsSource, jobs: Sequence[_Job],
+                 windows: Windows) -> list[list[Series] | SourceError]:
+        """One round's answers in the jobs' order; each answer's series made as it arrives. On the
+        first round, the later alternatives of a signal nobody overrides are asked in the same
+        wave as soon as its answer leaves services without data: the queries `_ahead` sends (a
+        fleet's do not name the services), now not after the last answer."""
+        answers: list[list[Series] | SourceError] = [[] for _ in jobs]
+        wave = Arriving(source, [j.query for j in jobs], windows)
+        later: dict[int, str] = {}
+        first = not self.next_alt and wave.can_ask
+        for i, answer in wave:
+            if i >= len(jobs):
+                self.asked[later[i]] = answer
+                continue
+            answers[i] = answer
+            job = jobs[i]
+            if not isinstance(answer, SourceError):
+                job.made = self.series_of(job, answer)
+            short = isinstance(answer, SourceError) or len(job.made or ()) < len(job.services)
+            if first and short and not job.override:
+                queries = self.later(job)
+                later.update(zip(wave.ask(queries), queries))
+        return answers
 
     def _bad_override(self, job: _Job, answer: SourceError) -> ConfigError:
         settings, svc = self.settings, job.services[0]
@@ -351,27 +397,6 @@ class _Collect:
         return reason
 
 
-def _found(job: _Job, answer: Sequence[Series]) -> dict[str, list[Series]]:
-    """The answer's series by service: an override answers for its one service; a built-in
-    query's series are matched to the services by their label (`job.key`, else `service`)."""
-    found: dict[str, list[Series]] = {}
-    if job.override:
-        series = [s for s in answer if _finite(s.points)]
-        if series:
-            found[job.services[0].name] = series
-        return found
-    wanted: dict[str, list[str]] = {}
-    for svc in job.services:
-        wanted.setdefault(svc.selector(job.key or "service"), []).append(svc.name)
-    for item in answer:
-        value = item.labels.get(job.key or "service")
-        if value is None or value not in wanted or not _finite(item.points):
-            continue
-        for svc_name in wanted[value]:
-            found.setdefault(svc_name, []).append(item)
-    return found
-
-
 def render_override(template: str, service: ServiceConfig, signal: str, settings: Settings) -> str:
     """A single-service query from the config, its placeholders filled with escaped values."""
     try:
@@ -381,48 +406,3 @@ def render_override(template: str, service: ServiceConfig, signal: str, settings
             if signal in settings.services.get(service.name, ServiceConfig(name="")).signals \
             else config_line(settings, "signals", signal)
         raise ConfigError(f"{where}: the {signal} override for service '{service.name}': {exc}") from None
-
-
-def discover_services(source: MetricsSource, settings: Settings, windows: Windows,
-                      only: str | None = None) -> dict[str, str]:
-    """Services with request data in baseline or window, and their namespace."""
-    span = windows.end - windows.start
-    query = discovery_query(only)
-    answer = source.query_range_many([RangeQuery(query, windows.start, windows.end, max(span / 4, windows.step))])[0]
-    if isinstance(answer, SourceError):
-        raise answer
-    found: dict[str, str] = {}
-    for item in answer:
-        name = item.labels.get("service")
-        if name and _finite(item.points):
-            found.setdefault(name, item.labels.get("namespace") or settings.default_namespace)
-    return found
-
-
-def ensure_data(collection: Collection, services: Sequence[ServiceConfig], required: Sequence[str]) -> None:
-    """A service with none of the required signals has no data at all: say so instead of judging."""
-    empty = [s.name for s in services if not any(n in collection.signals.get(s.name, {}) for n in required)]
-    if empty and len(empty) == len(services):
-        # Nothing answered because the backend failed (timed out, refused): say that, not "no data".
-        fatal = next((e for e in collection.errors if e.fatal), None)
-        if fatal is not None:
-            raise fatal
-        names = ", ".join(empty)
-        raise NoDataError(
-            f"no data for service {names} between {collection.windows.baseline.start:%Y-%m-%d %H:%M}Z and "
-            f"{collection.windows.window.end:%Y-%m-%d %H:%M}Z (none of {', '.join(required)} answered; "
-            "check the name, --namespace, --at, or run `triage queries check`)"
-        )
-
-
-def ensure_decided(collection: Collection, services: Sequence[ServiceConfig], deciding: Sequence[str]) -> None:
-    """A pass whose deciding query failed calls nobody ok: fail naming the signal and the query."""
-    for name in deciding:
-        hit = [s.name for s in services if name in collection.failed.get(s.name, {})]
-        if hit:
-            err = collection.failed[hit[0]][name]
-            flat = " ".join((err.query or "").split())
-            shown = flat if len(flat) <= 120 else f"{flat[:120]}… ({len(flat)} characters)"
-            raise SourceError(f"{err.message}: the {name} query failed for {len(hit)} of {len(services)} "
-                              f"service(s), so they cannot be called ok (query {shown!r})",
-                              backend=err.backend, query=err.query, detail=err.detail, fatal=err.fatal)

@@ -163,8 +163,10 @@ def severity(status: Status, tier: int, extreme: bool) -> str | None:
 
 def detect_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, SignalSpec],
                    alerts: Sequence[Alert], callers: Sequence[str], sustain: float | None = None,
-                   levels: Mapping[str, Level] | None = None) -> ServiceDetection:
-    """`levels`: the classifier's, at the same `sustain` (see `judge_signal`'s `known`)."""
+                   levels: Mapping[str, Level] | None = None,
+                   judged: Mapping[str, SignalVerdict] | None = None) -> ServiceDetection:
+    """`levels`: the classifier's, at the same `sustain` (see `judge_signal`'s `known`); `judged`:
+    verdicts of present signals already given by `judge_signal` on these (a fleet's, early)."""
     verdicts = []
     if sustain is None:
         sustain = sustain_for(sets)
@@ -174,8 +176,10 @@ def detect_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, 
     for name in (*DETECT_SIGNALS, *from_db):
         if name not in specs or (name in OPTIONAL_SIGNALS and sets.get(name) is None):
             continue
-        verdict = judge_signal(specs[name], sets.get(name), sets, sets.missing.get(name), sustain,
-                               levels.get(name) if levels is not None else None)
+        verdict = judged.get(name) if judged is not None else None
+        if verdict is None:
+            verdict = judge_signal(specs[name], sets.get(name), sets, sets.missing.get(name), sustain,
+                                   levels.get(name) if levels is not None else None)
         if name in OPTIONAL_SIGNALS and verdict.status is Status.OK and not (verdict.window or verdict.baseline):
             continue    # every pod running, as ever: nothing to show
         verdicts.append(verdict)

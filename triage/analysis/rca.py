@@ -8,7 +8,7 @@ from typing import Any
 
 from triage.analysis.capacity import capacity
 from triage.analysis.classify import Verdict, classify, status_of
-from triage.analysis.classify.levels import sustain_for
+from triage.analysis.classify.levels import Level, sustain_for
 from triage.analysis.detect import detect_service
 from triage.config import ServiceConfig
 from triage.models import INCIDENT_CLASSES as CLASSES
@@ -17,6 +17,7 @@ from triage.models import (
     Alert,
     SignalSet,
     SignalSpec,
+    SignalVerdict,
     Status,
     TimeRange,
     json_number,
@@ -90,10 +91,13 @@ class RcaResult:
 
 def rca_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, SignalSpec],
                 alerts: Sequence[Alert], callers: Sequence[str],
-                invariants: Sequence[InvariantResult] = ()) -> RcaResult:
+                invariants: Sequence[InvariantResult] = (), levels: dict[str, Level] | None = None,
+                judged: Mapping[str, SignalVerdict] | None = None) -> RcaResult:
+    """`levels` and `judged`: what `classify` and `detect_service` would work out first, when it
+    already was (a fleet's, as each answer arrived: triage.analysis.early)."""
     sustain = sustain_for(sets)
-    verdict = classify(sets, specs, service.name, sustain)
-    detection = detect_service(service, sets, specs, alerts, callers, sustain, verdict.levels)
+    verdict = classify(sets, specs, service.name, sustain, levels)
+    detection = detect_service(service, sets, specs, alerts, callers, sustain, verdict.levels, judged)
     status = status_of(verdict, detection.status)
     severity = detection.severity if status in (Status.WARNING, Status.CRITICAL) else None
     if verdict.bottleneck in CLASSES and severity is None:

@@ -16,7 +16,7 @@ from triage.alertseries import alerts_for, alerts_from_series, alerts_query
 from triage.catalog import Catalog
 from triage.config import ServiceConfig, Settings
 from triage.errors import SourceError, UsageError
-from triage.models import Alert, DetectReport, RangeQuery
+from triage.models import Alert, DetectReport, RangeQuery, SignalSeries
 from triage.signals import (
     Collection,
     Windows,
@@ -29,6 +29,7 @@ from triage.signals import (
 from triage.sources.interface import AlertSource, MetricsSource
 
 if TYPE_CHECKING:
+    from triage.analysis.early import Early
     from triage.analysis.rca import InvariantResult, RcaResult
 
 # What an rca pass runs once its answers are in: imported on a thread while the first waves of
@@ -101,10 +102,11 @@ def import_ahead(modules: Sequence[str]) -> threading.Thread | None:
 
 
 def gather(source: MetricsSource, catalog: Catalog, settings: Settings, target: Target, windows: Windows,
-           names: Sequence[str], data: Sequence[str] | None = None, ahead: Sequence[str] = ()) -> Collection:
+           names: Sequence[str], data: Sequence[str] | None = None, ahead: Sequence[str] = (),
+           on_series: Callable[[Sequence[SignalSeries]], None] | None = None) -> Collection:
     """The signals `names` of the target's services (and the ALERTS series); `data` (default
     detect's DATA_SIGNALS) must have answered for a single service. `ahead`: modules imported
-    while the requests are out (see import_ahead)."""
+    while the requests are out (see import_ahead); `on_series`: told each answer's series (collect)."""
     if target.fleet:  # recorded series (`triage rules`) first, where they hold the whole pass
         from triage.pipeline.heap import fleet_heap
         from triage.recording.present import prefer_recorded
@@ -113,7 +115,7 @@ def gather(source: MetricsSource, catalog: Catalog, settings: Settings, target: 
         catalog = prefer_recorded(source, catalog, settings.rate_interval, windows.start, windows.end, windows.step)
     import_ahead(ahead)
     collection = collect(source, catalog, settings, target.services, windows, names, fleet=target.fleet,
-                         also=(alerts_query(windows),))
+                         also=(alerts_query(windows),), on_series=on_series)
     if collection.errors and not any(collection.signals.values()):
         # Every query failed and nothing answered: the backend is down, not the service quiet.
         raise collection.errors[0]
@@ -181,7 +183,8 @@ def run_detect(settings: Settings, catalog: Catalog, source: MetricsSource, wind
     )
 
     progress(f"querying {len(DETECT_SIGNALS)} signals for {len(target.services)} service(s)")
-    collection = gather(source, catalog, settings, target, windows, DETECT_SIGNALS, data=())
+    early = _early(catalog, windows, target, levels=False)
+    collection = gather(source, catalog, settings, target, windows, DETECT_SIGNALS, data=(), on_series=early)
     ensure_decided(collection, target.services, REQUIRED_ANY)
     fallback = [n for n in DB_FALLBACK_SIGNALS if n in catalog.signals]
     lacking = _without_users(collection, target.services) if fallback else []
@@ -203,8 +206,10 @@ def run_detect(settings: Settings, catalog: Catalog, source: MetricsSource, wind
         if target.fleet and not sset.signals:
             continue
         merged = _dedupe([*alerts_for(live, svc), *historical.get(svc.name, [])])
+        judged = early.verdicts_for(sset) if early is not None else None
         detections.append(slo.apply(detect_service(svc, sset, catalog.signals, merged,
-                                                   callers_of(svc.name, settings.services)), slos.get(svc.name)))
+                                                   callers_of(svc.name, settings.services), judged=judged),
+                                    slos.get(svc.name)))
         sets.append(sset)
     if not sets:
         sets = [collection.signal_set(target.services[0])]
@@ -216,7 +221,8 @@ def run_rca(settings: Settings, catalog: Catalog, source: MetricsSource, windows
             progress: Progress = quiet) -> tuple[list[RcaResult], list[tuple[str, str]]]:
     names = list(catalog.signals)
     progress(f"querying {len(names)} signals for {len(target.services)} service(s)")
-    collection = gather(source, catalog, settings, target, windows, names, ahead=RCA_AHEAD)
+    early = _early(catalog, windows, target, levels=True)
+    collection = gather(source, catalog, settings, target, windows, names, ahead=RCA_AHEAD, on_series=early)
     from triage.analysis.detect import callers_of
     from triage.analysis.rca import rca_service
     from triage.pipeline.heap import trim
@@ -237,9 +243,19 @@ def run_rca(settings: Settings, catalog: Catalog, source: MetricsSource, windows
             continue
         merged = _dedupe([*alerts_for(live, svc), *historical.get(svc.name, [])])
         invariants = check_invariants(source, settings, svc, windows)
+        levels = early.levels_for(sset) if early is not None else None
         results.append(rca_service(svc, sset, catalog.signals, merged, callers_of(svc.name, settings.services),
-                                   invariants))
+                                   invariants, levels, early.verdicts_for(sset) if early and levels else None))
     return results, skipped
+
+
+def _early(catalog: Catalog, windows: Windows, target: Target, *, levels: bool) -> Early | None:
+    """A fleet's signals judged as each answer arrives (triage.analysis.early), or None."""
+    if not target.fleet:
+        return None
+    from triage.analysis.early import Early
+
+    return Early(catalog.signals, windows.window, windows.baseline, levels=levels)
 
 
 def check_invariants(source: MetricsSource, settings: Settings, service: ServiceConfig,

@@ -9,7 +9,7 @@ as an SDK's exception.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from triage.errors import SourceError
@@ -33,6 +33,14 @@ class MetricsSource(Protocol):
     name: str
 
     def query_range_many(self, queries: Sequence[RangeQuery]) -> list[list[Series] | SourceError]: ...
+
+
+class StreamingMetricsSource(MetricsSource, Protocol):
+    """A source that also gives each answer as it arrives, `(index in queries, answer)`: the
+    Prometheus source does, so a fleet's pass judges one signal while the others are still out.
+    Only a source whose class defines it is asked so (a wrapper that keeps answers does not)."""
+
+    def query_range_each(self, queries: Sequence[RangeQuery]) -> Iterable[tuple[int, list[Series] | SourceError]]: ...
 
 
 class AlertSource(Protocol):

@@ -23,6 +23,7 @@ from triage.errors import SourceError
 from triage.models import Alert, RangeQuery, Series
 from triage.secrets import redact
 from triage.sources import decode, plainhttp
+from triage.sources.answers import Answers
 from triage.sources.http import (
     BodyDeadline,
     BodyTooLarge,
@@ -37,7 +38,7 @@ from triage.sources.http import (
     warn_insecure,
     warn_partial,
 )
-from triage.sources.parallel import in_parallel
+from triage.sources.parallel import Wave
 
 TRANSIENT_STATUS = {429, 502, 503, 504}
 MAX_ATTEMPTS = 3
@@ -201,19 +202,21 @@ class PrometheusSource:
         """Independent range queries in parallel; each answer is its series or its error. An answer
         this source already gave in this process (detect, then rca, on the same window) is given
         again without asking; a query asked twice in one call is sent once."""
-        keys = [(q.query, round(q.start), round(q.end), _step(q.step)) for q in queries]
-        with self._cache_lock:
-            known: dict[tuple, list[Series] | SourceError] = {k: self._cache[k] for k in keys if k in self._cache}
-        todo = {k: q for k, q in zip(keys, queries) if k not in known}
-        with self._cache_lock:
-            also, self._also = self._also, []
-        for q in also:
-            todo.setdefault((q.query, round(q.start), round(q.end), _step(q.step)), q)
-        for key, answer in zip(todo, self._send(list(todo.values()))):
-            known[key] = answer
-            if not isinstance(answer, SourceError):
-                self._remember(key, answer)
-        return [known[k] for k in keys]
+        out: list[list[Series] | SourceError] = [[] for _ in queries]
+        for i, answer in Answers(self, queries):
+            out[i] = answer
+        return out
+
+    def query_range_each(self, queries: Sequence[RangeQuery]) -> Answers:
+        """`query_range_many`'s answers one by one, `(index in queries, answer)`, as each arrives:
+        those already given first, then each once decoded, while the others are still out; the
+        wave's `ask` adds queries to it while it runs (triage.sources.answers)."""
+        return Answers(self, queries)
+
+    @staticmethod
+    def key(q: RangeQuery) -> tuple:
+        """What makes two range queries the same request."""
+        return (q.query, round(q.start), round(q.end), _step(q.step))
 
     def send_with_next(self, queries: Sequence[RangeQuery]) -> None:
         """Send `queries` with the next call's, in the same wave; their answers wait to be asked."""
@@ -227,23 +230,30 @@ class PrometheusSource:
                 self._cache[key] = answer
                 self._cached_points += points
 
-    def _send(self, queries: Sequence[RangeQuery]) -> list[list[Series] | SourceError]:
-        total, done, lock = len(queries), [0], threading.Lock()
+    def _one(self, q: RangeQuery) -> list[Series] | SourceError:
+        try:
+            return self.query_range(q.query, q.start, q.end, q.step)
+        except SourceError as exc:
+            return exc
+
+    def _wave(self, queries: Sequence[RangeQuery]) -> Wave:
+        """The requests of `queries` on at most max_concurrency threads (more added to it later),
+        each answer told to on_answer with how many the wave has asked by then."""
+        box: list[Wave] = []
+        done, lock = [0], threading.Lock()
 
         def one(q: RangeQuery) -> list[Series] | SourceError:
             try:
-                return self.query_range(q.query, q.start, q.end, q.step)
-            except SourceError as exc:
-                return exc
+                return self._one(q)
             finally:
-                if self.on_answer is not None and total > 1:
+                if self.on_answer is not None and box[0].size > 1:
                     with lock:
                         done[0] += 1
-                        self.on_answer(done[0], total)
+                        self.on_answer(done[0], box[0].size)
 
-        if len(queries) <= 1:
-            return [one(q) for q in queries]
-        return in_parallel(one, queries, min(self.max_concurrency, len(queries)), "triage-query")
+        box.append(Wave(one, (), self.max_concurrency, "triage-query"))
+        box[0].add(queries)
+        return box[0]
 
     def alerts(self) -> list[Alert]:
         """Alerts Prometheus itself evaluates right now (`/api/v1/alerts`)."""

@@ -63,10 +63,11 @@ class Verdict:
 
 
 def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str,
-             sustain: float | None = None) -> Verdict:
+             sustain: float | None = None, levels: dict[str, Level] | None = None) -> Verdict:
+    """`levels`: `levels_of(sets, specs, sustain)` when already worked out (a fleet's, early)."""
     if sustain is None:
         sustain = sustain_for(sets)
-    f = Facts(sets, specs, levels_of(sets, specs, sustain))
+    f = Facts(sets, specs, levels if levels is not None else levels_of(sets, specs, sustain))
     for rule in RULES:
         rule.score(f)
     for adjustment in ADJUSTMENTS:

@@ -26,7 +26,7 @@ from operator import lt, ne, sub
 from statistics import median
 
 from triage.analysis import stats
-from triage.models import Points, SignalSeries, SignalSet, SignalSpec
+from triage.models import Points, SignalSeries, SignalSet, SignalSpec, TimeRange
 
 # A change smaller than this is never an anomaly, whatever the baseline's spread: 5 ms of
 # latency, one percentage point of a ratio, half a request per second.
@@ -174,7 +174,18 @@ def resolution(sets: SignalSet) -> float:
     return min(per_series) if per_series else 0.0
 
 
+def fixed_sustain(window: TimeRange) -> float | None:
+    """The sustain period of every service in `window` when the data cannot change it: a third of
+    a window of 15 minutes or more is already the most it can be, whatever the resolution (the
+    resolution of 500 services is then not read); None when it depends on the data."""
+    span = window.end.timestamp() - window.start.timestamp()
+    return SUSTAIN_MAX if span * SUSTAIN_SHARE >= SUSTAIN_MAX else None
+
+
 def sustain_for(sets: SignalSet) -> float:
+    fixed = fixed_sustain(sets.window)
+    if fixed is not None:
+        return fixed
     window = sets.window.end.timestamp() - sets.window.start.timestamp()
     return min(SUSTAIN_MAX, max(window * SUSTAIN_SHARE, SUSTAIN_SAMPLES * resolution(sets)))
 
