@@ -12,27 +12,19 @@ enter disables the collector when it was enabled, the last to leave enables it a
 from __future__ import annotations
 
 import gc
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-_lock = threading.Lock()
-_depth = 0
-_reenable = False
+from triage.heldsetting import HeldSetting
 
 
-@contextmanager
-def paused() -> Iterator[None]:
-    global _depth, _reenable
-    with _lock:
-        if _depth == 0:
-            _reenable = gc.isenabled()
-            gc.disable()
-        _depth += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0 and _reenable:
-                gc.enable()
+def _disable() -> bool:
+    was = gc.isenabled()
+    gc.disable()
+    return was
+
+
+def _reenable(was: bool) -> None:
+    if was:
+        gc.enable()
+
+
+paused = HeldSetting(_disable, _reenable).held

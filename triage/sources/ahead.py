@@ -15,15 +15,12 @@ from __future__ import annotations
 
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
-SWITCH_INTERVAL = 0.001
+from triage.heldsetting import HeldSetting
 
-_lock = threading.Lock()
-_depth = 0
-_before = 0.0
+SWITCH_INTERVAL = 0.001
 
 
 def _done() -> None:
@@ -55,18 +52,10 @@ class Ahead:
         return self._value
 
 
-@contextmanager
-def quick_switching() -> Iterator[None]:
-    global _depth, _before
-    with _lock:
-        if _depth == 0:
-            _before = sys.getswitchinterval()
-            sys.setswitchinterval(min(_before, SWITCH_INTERVAL))
-        _depth += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0:
-                sys.setswitchinterval(_before)
+def _quicken() -> float:
+    before = sys.getswitchinterval()
+    sys.setswitchinterval(min(before, SWITCH_INTERVAL))
+    return before
+
+
+quick_switching = HeldSetting(_quicken, sys.setswitchinterval).held
