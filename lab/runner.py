@@ -35,6 +35,9 @@ from lab.judge import free_port, rfc3339, run_checks, triage_rca
 from lab.procs import LabError
 from lab.scenarios import CPU_LIMIT_CORES, MEMORY_LIMIT_BYTES, NAMESPACE, Load, Scenario
 
+# A worker whose port was taken between choosing it and binding it is started again on new ones.
+PORT_ATTEMPTS = 3
+
 ROOT = Path(__file__).resolve().parent.parent
 EXPORTER_BINS = ("prometheus-postgres-exporter", "postgres_exporter")
 
@@ -238,13 +241,24 @@ class Lab:
                               cwd=ROOT)
         self._wait_http(f"http://127.0.0.1:{st.bank_port}/health", f"bank stub of {st.service}", st.bank)
         st.cgroup = cgroups.create(f"triage-lab-{self.run_id}-{st.service}", CPU_LIMIT_CORES, MEMORY_LIMIT_BYTES)
-        st.port, st.metrics_port = free_port(), free_port()
-        worker = self._spawn_worker(st)
+        worker = self._spawn_on_free_ports(st)
         watcher = threading.Thread(target=self._watch, args=(st,), name=f"watch-{st.service}", daemon=True)
         watcher.start()
         self._watchers.append(watcher)
         self.say(f"{st.service}: worker {st.url} (pid {worker.pid}, cgroup {CPU_LIMIT_CORES} CPU, "
                  f"{MEMORY_LIMIT_BYTES >> 20} MiB), bank stub :{st.bank_port}")
+
+    def _spawn_on_free_ports(self, st: Stack) -> procs.Proc:
+        """The worker on two ports free a moment ago: another process (a test run beside this one)
+        may take one in between; then it exits with EADDRINUSE and is started again on new ones."""
+        for attempt in range(PORT_ATTEMPTS):
+            st.port, st.metrics_port = free_port(), free_port()
+            try:
+                return self._spawn_worker(st)
+            except LabError as exc:
+                if attempt + 1 == PORT_ATTEMPTS or "Address already in use" not in str(exc):
+                    raise
+        raise AssertionError("unreachable")
 
     def _spawn_worker(self, st: Stack) -> procs.Proc:
         assert st.cgroup is not None

@@ -210,3 +210,32 @@ def test_ctrl_c_stops_everything(tmp_path):
         with socket.socket() as s, pytest.raises(OSError):
             s.settimeout(2)
             s.connect(("127.0.0.1", port))
+
+
+def test_a_worker_whose_port_was_taken_is_started_again_on_new_ports(monkeypatch):
+    """Ports are free when chosen; a test run beside this one may bind one before the worker does."""
+    from lab import runner
+    from lab.procs import LabError
+
+    ports = iter(range(40000, 40010))
+    monkeypatch.setattr(runner, "free_port", lambda: next(ports))
+    tried = []
+
+    def spawn(self, st):
+        tried.append((st.port, st.metrics_port))
+        if len(tried) == 1:
+            raise LabError("worker[booking]: exited with code 1\nOSError: [Errno 98] Address already in use")
+        return "worker"
+
+    monkeypatch.setattr(runner.Lab, "_spawn_worker", spawn)
+    st = type("St", (), {})()
+    lab = object.__new__(runner.Lab)          # no stacks started: only the port loop is under test
+    assert lab._spawn_on_free_ports(st) == "worker"
+    assert tried == [(40000, 40001), (40002, 40003)]
+
+    def other_failure(self, st):
+        raise LabError("worker[booking]: exited with code 1 (a bad DSN)")
+
+    monkeypatch.setattr(runner.Lab, "_spawn_worker", other_failure)
+    with pytest.raises(LabError, match="bad DSN"):
+        lab._spawn_on_free_ports(st)
