@@ -1,10 +1,10 @@
-"""`triage rca` on eight real, labelled fault injections of someone else's system.
+"""`triage rca` on ten real, labelled fault injections of someone else's system.
 
 tests/data/nezha holds a small MIT-licensed subset of Nezha's Online Boutique data (per-pod
 metrics at 60 s, no error signal). It is backfilled into a real Prometheus and asked the way
 a new user would: a generic `signals:` mapping, default thresholds, the call graph as
 `depends_on`. bench/eval_realdata.py measures the whole development part; this keeps the
-verdicts that were right on these eight from sliding back.
+verdicts that were right on these ten from sliding back.
 """
 
 from __future__ import annotations

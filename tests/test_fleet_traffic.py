@@ -82,3 +82,48 @@ def test_the_caller_that_explains_more_lost_traffic_goes_first():
     assert ranking[0]["service"] == "travel", ranking
     scores = {r["service"]: r["score"] for r in ranking}
     assert scores["travel"] > max(scores["admin"], scores["ops"]) + 0.2, ranking
+
+
+def test_a_dependency_whose_few_calls_read_slower_still_lost_its_callers_traffic():
+    """Its callers stopped calling it; the few calls it still made read a slower p95 while its own
+    latency stayed flat: nothing cut it off, so the caller that changed ranks above it."""
+    ads = _svc(rps=_stops(5.0, 1.0), dep=lambda t: 0.09 if t >= W0 else 0.045 + _noise(t, 0.002))
+    ranking = _rank(_result("web", _svc(), depends_on=["ads", "search"]), _result("ads", ads),
+                    _result("search", _svc()))
+    assert ranking[0]["service"] == "web", ranking
+    assert "stopped calling ads" in ranking[0]["why"]
+    assert "callers stopped calling it (web)" in ranking[1]["why"], ranking
+
+
+def _slowed(by, base=0.07):
+    return lambda t: base + by if t >= W0 else base + _noise(t, base / 50)
+
+
+def _calls(slowed_caller, other_caller):
+    """A caller that makes few requests (orders) and a busy one (web), sharing three callees; a
+    delay on one of them shows fully in orders' outbound p95 and in web's as far as its share."""
+    shared = ["cart", "fx", "ship"]
+    return _rank(_result("orders", _svc(rps=lambda t: 0.3, dep=slowed_caller), depends_on=[*shared, "mail"]),
+                 _result("web", _svc(rps=lambda t: 8.0, dep=other_caller), depends_on=[*shared, "ads"]),
+                 _result("cart", _svc(rps=lambda t: 8.0)), _result("fx", _svc(rps=lambda t: 25.0)),
+                 _result("ship", _svc(rps=lambda t: 2.0)), _result("mail", _svc(rps=lambda t: 0.3)),
+                 _result("ads", _svc(rps=lambda t: 60.0)))
+
+
+def test_a_busy_caller_whose_calls_slowed_far_less_spares_the_callees_it_calls_often():
+    """orders' calls slowed by 0.35 s, web's by 0.03 s: a callee taking a tenth or more of web's
+    calls would have slowed them as far, so the delay is on one web rarely calls (ship, ~3 % of
+    its calls) or never (mail); the busier of those first."""
+    ranking = _calls(_slowed(0.35), _slowed(0.03, 0.08))
+    suspects = [r["service"] for r in ranking if r["service"] in ("cart", "fx", "ship", "mail")]
+    assert suspects[0] == "ship", ranking
+    scores = {r["service"]: r["score"] for r in ranking}
+    assert scores["ship"] > max(scores["cart"], scores["fx"]) + 0.05, ranking
+
+
+def test_callers_whose_calls_slowed_alike_spare_nobody():
+    """Both callers' calls slowed by about as much: any shared callee explains both; the busiest
+    shared one first, as before."""
+    ranking = _calls(_slowed(0.35), _slowed(0.3, 0.08))
+    suspects = [r["service"] for r in ranking if r["service"] in ("cart", "fx", "ship", "mail")]
+    assert suspects[0] == "fx", ranking

@@ -11,7 +11,9 @@ verdict; then symptoms give way to causes:
 - otherwise, when none of its dependencies shows anything of its own (a network delay shows
   only in the callers' outbound latency), the blame goes to the dependencies it may be
   waiting on, weighed by how many slowed callers share them (one that another caller reaches
-  without slowing down counts half);
+  without slowing down counts half; so does one that takes more than a twentieth of the calls
+  of a caller whose calls slowed by less than half as much: a delay on that many of its calls
+  would have moved its p95 as far -- the shares estimated from the baseline request rates);
 - with no call graph at all (no `depends_on`, no per-edge latency), a caller whose calls slowed
   is a symptom when another service's own resource left its normal range (the likelier cause
   than something outside the fleet);
@@ -19,7 +21,8 @@ verdict; then symptoms give way to causes:
   or returns before its next call) takes the calls it no longer makes out of its dependencies'
   request rates while its own traffic holds. A dependency whose traffic fell far, whose callers'
   traffic all held and that shows nothing of its own is their symptom, and the callers are
-  suspected; latency read over a window in which a service served no requests is no evidence;
+  suspected, above it (unless its own latency rose with its calls': then a breaker may have
+  cut it off); latency read over a window in which a service served no requests is no evidence;
 - `unknown` and `none` services are scored from their strongest candidate and signals, so a
   silent service never outranks one whose CPU is at 100 %;
 - ties are broken by onset: who moved first; among dependencies blamed alike by their slowed
@@ -56,6 +59,8 @@ SLOWED_LEAF = 1.1             # ... and one without dependencies in the fleet
 SLOWED_SUSPECT = 0.9          # a suspect that is itself slowed by its own calls
 EDGE_MOVED_Z, EDGE_RISE = 3.0, 1.5   # a call to one callee slowed: 3 spreads out and ×1.5
 EXONERATED = 0.5              # the vote of a suspect another caller reaches without slowing down
+P95_TAIL = 0.05               # a 95th percentile rises once more than a twentieth of the calls slow
+ROSE_LESS = 0.5               # ... so a caller whose calls slowed by less than half as much was spared
 UNKNOWN_CANDIDATE = 0.5       # an unknown or none verdict's strongest candidate counts this much
 TIE = 0.02
 EXPLAINED_SHARE = 0.5
@@ -213,6 +218,7 @@ class _Fleet:
         self.votes: dict[str, float] = {}
         self.named: dict[str, list[str]] = {}
         self.strength: dict[str, float] = {}
+        self.outbound_calls: dict[str, dict[str, float | None] | None] = {}
 
     def _read_edges(self, r: _Result) -> None:
         row = self.rows[r.service.name]
@@ -227,14 +233,44 @@ class _Fleet:
             row.deps = tuple(dict.fromkeys([*row.slowed_calls, *row.deps]))
 
     def flat_elsewhere(self, dep: str, caller: str) -> bool:
-        """Another caller reaches `dep` without its outbound calls slowing down."""
+        """Another caller reaches `dep` without its outbound calls slowing down -- or they slowed
+        by less than half as much as `caller`'s while `dep` takes more than a twentieth of its
+        calls (a delay on that many of its calls would have moved its p95 as far)."""
         for other in self.callers.get(dep, []):
             if other == caller or other not in self.levels:
                 continue
             z = _outbound_z(self.levels[other])
             if z is not None and z < OUTBOUND_FLAT_Z and self.rows[other].outbound < OUTBOUND_MOVED:
                 return True
+            share = self.call_share(other, dep)
+            if share is not None and share > P95_TAIL and _rose_less(self.levels[other], self.levels[caller]):
+                return True
         return False
+
+    def call_share(self, caller: str, dep: str) -> float | None:
+        """The share of `caller`'s calls that go to `dep`, from the baseline request rates: each
+        dependency's requests split among its callers by their own rates."""
+        if caller not in self.outbound_calls:
+            found = {d: self._calls(caller, d) for d in self.rows[caller].deps if d in self.rows}
+            self.outbound_calls[caller] = None if any(c is None for c in found.values()) else found
+        calls = self.outbound_calls[caller]
+        if not calls or dep not in calls:
+            return None
+        total = sum(c for c in calls.values() if c is not None)
+        mine = calls[dep]
+        return mine / total if mine is not None and total > 0 else None
+
+    def _calls(self, caller: str, dep: str) -> float | None:
+        rates = [self.rate(c) for c in (dep, caller, *self.callers.get(dep, []))]
+        if any(r is None for r in rates):
+            return None
+        theirs, mine, *callers = (r or 0.0 for r in rates)
+        total = sum(callers)
+        return theirs * mine / total if total > 0 else None
+
+    def rate(self, name: str) -> float | None:
+        rps = self.levels.get(name, {}).get("rps")
+        return rps.baseline if rps is not None and rps.baseline is not None and rps.baseline >= 0 else None
 
     def anomalous(self, name: str, seen: frozenset[str] = frozenset()) -> list[str]:
         """The deepest anomalous services below `name` along its calls."""
@@ -307,7 +343,12 @@ class _Fleet:
         for name, row in self.rows.items():
             lost = traffic_lost(self.levels[name])
             callers = [c for c in self.callers.get(name, []) if c in self.rows]
-            if lost <= 0 or row.own >= ANOMALOUS or row.outbound >= OUTBOUND_MOVED or not callers:
+            # Slow calls of its own cut it off only if they made it slow to its callers or are its
+            # incident: with its own latency flat and its verdict not theirs, no breaker had a
+            # reason to open (a p95 read over the few calls left is noisy).
+            waited = row.outbound >= OUTBOUND_MOVED and (
+                row.bottleneck == "external_dependency" or not self.own_latency_flat.get(name, False))
+            if lost <= 0 or row.own >= ANOMALOUS or waited or not callers:
                 continue
             shares = [traffic_share(self.levels[c]) for c in callers]
             if any(s is None or s < HELD_SHARE for s in shares):
@@ -320,6 +361,10 @@ class _Fleet:
             caller = self.rows[c]
             if not caller.symptom_of:
                 caller.score = max(caller.score, INHERIT * min(1.0, share) + caller.own * TIE)
+                # ... and ranks above the dependencies that lost its calls: what they showed
+                # (nothing of their own) was read over the requests that still came.
+                for d in caller.stopped_calling:
+                    caller.score = max(caller.score, min(1.0, self.rows[d].score + TIE + 0.001))
 
     def _own_cause_elsewhere(self, row: _Row) -> bool:
         """Another service's own resource left its normal range, from no later than `row` slowed."""
@@ -358,6 +403,14 @@ class _Fleet:
                 entry["network_suspected"] = True
             out.append(entry)
         return out
+
+
+def _rose_less(other: Mapping[str, Any], caller: Mapping[str, Any]) -> bool:
+    """`other`'s outbound p95 rose by less than half the seconds `caller`'s did."""
+    mine, theirs = other.get("dependency_latency_p95"), caller.get("dependency_latency_p95")
+    if mine is None or theirs is None or mine.delta is None or theirs.delta is None or theirs.delta <= 0:
+        return False
+    return mine.delta < ROSE_LESS * theirs.delta
 
 
 def _flat(lat: Any) -> bool:
