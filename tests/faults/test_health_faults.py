@@ -327,6 +327,7 @@ def test_docker_socket_missing(tmp_path):
 
 def test_docker_permission_denied(tmp_path, engine):
     """A socket the user may not open. As root, file modes do not stop us: drop to `nobody` for the call."""
+    docker_health(f"unix://{engine.sock}")   # warmed up as root: see _warm_up
     sock = tmp_path / "denied.sock"
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(str(sock))
@@ -396,6 +397,13 @@ def test_container_removed_between_list_and_inspect(tmp_path, engine):
     assert "doomed" not in names and {"web-1", "web-2", "web-3"} <= names, names
 
 
+def _warm_up(tmp_path, args, **env):
+    """The same command once as root first: this interpreter's stdlib is not readable by nobody,
+    so a module first imported as nobody would fail to load (an artefact of the in-process test,
+    not of triage; which modules are already loaded depends on what ran before in the process)."""
+    run_bounded(args, env={"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path), **env}, cwd=tmp_path)
+
+
 def test_unreadable_config_file(tmp_path):
     """A config the user may not read (mode 000, read as `nobody`): one line naming it, exit 3."""
     if os.geteuid() != 0:
@@ -403,6 +411,7 @@ def test_unreadable_config_file(tmp_path):
     os.chmod(tmp_path, 0o755)
     config = tmp_path / "triage.yaml"
     config.write_text("namespace: shop\n")
+    _warm_up(tmp_path, ["health", "--no-kubernetes", "--no-docker", "--config", str(config)])
     os.chmod(config, 0)
     os.setegid(65534)
     os.seteuid(65534)
@@ -423,6 +432,7 @@ def test_unsearchable_xdg_config_dir(tmp_path):
     xdg = tmp_path / "xdg"
     (xdg / "triage").mkdir(parents=True)
     (xdg / "triage" / "config.yaml").write_text("namespace: shop\n")
+    _warm_up(tmp_path, ["health", "--no-kubernetes", "--no-docker"], XDG_CONFIG_HOME=str(xdg))
     os.chmod(xdg / "triage", 0o700)
     os.setegid(65534)
     os.seteuid(65534)
