@@ -111,9 +111,9 @@ def _calls(slowed_caller, other_caller):
 
 
 def test_a_busy_caller_whose_calls_slowed_far_less_spares_the_callees_it_calls_often():
-    """orders' calls slowed by 0.35 s, web's by 0.03 s: a callee taking a tenth or more of web's
-    calls would have slowed them as far, so the delay is on one web rarely calls (ship, ~3 % of
-    its calls) or never (mail); the busier of those first."""
+    """orders' calls slowed by 0.35 s while web's p95 stayed at 0.11 s: a delay that long on a
+    callee taking a tenth or more of web's calls would have put web's p95 above it, so it is on
+    one web rarely calls (ship, ~3 % of its calls) or never (mail); the busier of those first."""
     ranking = _calls(_slowed(0.35), _slowed(0.03, 0.08))
     suspects = [r["service"] for r in ranking if r["service"] in ("cart", "fx", "ship", "mail")]
     assert suspects[0] == "ship", ranking
@@ -127,3 +127,14 @@ def test_callers_whose_calls_slowed_alike_spare_nobody():
     ranking = _calls(_slowed(0.35), _slowed(0.3, 0.08))
     suspects = [r["service"] for r in ranking if r["service"] in ("cart", "fx", "ship", "mail")]
     assert suspects[0] == "fx", ranking
+
+
+def test_a_breaker_opened_on_a_delayed_network_is_not_the_callers_doing():
+    """A delay on the dependency's network: its callers' calls to it slowed, their breaker opened
+    and its traffic fell; its own calls read slower too while its server-side latency stayed
+    flat. The callers did not change what they do: the dependency stays first."""
+    delayed = _svc(rps=_stops(5.0, 1.0), dep=lambda t: 0.09 if t >= W0 else 0.045 + _noise(t, 0.002))
+    caller = _svc(dep=lambda t: 0.6 if t >= W0 else 0.05 + _noise(t, 0.002))
+    ranking = _rank(_result("web", caller, depends_on=["geo"]), _result("geo", delayed))
+    assert ranking[0]["service"] == "geo", ranking
+    assert all("stopped calling" not in r["why"] for r in ranking), ranking

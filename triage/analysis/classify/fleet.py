@@ -12,8 +12,9 @@ verdict; then symptoms give way to causes:
   only in the callers' outbound latency), the blame goes to the dependencies it may be
   waiting on, weighed by how many slowed callers share them (one that another caller reaches
   without slowing down counts half; so does one that takes more than a twentieth of the calls
-  of a caller whose calls slowed by less than half as much: a delay on that many of its calls
-  would have moved its p95 as far -- the shares estimated from the baseline request rates);
+  of a caller whose p95 stayed under half the delay the slowed caller's calls show: a delay on
+  that many of its calls would have put its p95 above it -- the shares estimated from the
+  baseline request rates);
 - with no call graph at all (no `depends_on`, no per-edge latency), a caller whose calls slowed
   is a symptom when another service's own resource left its normal range (the likelier cause
   than something outside the fleet);
@@ -21,8 +22,9 @@ verdict; then symptoms give way to causes:
   or returns before its next call) takes the calls it no longer makes out of its dependencies'
   request rates while its own traffic holds. A dependency whose traffic fell far, whose callers'
   traffic all held and that shows nothing of its own is their symptom, and the callers are
-  suspected, above it (unless its own latency rose with its calls': then a breaker may have
-  cut it off); latency read over a window in which a service served no requests is no evidence;
+  suspected, above it (unless it was slow toward its callers -- its own latency rose with its
+  calls', or its callers' calls slowed -- and a breaker may have cut it off); latency read over
+  a window in which a service served no requests is no evidence;
 - `unknown` and `none` services are scored from their strongest candidate and signals, so a
   silent service never outranks one whose CPU is at 100 %;
 - ties are broken by onset: who moved first; among dependencies blamed alike by their slowed
@@ -60,7 +62,7 @@ SLOWED_SUSPECT = 0.9          # a suspect that is itself slowed by its own calls
 EDGE_MOVED_Z, EDGE_RISE = 3.0, 1.5   # a call to one callee slowed: 3 spreads out and ×1.5
 EXONERATED = 0.5              # the vote of a suspect another caller reaches without slowing down
 P95_TAIL = 0.05               # a 95th percentile rises once more than a twentieth of the calls slow
-ROSE_LESS = 0.5               # ... so a caller whose calls slowed by less than half as much was spared
+ROSE_LESS = 0.5               # ... so a caller whose p95 stayed under half the delay was spared it
 UNKNOWN_CANDIDATE = 0.5       # an unknown or none verdict's strongest candidate counts this much
 TIE = 0.02
 EXPLAINED_SHARE = 0.5
@@ -233,9 +235,9 @@ class _Fleet:
             row.deps = tuple(dict.fromkeys([*row.slowed_calls, *row.deps]))
 
     def flat_elsewhere(self, dep: str, caller: str) -> bool:
-        """Another caller reaches `dep` without its outbound calls slowing down -- or they slowed
-        by less than half as much as `caller`'s while `dep` takes more than a twentieth of its
-        calls (a delay on that many of its calls would have moved its p95 as far)."""
+        """Another caller reaches `dep` without its outbound calls slowing down -- or their p95
+        stayed under half the delay `caller`'s calls show while `dep` takes more than a twentieth
+        of them (a delay on that many of its calls would have put its p95 above it)."""
         for other in self.callers.get(dep, []):
             if other == caller or other not in self.levels:
                 continue
@@ -243,7 +245,7 @@ class _Fleet:
             if z is not None and z < OUTBOUND_FLAT_Z and self.rows[other].outbound < OUTBOUND_MOVED:
                 return True
             share = self.call_share(other, dep)
-            if share is not None and share > P95_TAIL and _rose_less(self.levels[other], self.levels[caller]):
+            if share is not None and share > P95_TAIL and _stayed_under(self.levels[other], self.levels[caller]):
                 return True
         return False
 
@@ -343,11 +345,13 @@ class _Fleet:
         for name, row in self.rows.items():
             lost = traffic_lost(self.levels[name])
             callers = [c for c in self.callers.get(name, []) if c in self.rows]
-            # Slow calls of its own cut it off only if they made it slow to its callers or are its
-            # incident: with its own latency flat and its verdict not theirs, no breaker had a
-            # reason to open (a p95 read over the few calls left is noisy).
+            # Slow calls of its own cut it off only if they made it slow to its callers (its own
+            # latency rose, or its callers' calls slowed: a delay on its network) or are its
+            # incident: otherwise no breaker had a reason to open (a p95 read over the few calls
+            # left is noisy).
             waited = row.outbound >= OUTBOUND_MOVED and (
-                row.bottleneck == "external_dependency" or not self.own_latency_flat.get(name, False))
+                row.bottleneck == "external_dependency" or not self.own_latency_flat.get(name, False)
+                or any(self.rows[c].outbound >= OUTBOUND_MOVED for c in callers))
             if lost <= 0 or row.own >= ANOMALOUS or waited or not callers:
                 continue
             shares = [traffic_share(self.levels[c]) for c in callers]
@@ -405,12 +409,13 @@ class _Fleet:
         return out
 
 
-def _rose_less(other: Mapping[str, Any], caller: Mapping[str, Any]) -> bool:
-    """`other`'s outbound p95 rose by less than half the seconds `caller`'s did."""
+def _stayed_under(other: Mapping[str, Any], caller: Mapping[str, Any]) -> bool:
+    """`other`'s outbound p95 in the window stayed under half the seconds `caller`'s rose by: had
+    that delay been on more than a twentieth of its calls, its p95 would have been above it."""
     mine, theirs = other.get("dependency_latency_p95"), caller.get("dependency_latency_p95")
-    if mine is None or theirs is None or mine.delta is None or theirs.delta is None or theirs.delta <= 0:
+    if mine is None or theirs is None or mine.window is None or theirs.delta is None or theirs.delta <= 0:
         return False
-    return mine.delta < ROSE_LESS * theirs.delta
+    return mine.window < ROSE_LESS * theirs.delta
 
 
 def _flat(lat: Any) -> bool:
