@@ -40,6 +40,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from triage.analysis.classify.calls import CallShares
 from triage.analysis.classify.levels import Z_HALF, squash
 from triage.analysis.classify.traffic import HELD_SHARE, PER_REQUEST, stopped, traffic_lost, traffic_share
 from triage.models import NO_INCIDENT, OWN_RESOURCE_CLASSES, UNDECIDED
@@ -61,8 +62,6 @@ SLOWED_LEAF = 1.1             # ... and one without dependencies in the fleet
 SLOWED_SUSPECT = 0.9          # a suspect that is itself slowed by its own calls
 EDGE_MOVED_Z, EDGE_RISE = 3.0, 1.5   # a call to one callee slowed: 3 spreads out and ×1.5
 EXONERATED = 0.5              # the vote of a suspect another caller reaches without slowing down
-P95_TAIL = 0.05               # a 95th percentile rises once more than a twentieth of the calls slow
-ROSE_LESS = 0.5               # ... so a caller whose p95 stayed under half the delay was spared it
 UNKNOWN_CANDIDATE = 0.5       # an unknown or none verdict's strongest candidate counts this much
 TIE = 0.02
 EXPLAINED_SHARE = 0.5
@@ -217,10 +216,10 @@ class _Fleet:
         for row in self.rows.values():
             for d in row.deps:
                 self.callers.setdefault(d, []).append(row.name)
+        self.shares = CallShares(self.levels, self.callers, {name: row.deps for name, row in self.rows.items()})
         self.votes: dict[str, float] = {}
         self.named: dict[str, list[str]] = {}
         self.strength: dict[str, float] = {}
-        self.outbound_calls: dict[str, dict[str, float | None] | None] = {}
 
     def _read_edges(self, r: _Result) -> None:
         row = self.rows[r.service.name]
@@ -244,35 +243,9 @@ class _Fleet:
             z = _outbound_z(self.levels[other])
             if z is not None and z < OUTBOUND_FLAT_Z and self.rows[other].outbound < OUTBOUND_MOVED:
                 return True
-            share = self.call_share(other, dep)
-            if share is not None and share > P95_TAIL and _stayed_under(self.levels[other], self.levels[caller]):
+            if self.shares.spared(other, caller, dep):
                 return True
         return False
-
-    def call_share(self, caller: str, dep: str) -> float | None:
-        """The share of `caller`'s calls that go to `dep`, from the baseline request rates: each
-        dependency's requests split among its callers by their own rates."""
-        if caller not in self.outbound_calls:
-            found = {d: self._calls(caller, d) for d in self.rows[caller].deps if d in self.rows}
-            self.outbound_calls[caller] = None if any(c is None for c in found.values()) else found
-        calls = self.outbound_calls[caller]
-        if not calls or dep not in calls:
-            return None
-        total = sum(c for c in calls.values() if c is not None)
-        mine = calls[dep]
-        return mine / total if mine is not None and total > 0 else None
-
-    def _calls(self, caller: str, dep: str) -> float | None:
-        rates = [self.rate(c) for c in (dep, caller, *self.callers.get(dep, []))]
-        if any(r is None for r in rates):
-            return None
-        theirs, mine, *callers = (r or 0.0 for r in rates)
-        total = sum(callers)
-        return theirs * mine / total if total > 0 else None
-
-    def rate(self, name: str) -> float | None:
-        rps = self.levels.get(name, {}).get("rps")
-        return rps.baseline if rps is not None and rps.baseline is not None and rps.baseline >= 0 else None
 
     def anomalous(self, name: str, seen: frozenset[str] = frozenset()) -> list[str]:
         """The deepest anomalous services below `name` along its calls."""
@@ -407,15 +380,6 @@ class _Fleet:
                 entry["network_suspected"] = True
             out.append(entry)
         return out
-
-
-def _stayed_under(other: Mapping[str, Any], caller: Mapping[str, Any]) -> bool:
-    """`other`'s outbound p95 in the window stayed under half the seconds `caller`'s rose by: had
-    that delay been on more than a twentieth of its calls, its p95 would have been above it."""
-    mine, theirs = other.get("dependency_latency_p95"), caller.get("dependency_latency_p95")
-    if mine is None or theirs is None or mine.window is None or theirs.delta is None or theirs.delta <= 0:
-        return False
-    return mine.window < ROSE_LESS * theirs.delta
 
 
 def _flat(lat: Any) -> bool:
