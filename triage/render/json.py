@@ -130,20 +130,13 @@ def _encode(value: object, indent: int, add: Callable[[str], None], *, inert: bo
     float, bool, None) without the pure-Python encoder's generators (json.dumps has no C path with
     an indent): ~40 % less time on `health -o json` over thousands of pods (issue 17). Anything
     else (enums, non-str keys, NaN, very deep nesting) is written by json.dumps at its place:
-    JSON text holds no raw newline, so its lines take the place's indent by a replace.
-
-    `inert`: each text made of a value (a key, a scalar, a small container, json.dumps' text) that
-    is not all ASCII (a flag of the string, no scan) has the characters of _JSON_UNSAFE
-    \\u-escaped as it is made, so only those texts are scanned, not the whole document (a fleet's
-    is ~2.7 MB, a few % of it not ASCII: the scan was ~20 ms of `rca --all-services -o json`);
-    DEL, the one ASCII character of the set, is left for the caller (`_inert_del`)."""
+    JSON text holds no raw newline, so its lines take the place's indent by a replace. `inert`: see `_made`."""
     step = " " * indent
     keys: dict[str, str] = {}  # a key's JSON text and ": " (the same few keys, thousands of times)
     writers: dict[str, Any] = {}  # json's C encoder, by the item separator of a flat container
 
     def dumped(o: object, pad: str) -> None:
-        text = json.dumps(o, indent=indent, ensure_ascii=False, allow_nan=False).replace("\n", "\n" + pad)
-        add(_inert(text) if inert and not text.isascii() else text)
+        add(_made(json.dumps(o, indent=indent, ensure_ascii=False, allow_nan=False).replace("\n", "\n" + pad), inert))
 
     def enc(o: object, pad: str, depth: int) -> None:
         t = type(o)
@@ -152,7 +145,7 @@ def _encode(value: object, indent: int, add: Callable[[str], None], *, inert: bo
             if text is None:
                 dumped(o, pad)
             else:
-                add(_inert(text) if inert and not text.isascii() else text)
+                add(_made(text, inert))
             return
         if not o:
             add("{}" if t is dict else "[]")
@@ -176,8 +169,7 @@ def _encode(value: object, indent: int, add: Callable[[str], None], *, inert: bo
                         if tv is not dict and tv is not list and tv is not tuple else
                         _flat(v, inner + step, inner, writers) if depth < _FAST_DEPTH else None)
             if text is not None:
-                if inert and not text.isascii():
-                    text = _inert(text)
+                text = _made(text, inert)
                 pieces.append(sep + key + text)
                 if len(pieces) >= _JOINED or len(text) > _RUN_TEXT:  # a run of dicts is written as it comes
                     add("".join(pieces))
@@ -194,9 +186,17 @@ def _encode(value: object, indent: int, add: Callable[[str], None], *, inert: bo
     enc(value, "", 0)
 
 
-def _key(k: str, inert: bool) -> str:
-    text = _str(k) + ": "
+def _made(text: str, inert: bool) -> str:
+    """A text made of one value (a key, a scalar, a small container, json.dumps' text), with the
+    characters of _JSON_UNSAFE but DEL \\u-escaped when `inert` and it is not all ASCII (a flag of
+    the string, no scan): only those texts are scanned, not the whole document (a fleet's is
+    ~2.7 MB, a few % of it in texts that are not ASCII; the scan was ~20 ms of `rca
+    --all-services -o json`). DEL, the set's one ASCII character, is left for `_inert_del`."""
     return _inert(text) if inert and not text.isascii() else text
+
+
+def _key(k: str, inert: bool) -> str:
+    return _made(_str(k) + ": ", inert)
 
 
 def inert_json(payload: object, *, indent: int | None = 2) -> str:
