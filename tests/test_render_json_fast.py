@@ -164,3 +164,39 @@ def test_a_long_run_of_findings_is_written_as_it_is_encoded() -> None:
     write_inert_json(value, out)
     assert out.getvalue() == json.dumps(value, indent=2, ensure_ascii=False) + "\n"
     assert len(writes) > 40 and max(writes) < 2 * (1 << 16)
+
+
+_ALPHABET = ["a", "b", " ", '"', "\\", "\n", "\x00", "\x7f", "\x85", "\x9f", "é", "—", "×", "≈", "\u061c", "\u200e",
+             "\u2028", "\u2029", "\u202a", "\u202e", "\u2066", "\u2069", "\u2070", "\U0001f600"]
+
+
+def _random_text(rng) -> str:
+    return "".join(rng.choice(_ALPHABET) for _ in range(rng.randrange(0, 6)))
+
+
+def _random_value(rng, depth: int = 0) -> object:
+    kind = rng.random()
+    if depth > 3 or kind < 0.45:
+        return rng.choice([_random_text(rng), _random_text(rng), 1, -0.5, None, True, Colour.RED, Level.HIGH])
+    if kind < 0.7:
+        return [_random_value(rng, depth + 1) for _ in range(rng.randrange(0, 5))]
+    if kind < 0.75:    # dicts with the same keys: a run, written by one call of json's C encoder
+        keys = [_random_text(rng) for _ in range(3)]
+        return [{k: _random_text(rng) for k in keys} for _ in range(rng.randrange(2, 6))]
+    if kind < 0.78:    # a key that is not a str: json.dumps writes the dict at its place
+        return {1: _random_text(rng), "k": _random_text(rng)}
+    return {_random_text(rng): _random_value(rng, depth + 1) for _ in range(rng.randrange(0, 5))}
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_escaped_text_by_text_is_what_the_regex_escapes_in_the_whole(seed):
+    # The indented writer escapes each text it makes that is not all ASCII (and DEL in its
+    # writes): the same characters as the regex over the whole document.
+    import random
+
+    value = {"doc": [_random_value(random.Random(seed)) for _ in range(40)]}
+    want = _regex_escaped(json.dumps(value, indent=2, ensure_ascii=False)) + "\n"
+    out = io.StringIO()
+    write_inert_json(value, out)
+    assert out.getvalue() == want
+    assert inert_json(value) + "\n" == want

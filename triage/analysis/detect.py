@@ -44,6 +44,8 @@ _WARNING_SEVERITY = {1: 2, 2: 3, 3: 3}
 EXTREME_FACTOR = 2.0
 SURGE_FACTOR = 1.5
 NOW_POINTS = 3
+# The missing signals a detection lists (a set: looked up for each of a service's missing signals).
+_LISTED_MISSING = frozenset(DETECT_SIGNALS) - frozenset(OPTIONAL_SIGNALS)
 
 _CRITICAL_ALERT = {"critical", "page", "p0", "p1", "error", "high"}
 
@@ -186,7 +188,7 @@ def detect_service(service: ServiceConfig, sets: SignalSet, specs: Mapping[str, 
     firing = [a for a in alerts if a.state in ("firing", "active")]
     statuses = [v.status for v in verdicts] + [alert_status(a) for a in firing]
     status = Status.worst(statuses)
-    missing = {k: v for k, v in sets.missing.items() if k in DETECT_SIGNALS and k not in OPTIONAL_SIGNALS}
+    missing = {k: v for k, v in sets.missing.items() if k in _LISTED_MISSING}
     if status is Status.OK and all(n in missing for n in REQUIRED_ANY if n in specs) and not from_db:
         status = Status.UNKNOWN
     extreme = any(

@@ -1,7 +1,7 @@
 """A fleet's signals judged as each answer arrives (issue 17): while the other queries of the wave
 are still out, each series' level (what `levels_of` gives `classify`) and its detect verdict (what
 `judge_signal` gives `detect_service`) are worked out, so what is left once the last answer is in
-is the verdicts themselves.
+is the verdicts themselves. The slopes the memory rule reads are worked out with their levels.
 
 Only where they are the same as judged later: the sustain period must not depend on the data
 (`fixed_sustain`: a window of 15 minutes or more), and a service's levels and verdicts are used
@@ -33,6 +33,7 @@ class Early:
         self.specs, self.with_levels = specs, levels
         self.judge: frozenset[str] | None = None
         self.sustain = fixed_sustain(window)
+        self._w0 = window.start.timestamp()
         # level() and judge_signal() read only the windows of the set when given the sustain
         self._frame = SignalSet(service="", namespace="", window=window, baseline=baseline, signals={}, missing={})
         self._levels: dict[tuple[str, str], Level] = {}
@@ -45,15 +46,19 @@ class Early:
         if spec is None:
             return
         from triage.analysis.classify.levels import level
+        from triage.analysis.classify.rules.memory import SLOPES_BEFORE_WINDOW
         from triage.analysis.detect import DB_FALLBACK_SIGNALS, DETECT_SIGNALS, judge_signal
 
         if self.judge is None:
             self.judge = frozenset((*DETECT_SIGNALS, *DB_FALLBACK_SIGNALS))
         judged = spec.name in self.judge
+        slopes = [self._w0 - before for before in SLOPES_BEFORE_WINDOW.get(spec.name, ())] if self.with_levels else []
         for series in made:
             known = level(series, spec, self._frame, self.sustain) if self.with_levels else None
             if known is not None:
                 self._levels[(series.service, series.name)] = known
+                for since in slopes:
+                    known.slope_since(since)
             if judged:
                 verdict = judge_signal(spec, series, self._frame, None, self.sustain, known)
                 self._verdicts[(series.service, series.name)] = (series, verdict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from triage.analysis.capacity import capacity
@@ -22,6 +23,22 @@ from triage.models import (
     TimeRange,
     json_number,
 )
+
+# The contract's signal names, looked up for each of a verdict's missing signals.
+_CONTRACT_SIGNALS = frozenset(SIGNAL_NAMES)
+
+
+@lru_cache(maxsize=8)
+def _range_text(moments: TimeRange) -> tuple[str, str]:
+    """A range's two RFC 3339 instants, formatted once: every service of a fleet has the same window
+    and baseline (four strftime calls a service)."""
+    got = moments.to_json()
+    return got["start"], got["end"]
+
+
+def _range_json(moments: TimeRange) -> dict[str, str]:
+    start, end = _range_text(moments)
+    return {"start": start, "end": end}
 
 
 @dataclass(frozen=True)
@@ -57,7 +74,7 @@ class RcaResult:
     def missing_signals(self) -> list[str]:
         """The contract's signals the verdict went without: what JSON's `missing_signals` and the
         table's "missing" line both say (optional extras are in `missing_reasons` only)."""
-        return sorted(n for n in self.verdict.missing if n in SIGNAL_NAMES)
+        return sorted(n for n in self.verdict.missing if n in _CONTRACT_SIGNALS)
 
     def to_json(self) -> dict[str, Any]:
         v = self.verdict
@@ -69,8 +86,8 @@ class RcaResult:
             "schema": "triage.rca/v1",
             "service": self.service.name,
             "namespace": self.service.namespace,
-            "window": self.window.to_json(),
-            "baseline": self.baseline.to_json(),
+            "window": _range_json(self.window),
+            "baseline": _range_json(self.baseline),
             "bottleneck": v.bottleneck,
             "confidence": v.confidence,
             "trigger": v.trigger,

@@ -124,19 +124,19 @@ def _flat_run(run: list | tuple, keys: tuple, inner: str, outer: str, writers: d
     return "".join(map(str.__add__, first + again * (len(run) - 1), parts)) + outer + "}"
 
 
-def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
+def _encode(value: object, indent: int, add: Callable[[str], None], *, inert: bool = False) -> None:
     """json.dumps(value, indent=indent, ensure_ascii=False, allow_nan=False), byte for byte, in
     pieces, for the values documents are made of (dicts with str keys, lists, tuples, str, int,
     float, bool, None) without the pure-Python encoder's generators (json.dumps has no C path with
     an indent): ~40 % less time on `health -o json` over thousands of pods (issue 17). Anything
     else (enums, non-str keys, NaN, very deep nesting) is written by json.dumps at its place:
-    JSON text holds no raw newline, so its lines take the place's indent by a replace."""
+    JSON text holds no raw newline, so its lines take the place's indent by a replace. `inert`: see `_made`."""
     step = " " * indent
     keys: dict[str, str] = {}  # a key's JSON text and ": " (the same few keys, thousands of times)
     writers: dict[str, Any] = {}  # json's C encoder, by the item separator of a flat container
 
     def dumped(o: object, pad: str) -> None:
-        add(json.dumps(o, indent=indent, ensure_ascii=False, allow_nan=False).replace("\n", "\n" + pad))
+        add(_made(json.dumps(o, indent=indent, ensure_ascii=False, allow_nan=False).replace("\n", "\n" + pad), inert))
 
     def enc(o: object, pad: str, depth: int) -> None:
         t = type(o)
@@ -145,7 +145,7 @@ def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
             if text is None:
                 dumped(o, pad)
             else:
-                add(text)
+                add(_made(text, inert))
             return
         if not o:
             add("{}" if t is dict else "[]")
@@ -158,7 +158,7 @@ def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
         # one per key and value (issue 17: 6,000 findings were ~100,000 calls).
         opening, closing = ("{", "}") if t is dict else ("[", "]")
         members: Iterable[tuple[str, object, str | None]] = [
-            (keys.get(k) or keys.setdefault(k, _str(k) + ": "), v, None) for k, v in cast(dict, o).items()
+            (keys.get(k) or keys.setdefault(k, _key(k, inert)), v, None) for k, v in cast(dict, o).items()
         ] if t is dict else _list_members(cast(list, o), inner + step, inner, writers, depth < _FAST_DEPTH)
         pieces: list[str] = []
         sep = opening + inner
@@ -169,6 +169,7 @@ def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
                         if tv is not dict and tv is not list and tv is not tuple else
                         _flat(v, inner + step, inner, writers) if depth < _FAST_DEPTH else None)
             if text is not None:
+                text = _made(text, inert)
                 pieces.append(sep + key + text)
                 if len(pieces) >= _JOINED or len(text) > _RUN_TEXT:  # a run of dicts is written as it comes
                     add("".join(pieces))
@@ -185,6 +186,19 @@ def _encode(value: object, indent: int, add: Callable[[str], None]) -> None:
     enc(value, "", 0)
 
 
+def _made(text: str, inert: bool) -> str:
+    """A text made of one value (a key, a scalar, a small container, json.dumps' text), with the
+    characters of _JSON_UNSAFE but DEL \\u-escaped when `inert` and it is not all ASCII (a flag of
+    the string, no scan): only those texts are scanned, not the whole document (a fleet's is
+    ~2.7 MB, a few % of it in texts that are not ASCII; the scan was ~20 ms of `rca
+    --all-services -o json`). DEL, the set's one ASCII character, is left for `_inert_del`."""
+    return _inert(text) if inert and not text.isascii() else text
+
+
+def _key(k: str, inert: bool) -> str:
+    return _made(_str(k) + ": ", inert)
+
+
 def inert_json(payload: object, *, indent: int | None = 2) -> str:
     """json.dumps, with every control character that render.escape makes visible \\u-escaped inside strings: JSON
     piped to a terminal, `less` or a review tool is as inert as the table. The document is the
@@ -193,8 +207,8 @@ def inert_json(payload: object, *, indent: int | None = 2) -> str:
         text = json.dumps(payload, ensure_ascii=False, allow_nan=False)
     else:
         parts: list[str] = []
-        _encode(payload, indent, parts.append)
-        text = "".join(parts)
+        _encode(payload, indent, parts.append, inert=True)
+        return _inert_del("".join(parts))
     return _inert(text)
 
 
@@ -205,6 +219,11 @@ def _inert(text: str) -> str:
     if text.isascii() and "\x7f" not in text:
         return text
     return re.sub(_JSON_UNSAFE, _escape, text)
+
+
+def _inert_del(text: str) -> str:
+    """`text`, whose other characters of _JSON_UNSAFE are escaped already, with DEL escaped."""
+    return text.replace("\x7f", "\\u007f") if "\x7f" in text else text
 
 
 def write_inert_json(payload: object, out: TextIO, *, indent: int | None = 2) -> None:
@@ -223,13 +242,13 @@ def write_inert_json(payload: object, out: TextIO, *, indent: int | None = 2) ->
         pending.append(piece)
         size += len(piece)
         if size >= _WRITE_CHUNK:
-            out.write(_inert("".join(pending)))
+            out.write(_inert_del("".join(pending)))
             pending.clear()
             size = 0
 
-    _encode(payload, indent, add)
+    _encode(payload, indent, add, inert=True)
     pending.append("\n")
-    out.write(_inert("".join(pending)))
+    out.write(_inert_del("".join(pending)))
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -43,6 +43,7 @@ FOLLOWS_R, CORRELATION_LOOKBACK = 0.6, 900.0
 MAX_CONFIDENCE = 0.97
 MARGIN_BASE = 0.55
 GOLDEN = ("latency_p95", "error_ratio")
+_WHEN_PRESENT = frozenset(WHEN_PRESENT)
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def classify(sets: SignalSet, specs: Mapping[str, SignalSpec], service_name: str
     deployed_at = f.shared.get("deployed_at")
     trigger = _trigger(bottleneck, rps, traffic_up, deployed_at if isinstance(deployed_at, float) else None)
     sentence = _sentence(service_name, bottleneck, top, f, traffic_up, rps)
-    missing = {k: r for k, r in sets.missing.items() if k not in WHEN_PRESENT}
+    missing = {k: r for k, r in sets.missing.items() if k not in _WHEN_PRESENT}
     return Verdict(bottleneck=bottleneck, confidence=confidence, trigger=trigger, candidates=tuple(ranked),
                    levels=f.levels, missing=missing, anomaly=f.anomaly, sentence=sentence,
                    notes=tuple(f.notes), user_facing=f.user_facing, alone=dict(f.alone),

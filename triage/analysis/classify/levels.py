@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from itertools import compress, islice, repeat
 from operator import lt, ne, sub
 from statistics import median
@@ -72,6 +72,20 @@ class Level:
     series: SignalSeries
     now: float | None = None
     spread: float | None = None
+    # slope_since's answers so far, by instant: a fleet's are worked out as each answer arrives
+    # (triage.analysis.early), not in the rules once the last answer is in.
+    _slopes: dict[float, float | None] | None = field(default=None, compare=False, repr=False)
+
+    def slope_since(self, since: float) -> float | None:
+        """`stats.slope_since` of this level's series from `since`, worked out once."""
+        slopes = self._slopes
+        if slopes is None:
+            slopes = {}
+            object.__setattr__(self, "_slopes", slopes)
+        elif since in slopes:
+            return slopes[since]
+        got = slopes[since] = stats.slope_since(self.series.points, since)
+        return got
 
     def rose(self, factor: float = 1.5, z: float = 3.0) -> bool:
         if self.window is None or self.baseline is None:

@@ -24,6 +24,8 @@ RISEN, RISEN_AT_WARNING = 0.7, 0.8
 # CPU rose, the memory is the cause and the CPU its symptom.
 SAME_ONSET = 120.0
 CPU_FROM_MEMORY = 0.6
+# The slopes `score` reads, as seconds before the window's start: worked out early for a fleet.
+SLOPES_BEFORE_WINDOW = {"memory_usage_ratio": (GROWTH_LOOKBACK, 0.0)}
 
 
 def _from_normal(mem, warn: float | None) -> bool:
@@ -53,7 +55,7 @@ def score(f: Facts) -> None:
         f.alone["restarts"] = f"{restarts.window:.0f} restarts in the window"
     if mem and mem.window is not None:
         from_normal = _from_normal(mem, warn)
-        slope = stats.slope_since(mem.series.points, f.w0 - GROWTH_LOOKBACK)
+        slope = mem.slope_since(f.w0 - GROWTH_LOOKBACK)
         growing = slope is not None and slope >= GROWING_PER_HOUR
         if crit is not None and mem.window >= crit and from_normal:
             c.raise_to(NEAR_LIMIT_GROWING if growing else NEAR_LIMIT)
@@ -69,7 +71,7 @@ def score(f: Facts) -> None:
         if growing and c.score and slope is not None:
             c.add(mem, f"rising {slope * 100:.0f} % of the limit per hour (least-squares slope): a leak")
             c.raise_to(c.score + GROWING_BONUS)
-        w_slope = stats.slope_since(mem.series.points, f.w0)
+        w_slope = mem.slope_since(f.w0)
         last = stats.last(mem.series.points)
         # A leak racing toward the limit is an incident before it is an OOM kill.
         if (w_slope is not None and w_slope >= LEAK_PER_HOUR and last is not None and warn is not None
