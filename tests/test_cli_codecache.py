@@ -125,3 +125,13 @@ def test_the_entry_point_keeps_the_table_and_the_next_run_says_the_same(tmp_path
     assert (second.returncode, second.stdout, second.stderr) == (first.returncode, first.stdout, first.stderr)
     assert first.returncode == 0 and first.stdout
     assert kept.stat().st_mtime_ns == before, "a warm run compiles nothing new and writes nothing"
+
+
+def test_the_methods_annotations_are_what_dataclasses_makes(fresh: Path) -> None:
+    """Compiled here without this module's `from __future__ import annotations`: `__init__`'s
+    annotations are the fields' types, not the names of dataclasses' locals ('_type_name')."""
+    plain = _make()
+    codecache.install()
+    cached = _make()
+    assert cached.__init__.__annotations__ == plain.__init__.__annotations__
+    assert cached.__init__.__annotations__["return"] is None

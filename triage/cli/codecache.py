@@ -27,7 +27,7 @@ from typing import Any
 MAX_ENTRIES = 4000
 # one file per interpreter (the code objects are its own), kept by triage/usercache.py
 CACHE_FILE = f"dataclass-code-{sys.implementation.cache_tag or 'python'}.marshal"
-_KEY = ("dataclass-code", 1, sys.version)
+_KEY = ("dataclass-code", 2, sys.version)   # 2: compiled without this module's __future__
 
 _table: dict[str, CodeType] = {}
 _used: set[str] = set()
@@ -48,7 +48,9 @@ def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:
         return
     code = _table.get(source)
     if code is None:
-        code = compile(source, "<string>", "exec")
+        # dont_inherit: not this module's `annotations` future, which made the methods' annotations
+        # strings ('_type_a') where dataclasses' own exec evaluates them
+        code = compile(source, "<string>", "exec", dont_inherit=True)
         _table[source] = code
         _added = True
     _used.add(source)
