@@ -66,6 +66,40 @@ def _read() -> dict[str, CodeType]:
     return {k: v for k, v in table.items() if type(k) is str and type(v) is CodeType}
 
 
+class _OnFirstUse:
+    """A module of `dataclasses`' imported when `dataclasses` first uses it: `inspect` (~5 ms with
+    ast, dis and tokenize) only writes the `__doc__` of a class that has none, and `copy` serves
+    asdict/astuple (issue 17). Only `dataclasses`' own name is this: sys.modules is left as it was."""
+
+    __spec__ = None   # what `import` looks at on a module in sys.modules (not a use)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+LATER = ("inspect", "copy")
+
+
+def _import_dataclasses() -> Any:
+    """`dataclasses`, its LATER modules each a _OnFirstUse where nothing had imported them yet."""
+    if "dataclasses" in sys.modules:
+        return sys.modules["dataclasses"]
+    stand_ins = {name: _OnFirstUse(name) for name in LATER if name not in sys.modules}
+    sys.modules.update(stand_ins)  # type: ignore[arg-type]
+    try:
+        import dataclasses
+    finally:
+        for name, stand_in in stand_ins.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+    return dataclasses
+
+
 def install() -> None:
     """Compile `dataclasses`' methods through the kept table (once a process)."""
     global _installed
@@ -73,11 +107,11 @@ def install() -> None:
         return
     _installed = True
     try:
-        import dataclasses
+        dataclasses = _import_dataclasses()
     except ImportError:
         return
     _table.update(_read())
-    dataclasses.exec = _exec  # type: ignore[attr-defined]
+    dataclasses.exec = _exec
 
 
 def save() -> None:
