@@ -92,6 +92,20 @@ def test_each_answer_comes_as_it_arrives_and_the_same_as_all_at_once(prometheus_
     assert source.stats.requests == 3                                 # `fast` once, `other` from memory
 
 
+def test_more_asked_after_a_lone_query_was_answered_keep_their_indices(prometheus_server):
+    # One query alone is asked on the caller's thread; queries asked once its answer is in start a
+    # wave of their own, whose answers still come under their own indices.
+    source = PrometheusSource(BackendSettings(url=prometheus_server.url))
+    one, two, three = (RangeQuery(f"vector({n})", 1_794_340_000, 1_794_340_860, 60) for n in (1, 2, 3))
+    each = source.query_range_each([one])
+    got = []
+    for i, answer in each:
+        got.append((i, answer[0].points[0][1]))
+        if i == 0:
+            assert list(each.ask([two, three])) == [1, 2]
+    assert sorted(got) == [(0, 1.0), (1, 2.0), (2, 3.0)] and source.stats.requests == 3
+
+
 def test_fleet_timeouts_scale_with_the_fleet():
     source = PrometheusSource(BackendSettings(url="http://127.0.0.1:9", timeout=10.0))
     source.expect_services(100)
@@ -228,3 +242,4 @@ def test_a_fleet_asks_its_alternatives_in_the_signal_wave_as_each_answer_shows_t
     assert repr(streamed) == repr(after)
     assert asked == sorted(sent) and len(asked) > len(names)          # the alternatives too, each once
     assert len(streamed_waves) == 1 and len(waves) == 2, (streamed_waves, waves)
+

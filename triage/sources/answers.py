@@ -39,6 +39,7 @@ class Answers:
         self._ready: deque[tuple[int, Answer]] = deque()
         self._wave: Wave | None = None
         self._inline: RangeQuery | None = None      # one query alone: asked on the caller's thread
+        self._base = 0                                # the place in _sent of the wave's first item
         with source._cache_lock:
             also, source._also = source._also, []
         self._ask(queries, also)
@@ -81,7 +82,11 @@ class Answers:
                 self._inline = next(iter(todo.values()))
             else:
                 inline, self._inline = self._inline, None
-                self._wave = source._wave([*([inline] if inline else []), *todo.values()])
+                items = [*([inline] if inline else []), *todo.values()]
+                # the wave counts its items from 0; their places in _sent start after an inline
+                # query already answered (asked alone, then more asked once it was in)
+                self._base = len(self._sent) - len(items)
+                self._wave = source._wave(items)
         return range(first, self._asked)
 
     def __iter__(self) -> Iterator[tuple[int, Answer]]:
@@ -94,6 +99,8 @@ class Answers:
                     self._inline = None
                 else:
                     got = self._wave.take() if self._wave is not None else None
+                    if got is not None:
+                        got = (got[0] + self._base, got[1])
                 if got is None:
                     if self._ready:
                         continue
