@@ -243,3 +243,54 @@ def test_a_fleet_asks_its_alternatives_in_the_signal_wave_as_each_answer_shows_t
     assert asked == sorted(sent) and len(asked) > len(names)          # the alternatives too, each once
     assert len(streamed_waves) == 1 and len(waves) == 2, (streamed_waves, waves)
 
+
+def _one_service(url: str, config: str | None = None, where: Path | None = None):
+    with tempfile.TemporaryDirectory() as empty:
+        cwd = where or Path(empty)
+        if config is not None:
+            (cwd / "triage.yaml").write_text(config)
+        settings = load_settings(env={}, cwd=cwd)
+    windows = make_windows(parse_instant(AT), parse_duration("15m"), parse_duration("1h"))
+    return settings, windows, settings.service("checkout", "shop")
+
+
+def test_one_service_read_as_each_answer_arrives_collects_what_it_did_all_at_once(prometheus_server):
+    # One service's first round is read request by request from the Prometheus source, the later
+    # alternatives of a signal left without data asked in the same wave; a wrapper without
+    # query_range_each reads the round at once and asks them after. The same collection, in the
+    # same order, from the same number of requests (here: 5 for the round, 3 for the alternatives).
+    from triage.signals import collect
+
+    catalog = load_catalog()
+    names = list(catalog.signals)
+    settings, windows, svc = _one_service(prometheus_server.url)
+    source = PrometheusSource(BackendSettings(url=prometheus_server.url))
+    streamed = collect(source, catalog, settings, [svc], windows, names)
+    plain = PrometheusSource(BackendSettings(url=prometheus_server.url))
+    calls = Calls(plain)
+    at_once = collect(calls, catalog, settings, [svc], windows, names)  # type: ignore[arg-type]
+    assert repr(streamed) == repr(at_once)
+    assert [list(s) for s in streamed.signals.values()] == [list(s) for s in at_once.signals.values()]
+    assert any(q["alternative"] > 0 for q in streamed.queries)   # some signal took a later alternative
+    assert source.stats.requests == plain.stats.requests
+    assert len(calls.calls) > 1   # the wrapper's rounds: the later alternatives went after the first
+
+
+def test_one_service_streamed_round_asks_a_rejected_batch_query_by_query(prometheus_server, tmp_path):
+    # An override that is not PromQL spoils its batch (HTTP 400): the batch's queries are asked
+    # again one by one in the same wave, and the override fails alone, with the config's words.
+    from triage.errors import ConfigError
+    from triage.signals import collect
+
+    config = "services:\n  checkout:\n    namespace: shop\n    signals:\n      rps: ['sum(rate(x[1m]) by (le)']\n"
+    catalog = load_catalog()
+    names = list(catalog.signals)
+    said = []
+    for wrap in (lambda s: s, Calls):
+        settings, windows, svc = _one_service(prometheus_server.url, config, tmp_path)
+        source = PrometheusSource(BackendSettings(url=prometheus_server.url))
+        try:
+            collect(wrap(source), catalog, settings, [svc], windows, names)  # type: ignore[arg-type]
+        except ConfigError as exc:
+            said.append(str(exc))
+    assert len(said) == 2 and said[0] == said[1] and "rps override" in said[0]
