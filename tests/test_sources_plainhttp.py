@@ -184,3 +184,20 @@ def test_connections_are_kept_alive_and_a_closed_one_is_replaced(clean_env, prox
     assert len(seen) == 4
     src.close()
     assert not src._transport.pool._idle
+
+
+def test_requests_errors_wait_for_an_import_of_requests_under_way(tmp_path):
+    # A request's thread importing requests (the first https call) while another asks which
+    # exceptions are requests': the partial module in sys.modules is waited for, not read.
+    pkg = tmp_path / "requests"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("import time\ntime.sleep(0.5)\nfrom . import exceptions\n")
+    (pkg / "exceptions.py").write_text("".join(f"class {n}(Exception): pass\n" for n in
+                                               ("Timeout", "SSLError", "ConnectionError", "RequestException")))
+    code = ("import sys, threading, time\nfrom triage.sources import plainhttp\n"
+            "t = threading.Thread(target=lambda: __import__('requests'))\nt.start()\n"
+            "while 'requests' not in sys.modules:\n    time.sleep(0.001)\n"
+            "print([e[0].__name__ for e in plainhttp.requests_errors()])\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.stdout.split() == ["['Timeout',", "'SSLError',", "'ConnectionError',", "'RequestException']"], out.stderr

@@ -357,8 +357,11 @@ _Errors = tuple[type[BaseException], ...]
 def requests_errors() -> tuple[_Errors, _Errors, _Errors, _Errors]:
     """requests' Timeout, SSLError, ConnectionError and RequestException when requests is loaded
     (else nothing of it was used: empty tuples, and requests is not imported for them)."""
-    requests = sys.modules.get("requests")
-    if requests is None:
+    if sys.modules.get("requests") is None:
         return (), (), (), ()
+    # Another request's thread may be importing it right now (its first https or proxied call):
+    # `import` waits for that import to finish, where the module in sys.modules is still partial.
+    import requests
+
     exc = requests.exceptions
     return (exc.Timeout,), (exc.SSLError,), (exc.ConnectionError,), (exc.RequestException,)
