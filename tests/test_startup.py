@@ -285,3 +285,12 @@ def test_a_plain_http_rca_imports_neither_http_client_nor_ssl():
         server.server_close()
     assert code == 3   # no signal answered: unknown
     assert not modules & {"http", "email", "ssl", "socket", "requests", "urllib3"}
+
+
+def test_nothing_reads_json_or_picks_a_backoff_before_the_first_request():
+    """json (answers) and random (retry jitter) are imported when used, after the requests are out."""
+    code = ("import sys\nfrom triage.cli import inputs\nfrom triage.sources import prometheus\n"
+            "print('json' in sys.modules, 'random' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), cwd=REPO,
+                         timeout=LIMIT)
+    assert out.stdout.split() == ["False", "False"], out.stderr

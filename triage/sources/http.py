@@ -5,7 +5,6 @@ sources share."""
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import threading
@@ -278,6 +277,8 @@ class HttpProber:
         body = None
         text = raw.decode("utf-8", "replace")
         if "json" in ctype or text.lstrip().startswith(("{", "[")):
+            import json
+
             try:
                 body = json.loads(text)
             except ValueError:
