@@ -162,7 +162,6 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
     # 17: four round trips after the signal wave became one). Several named services keep their
     # rounds: each round's query names the services the previous one left without data.
     ahead = fleet or len(services) == 1
-    first = True
     early: dict[str, list[Series] | SourceError] = {}
     while pending:
         jobs = run.jobs(pending)
@@ -175,12 +174,9 @@ def collect(source: MetricsSource, catalog: Catalog, settings: Settings, service
             answers = [early[j.query] for j in jobs]
         elif fleet:     # one query a request: each answer's series made while the others are out
             answers = run.arriving(source, jobs, windows)
-        elif first and ahead and _streams(source):   # one service: the later alternatives asked as needed
-            answers = run.batched_arriving(source, jobs, windows, batch_size_for(len(services)))
         else:
             answers = run_batched(source, [j.query for j in jobs], windows,
                                   1 if fleet else batch_size_for(len(services)))
-        first = False
         still: dict[str, list[ServiceConfig]] = {}
         for job, answer in zip(jobs, answers):
             for svc in run.take(job, answer):
@@ -239,30 +235,6 @@ def _ahead(source: MetricsSource, run: _Collect, pending: Mapping[str, Sequence[
     if batch is None:
         batch = batch_size_for(len({s.name for group in pending.values() for s in group}))
     return dict(zip(order, run_batched(source, order, windows, batch, groups=groups)))
-
-
-def _streams(source: object) -> bool:
-    """Whether the source's class gives answers as they arrive (StreamingMetricsSource)."""
-    return callable(getattr(type(source), "query_range_each", None))
-
-
-def _combined(queries: Sequence[str], chunk: Sequence[int]) -> str:
-    """The request run_batched sends for `chunk` of `queries`: one alone, else each tagged and joined."""
-    if len(chunk) == 1:
-        return queries[chunk[0]]
-    return " or ".join(f'label_replace(({queries[i]}), "{BATCH_LABEL}", "{n}", "", "")' for n, i in enumerate(chunk))
-
-
-def _split(size: int, answer: Sequence[Series]) -> list[list[Series]]:
-    """A tagged request's answer as run_batched splits it: each query's series, tag taken off."""
-    parts: list[list[Series]] = [[] for _ in range(size)]
-    for item in answer:
-        tag = item.labels.get(BATCH_LABEL)
-        if tag is None or not tag.isdigit() or int(tag) >= size:
-            continue
-        labels = {k: v for k, v in item.labels.items() if k != BATCH_LABEL}
-        parts[int(tag)].append(Series(labels=labels, points=item.points))
-    return parts
 
 
 def _backend(source: object, method: str, arg: object) -> None:
@@ -402,62 +374,6 @@ class _Collect:
                 queries = self.later(job)
                 later.update(zip(wave.ask(queries), queries))
         return answers
-
-    def batched_arriving(self, source: MetricsSource, jobs: Sequence[_Job], windows: Windows,
-                         size: int) -> list[list[Series] | SourceError]:
-        """One service's first round: run_batched's requests (`size` queries a request, tagged and
-        joined) and its answers, each request's split as it arrives. The signals an answer leaves
-        without data have their later alternatives asked in the same wave at once, `size` a request
-        (the queries `_ahead` would send after the last answer, now while the slower requests are
-        still out; their answers in `asked`). A tagged request the backend rejects (HTTP 4xx) is
-        asked again query by query, as run_batched does: in the same wave where the source can add
-        to it, else once the wave is in."""
-        queries = [j.query for j in jobs]
-        chunks = [list(range(i, min(i + size, len(jobs)))) for i in range(0, len(jobs), size)]
-        wave = Arriving(source, [_combined(queries, chunk) for chunk in chunks], windows)
-        answers: list[list[Series] | SourceError | None] = [None] * len(jobs)
-        # index in the wave -> the jobs of a request of the round, or the later alternatives asked early
-        sent: dict[int, tuple[list[int], list[str]]] = {i: (chunk, []) for i, chunk in enumerate(chunks)}
-        early: set[str] = set()
-        retry: list[int] = []     # jobs asked again once the wave is in (a source that cannot add to it)
-        for i, answer in wave:
-            mine, ahead = sent.pop(i)
-            texts = [queries[n] for n in mine] or ahead
-            if len(texts) > 1 and isinstance(answer, SourceError) and answer.detail \
-                    and answer.detail.startswith("HTTP 4"):
-                if wave.can_ask:
-                    again = wave.ask(texts)
-                    if mine:
-                        sent.update((k, ([n], [])) for k, n in zip(again, mine))
-                    else:
-                        sent.update((k, ([], [q])) for k, q in zip(again, ahead))
-                else:
-                    retry.extend(mine)
-                continue
-            got: list[list[Series] | SourceError] = [answer] * len(texts) if len(texts) == 1 \
-                or isinstance(answer, SourceError) else list(_split(len(texts), answer))
-            if ahead:
-                self.asked.update(zip(ahead, got))
-                continue
-            asking: list[str] = []
-            for n, one in zip(mine, got):
-                answers[n] = one
-                job = jobs[n]
-                if not isinstance(one, SourceError):
-                    job.made = self.series_of(job, one)
-                short = isinstance(one, SourceError) or len(job.made or ()) < len(job.services)
-                if short and not job.override and wave.can_ask:
-                    asking += [q for q in self.later(job) if q not in early and q not in self.asked]
-                    early.update(asking)
-            for k in range(0, len(asking), size):
-                batch = asking[k:k + size]
-                [n_sent] = wave.ask([_combined(batch, range(len(batch)))])
-                sent[n_sent] = ([], batch)
-        if retry:
-            for n, one in zip(retry, source.query_range_many(
-                    [RangeQuery(queries[n], windows.start, windows.end, windows.step) for n in retry])):
-                answers[n] = one
-        return [a if a is not None else [] for a in answers]
 
     def _bad_override(self, job: _Job, answer: SourceError) -> ConfigError:
         settings, svc = self.settings, job.services[0]
