@@ -125,3 +125,37 @@ def test_the_entry_point_keeps_the_table_and_the_next_run_says_the_same(tmp_path
     assert (second.returncode, second.stdout, second.stderr) == (first.returncode, first.stdout, first.stderr)
     assert first.returncode == 0 and first.stdout
     assert kept.stat().st_mtime_ns == before, "a warm run compiles nothing new and writes nothing"
+
+
+def test_dataclasses_imports_inspect_and_copy_when_it_first_uses_them() -> None:
+    """install() leaves `inspect` and `copy` to dataclasses' first use of them: a class with a
+    docstring needs neither, one without gets the same signature doc, asdict the same deep copy."""
+    code = (
+        "import sys\nfrom triage.cli import codecache\ncodecache.install()\nimport dataclasses\n"
+        "print('inspect' in sys.modules, 'copy' in sys.modules)\n"
+        "@dataclasses.dataclass(frozen=True)\nclass Doc:\n    '''Said.'''\n    a: int\n    b: tuple = ()\n"
+        "print(Doc.__doc__, 'inspect' in sys.modules)\n"
+        "@dataclasses.dataclass\nclass Bare:\n    a: int\n    b: 'list[int]'\n"
+        "print(Bare.__doc__, 'inspect' in sys.modules)\n"
+        "x = Bare(1, [2])\ny = dataclasses.asdict(x)\nprint(y, y['b'] is not x.b, 'copy' in sys.modules)\n"
+        "import inspect, copy\nprint(inspect.signature is not None, copy.deepcopy([1]) == [1])\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
+    assert out.stdout.splitlines() == [
+        "False False",
+        "Said. False",
+        "Bare(a: int, b: 'list[int]') True",
+        "{'a': 1, 'b': [2]} True True",
+        "True True",
+    ], out.stderr
+
+
+def test_the_methods_annotations_are_what_dataclasses_makes(fresh: Path) -> None:
+    """Compiled here without this module's `from __future__ import annotations`: `__init__`'s
+    annotations are the fields' types, not the names of dataclasses' locals ('_type_name')."""
+    plain = _make()
+    codecache.install()
+    cached = _make()
+    assert cached.__init__.__annotations__ == plain.__init__.__annotations__
+    assert cached.__init__.__annotations__["return"] is None

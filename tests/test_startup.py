@@ -8,6 +8,8 @@ import os
 import re
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib.metadata import version
 from pathlib import Path
 
@@ -250,3 +252,45 @@ def test_no_commands_help_depends_on_the_environment_or_the_directory(tmp_path):
         other = run_cli([command, "-h"], env={"COLUMNS": "120", **env}, cwd=tmp_path)
         assert plain.code == other.code == 0, command
         assert plain.stdout == other.stdout and plain.stdout.startswith(f"Usage: triage {command} "), command
+
+
+class _Empty(BaseHTTPRequestHandler):
+    """A Prometheus that knows no series (keep-alive, as Prometheus is)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        body = b'{"status":"success","data":{"resultType":"matrix","result":[]}}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_a_plain_http_rca_imports_neither_http_client_nor_ssl():
+    """Its GETs go over triage.sources.wire: http.client's email parser, ssl and socket stay out."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Empty)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        code, modules = _modules_after(["rca", "--service", "checkout", "--namespace", "shop", "--at", "now",
+                                        "--prometheus-url", f"http://127.0.0.1:{server.server_address[1]}",
+                                        "-o", "json"])
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert code == 3   # no signal answered: unknown
+    assert not modules & {"http", "email", "ssl", "socket", "requests", "urllib3"}
+
+
+def test_nothing_reads_json_or_picks_a_backoff_before_the_first_request():
+    """json (answers) and random (retry jitter) are imported when used, after the requests are out."""
+    code = ("import sys\nfrom triage.cli import inputs\nfrom triage.sources import prometheus\n"
+            "print('json' in sys.modules, 'random' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=_env(), cwd=REPO,
+                         timeout=LIMIT)
+    assert out.stdout.split() == ["False", "False"], out.stderr

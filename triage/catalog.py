@@ -89,6 +89,8 @@ QUERY_SCHEMA = {
 
 @dataclass(frozen=True)
 class Catalog:
+    """The signals of the query catalog by name, and the file each came from (for messages)."""
+
     signals: Mapping[str, SignalSpec]
     origins: Mapping[str, Path]
 

@@ -46,6 +46,8 @@ FLEET_POINTS = 150
 
 @dataclass(frozen=True)
 class Windows:
+    """The incident window, the baseline before it and the step both are read at."""
+
     window: TimeRange
     baseline: TimeRange
     step: float
@@ -76,6 +78,8 @@ def make_windows(at: datetime, window: timedelta, baseline: timedelta, step: flo
 
 @dataclass
 class _Job:
+    """One query of a collection round: a signal's alternative for some services."""
+
     signal: str
     alternative: int
     query: str

@@ -27,7 +27,7 @@ from typing import Any
 MAX_ENTRIES = 4000
 # one file per interpreter (the code objects are its own), kept by triage/usercache.py
 CACHE_FILE = f"dataclass-code-{sys.implementation.cache_tag or 'python'}.marshal"
-_KEY = ("dataclass-code", 1, sys.version)
+_KEY = ("dataclass-code", 2, sys.version)   # 2: compiled without this module's __future__
 
 _table: dict[str, CodeType] = {}
 _used: set[str] = set()
@@ -48,7 +48,9 @@ def _exec(source: Any, globals: Any = None, locals: Any = None, /) -> None:
         return
     code = _table.get(source)
     if code is None:
-        code = compile(source, "<string>", "exec")
+        # dont_inherit: not this module's `annotations` future, which made the methods' annotations
+        # strings ('_type_a') where dataclasses' own exec evaluates them
+        code = compile(source, "<string>", "exec", dont_inherit=True)
         _table[source] = code
         _added = True
     _used.add(source)
@@ -64,6 +66,40 @@ def _read() -> dict[str, CodeType]:
     return {k: v for k, v in table.items() if type(k) is str and type(v) is CodeType}
 
 
+class _OnFirstUse:
+    """A module of `dataclasses`' imported when `dataclasses` first uses it: `inspect` (~5 ms with
+    ast, dis and tokenize) only writes the `__doc__` of a class that has none, and `copy` serves
+    asdict/astuple (issue 17). Only `dataclasses`' own name is this: sys.modules is left as it was."""
+
+    __spec__ = None   # what `import` looks at on a module in sys.modules (not a use)
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(self._name), attr)
+
+
+LATER = ("inspect", "copy")
+
+
+def _import_dataclasses() -> Any:
+    """`dataclasses`, its LATER modules each a _OnFirstUse where nothing had imported them yet."""
+    if "dataclasses" in sys.modules:
+        return sys.modules["dataclasses"]
+    stand_ins = {name: _OnFirstUse(name) for name in LATER if name not in sys.modules}
+    sys.modules.update(stand_ins)  # type: ignore[arg-type]
+    try:
+        import dataclasses
+    finally:
+        for name, stand_in in stand_ins.items():
+            if sys.modules.get(name) is stand_in:
+                del sys.modules[name]
+    return dataclasses
+
+
 def install() -> None:
     """Compile `dataclasses`' methods through the kept table (once a process)."""
     global _installed
@@ -71,11 +107,11 @@ def install() -> None:
         return
     _installed = True
     try:
-        import dataclasses
+        dataclasses = _import_dataclasses()
     except ImportError:
         return
     _table.update(_read())
-    dataclasses.exec = _exec  # type: ignore[attr-defined]
+    dataclasses.exec = _exec
 
 
 def save() -> None:

@@ -36,6 +36,8 @@ MAX_TIMEOUT = 600.0
 
 @dataclass(frozen=True)
 class BackendSettings:
+    """One backend (Prometheus, Alertmanager) as the config, environment and flags set it."""
+
     url: str
     bearer_token: Secret | None = None
     username: str | None = None

@@ -38,6 +38,8 @@ DEFAULT_MAX_CONCURRENCY = 4
 
 @dataclass(frozen=True)
 class ServiceConfig:
+    """One service as the config describes it (or the defaults, for a service it does not name)."""
+
     name: str
     namespace: str = "default"
     database: str | None = None
@@ -67,6 +69,8 @@ class ServiceConfig:
 
 @dataclass(frozen=True)
 class Settings:
+    """The whole configuration: the file's, the environment's and the flags' values merged."""
+
     config_path: Path | None = None
     prometheus: BackendSettings | None = None
     alertmanager: BackendSettings | None = None

@@ -62,6 +62,8 @@ _STATUS_EXIT = {
 
 @dataclass(frozen=True)
 class TimeRange:
+    """A span of time, UTC, start before end."""
+
     start: datetime
     end: datetime
 
@@ -109,6 +111,8 @@ class Threshold:
 
 @dataclass(frozen=True)
 class Alert:
+    """A firing or pending alert, from an alert API or the ALERTS series."""
+
     name: str
     state: str
     severity: str | None

@@ -86,6 +86,8 @@ class QueryAlternative:
 
 @dataclass(frozen=True)
 class SignalSpec:
+    """One signal of the catalog: its query alternatives (tried in order), unit and thresholds."""
+
     name: str
     unit: str
     description: str
@@ -97,6 +99,8 @@ class SignalSpec:
 
 @dataclass(frozen=True)
 class RangeQuery:
+    """One PromQL range query: the query and its start, end and step (seconds)."""
+
     query: str
     start: float
     end: float
@@ -105,6 +109,8 @@ class RangeQuery:
 
 @dataclass(frozen=True)
 class Series:
+    """One series of an answer: its labels and its points."""
+
     labels: Mapping[str, str]
     points: Samples
 
@@ -180,6 +186,8 @@ class SignalVerdict:
 
 @dataclass(frozen=True)
 class ServiceDetection:
+    """Phase 1's verdict on one service, signal by signal."""
+
     service: str
     namespace: str
     tier: int
@@ -209,6 +217,8 @@ class ServiceDetection:
 
 @dataclass(frozen=True)
 class DetectReport:
+    """Phase 1's verdicts on the services of a pass, and what could not be read."""
+
     window: TimeRange
     baseline: TimeRange
     services: tuple[ServiceDetection, ...]

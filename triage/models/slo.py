@@ -45,6 +45,8 @@ class BurnAlert:
 
 @dataclass(frozen=True)
 class SloReport:
+    """One service's SLO: its objective, the burn rates of its windows and the alerts they raise."""
+
     objective: float
     sli: str
     period: str

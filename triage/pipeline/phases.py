@@ -46,6 +46,8 @@ TRIM_EVERY = 500
 
 @dataclass(frozen=True)
 class Target:
+    """The services a pass reads, and whether it is the fleet (`--all-services`)."""
+
     services: tuple[ServiceConfig, ...]
     fleet: bool
 

@@ -5,10 +5,7 @@ sources share."""
 
 from __future__ import annotations
 
-import json
 import re
-import socket
-import ssl
 import sys
 import threading
 import time
@@ -100,7 +97,9 @@ def tls_reason(exc: BaseException) -> str:
     seen: set[int] = set()
     stack: list[Any] = [exc]
     fallback = ""
-    while stack:
+    # no ssl loaded, no TLS error to find (a plain-http source never imports it)
+    ssl = sys.modules.get("ssl")
+    while stack and ssl is not None:
         current = stack.pop()
         if not isinstance(current, BaseException) or id(current) in seen:
             continue
@@ -133,9 +132,11 @@ def _socket_of(response: Any) -> Any:
 
 
 def _shutdown(sock: Any, fired: threading.Event) -> None:
+    from _socket import SHUT_RDWR
+
     fired.set()
     try:
-        sock.shutdown(socket.SHUT_RDWR)
+        sock.shutdown(SHUT_RDWR)
     except OSError:
         pass
 
@@ -276,6 +277,8 @@ class HttpProber:
         body = None
         text = raw.decode("utf-8", "replace")
         if "json" in ctype or text.lstrip().startswith(("{", "[")):
+            import json
+
             try:
                 body = json.loads(text)
             except ValueError:

@@ -15,15 +15,19 @@ refused, unresolved, reset, TimeoutError) or TransportError."""
 
 from __future__ import annotations
 
-import http.client
 import os
-import ssl
 import sys
 import threading
 import zlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
+
+from triage.sources import wire
+
+if TYPE_CHECKING:
+    import http.client
+    import ssl
 
 REDIRECTS = (301, 302, 303, 307, 308)
 _PROXY_VARS = ("http_proxy", "all_proxy")
@@ -96,8 +100,14 @@ class Transport:
 
 
 class _Raw:
-    def __init__(self, connection: http.client.HTTPConnection) -> None:
+    def __init__(self, connection: Any) -> None:
         self._connection = connection
+
+
+def _http_errors() -> tuple[type[BaseException], ...]:
+    """wire's HTTPException, and http.client's once something read an answer through it."""
+    client = sys.modules.get("http.client")
+    return (wire.HTTPException,) if client is None else (wire.HTTPException, client.HTTPException)
 
 
 # zlib's window bits for the content-codings read here (gzip's header, zlib's or gzip's for deflate)
@@ -107,7 +117,7 @@ _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "x-gzip": 16 + zlib.MAX_WBITS, "deflate":
 class Response:
     """One answer, streamed."""
 
-    def __init__(self, pool: Pool, connection: http.client.HTTPConnection, answer: http.client.HTTPResponse) -> None:
+    def __init__(self, pool: Pool, connection: Any, answer: Any) -> None:
         self._pool = pool
         self._connection = connection
         self._answer = answer
@@ -126,7 +136,7 @@ class Response:
         while True:
             try:
                 chunk = self._answer.read(chunk_size)
-            except http.client.HTTPException as exc:
+            except _http_errors() as exc:
                 raise TransportError(f"the answer was cut short ({type(exc).__name__})") from None
             if not chunk:
                 break
@@ -172,12 +182,12 @@ class Response:
             else:
                 try:
                     chunk = self._answer.read1(amt)
-                except http.client.HTTPException as exc:
+                except _http_errors() as exc:
                     raise TransportError(f"the answer was cut short ({type(exc).__name__})") from None
                 if not chunk:
                     try:
                         self._answer.read()  # read1 leaves a Content-Length answer open at its end
-                    except http.client.HTTPException as exc:
+                    except _http_errors() as exc:
                         raise TransportError(f"the answer was cut short ({type(exc).__name__})") from None
                     self._done = True
                     if inflate is None:
@@ -221,19 +231,27 @@ class Response:
         self._pool.put(self._connection, reusable)
 
 
-class _HTTPSConnection(http.client.HTTPSConnection):
+def _https_connection(host: str, port: int, *, timeout: float, context: ssl.SSLContext,
+                      server_hostname: str | None) -> http.client.HTTPConnection:
     """https with the name the certificate is checked against set apart from the host (a
     kubeconfig's `tls-server-name`)."""
+    import http.client
 
-    def __init__(self, host: str, port: int, *, timeout: float, context: ssl.SSLContext,
-                 server_hostname: str | None) -> None:
-        super().__init__(host, port, timeout=timeout, context=context)
-        self._tls_context = context
-        self._server_hostname = server_hostname or host
+    class _HTTPSConnection(http.client.HTTPSConnection):
+        def __init__(self) -> None:
+            super().__init__(host, port, timeout=timeout, context=context)
 
-    def connect(self) -> None:
-        http.client.HTTPConnection.connect(self)
-        self.sock = self._tls_context.wrap_socket(self.sock, server_hostname=self._server_hostname)
+        def connect(self) -> None:
+            http.client.HTTPConnection.connect(self)
+            self.sock = context.wrap_socket(self.sock, server_hostname=server_hostname or host)
+
+    return _HTTPSConnection()
+
+
+def _http_connection(host: str, port: int, timeout: float) -> http.client.HTTPConnection:
+    import http.client
+
+    return http.client.HTTPConnection(host, port, timeout=timeout)
 
 
 class Pool:
@@ -249,11 +267,11 @@ class Pool:
         self.context = context
         self.server_hostname = server_hostname
         self.size = max(1, size)
-        self._idle: list[http.client.HTTPConnection] = []
+        self._idle: list[Any] = []   # wire.Connection, or http.client's
         self._lock = threading.Lock()
 
-    def put(self, connection: http.client.HTTPConnection, reusable: bool) -> None:
-        if reusable:
+    def put(self, connection: Any, reusable: bool) -> None:
+        if reusable and getattr(connection, "reusable", True):
             with self._lock:
                 if len(self._idle) < self.size:
                     self._idle.append(connection)
@@ -272,36 +290,46 @@ class Pool:
         target = f"{self.prefix}{path}"
         if params:
             target += "?" + urlencode({k: str(v) for k, v in params.items()})
+        # the bytes http.client would send, over a bare socket; None: through http.client itself
+        data = wire.request(self.host, self.port, target, headers) if self.context is None else None
         with self._lock:
             reused = self._idle.pop() if self._idle else None
+        if reused is not None and isinstance(reused, wire.Connection) != (data is not None):
+            reused.close()
+            reused = None
         if reused is not None:
             try:
-                return self._send(reused, target, headers, read_timeout)
+                return self._send(reused, target, headers, data, read_timeout)
             except ConnectionError:
                 # A kept-alive connection the server closed meanwhile (urllib3 checks before reuse).
                 reused.close()
-        connection: http.client.HTTPConnection
-        if self.context is None:
-            connection = http.client.HTTPConnection(self.host, self.port, timeout=connect_timeout)
+        connection: Any
+        if data is not None:
+            connection = wire.Connection(self.host, self.port, connect_timeout)
+        elif self.context is None:
+            connection = _http_connection(self.host, self.port, connect_timeout)
         else:
-            connection = _HTTPSConnection(self.host, self.port, timeout=connect_timeout, context=self.context,
-                                          server_hostname=self.server_hostname)
+            connection = _https_connection(self.host, self.port, timeout=connect_timeout, context=self.context,
+                                           server_hostname=self.server_hostname)
         try:
             connection.connect()
         except BaseException:
             connection.close()
             raise
-        return self._send(connection, target, headers, read_timeout)
+        return self._send(connection, target, headers, data, read_timeout)
 
-    def _send(self, connection: http.client.HTTPConnection, target: str, headers: dict[str, str],
+    def _send(self, connection: Any, target: str, headers: dict[str, str], data: bytes | None,
               read_timeout: float) -> Response:
         try:
             if connection.sock is not None:
                 connection.sock.settimeout(read_timeout)
             connection.timeout = read_timeout
-            connection.request("GET", target, headers=headers)
-            answer = connection.getresponse()
-        except http.client.HTTPException as exc:   # RemoteDisconnected, BadStatusLine: as requests says them
+            if data is not None:
+                answer = connection.get(data)
+            else:
+                connection.request("GET", target, headers=headers)
+                answer = connection.getresponse()
+        except _http_errors() as exc:   # RemoteDisconnected, BadStatusLine: as requests says them
             connection.close()
             raise ConnectionAbortedError(f"Connection aborted: {type(exc).__name__}({exc})") from None
         except BaseException:

@@ -9,8 +9,6 @@ deadline (prometheus.timeout, the body included), the whole command one more
 
 from __future__ import annotations
 
-import json
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -196,7 +194,7 @@ class PrometheusSource:
         params = {"query": query, "time": f"{at:.3f}"}
         return self._call(query, lambda: self._get(
             "/api/v1/query", params, query,
-            lambda body: decode.parse_vector(json.loads(body)["data"]["result"], query, self.name)))
+            lambda body: decode.parse_vector(_json().loads(body)["data"]["result"], query, self.name)))
 
     def query_range_many(self, queries: Sequence[RangeQuery]) -> list[list[Series] | SourceError]:
         """Independent range queries in parallel; each answer is its series or its error. An answer
@@ -258,7 +256,7 @@ class PrometheusSource:
     def alerts(self) -> list[Alert]:
         """Alerts Prometheus itself evaluates right now (`/api/v1/alerts`)."""
         data = self._call("/api/v1/alerts", lambda: self._get("/api/v1/alerts", None, "/api/v1/alerts",
-                                                              lambda body: json.loads(body)["data"]["alerts"]))
+                                                              lambda body: _json().loads(body)["data"]["alerts"]))
         out = []
         for raw in data if isinstance(data, list) else []:
             if not isinstance(raw, dict):
@@ -361,13 +359,15 @@ class PrometheusSource:
                     return min(MAX_RETRY_AFTER, max(0.0, float(header)))
                 except ValueError:
                     return MAX_RETRY_AFTER
+        import random
+
         return min(MAX_RETRY_AFTER, 0.2 * (2 ** attempt)) * (0.5 + random.random() / 2)
 
     def _http_error(self, query: str, status: int | None, raw: bytes) -> SourceError:
         body = ""
         if raw:
             try:
-                payload = json.loads(raw)
+                payload = _json().loads(raw)
                 body = str(payload.get("error") or payload)[:MAX_ERROR_BODY]
             except (ValueError, AttributeError, RecursionError):
                 body = raw[:MAX_ERROR_BODY].decode("utf-8", "replace").strip()
@@ -390,11 +390,18 @@ class PrometheusSource:
 
 def _warn_from(name: str, body: bytes | bytearray) -> None:
     try:
-        doc = json.loads(body)
+        doc = _json().loads(body)
     except (ValueError, RecursionError):
         return
     if isinstance(doc, dict) and doc.get("warnings"):
         warn_partial(name, doc["warnings"])
+
+
+def _json() -> Any:
+    """json, imported when an answer is read, not before the first request goes out (issue 17)."""
+    import json
+
+    return json
 
 
 def _step(step: float) -> str:
