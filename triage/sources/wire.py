@@ -12,6 +12,9 @@ an IPv6 zone) is not (`request` says None and the pool asks http.client), and an
 head is not a plain HTTP/1.1 one (another version, a 1xx, 204 or 304 status, a folded, bare-LF
 or unusual header line, more than 100 lines) is handed, every byte read so far with it, to
 http.client's HTTPResponse, which says what it always said about it.
+
+The reading code is derived from CPython's Lib/http/client.py (3.11), Copyright (c) 2001-2023
+Python Software Foundation, used under the PSF License Agreement (Python 3.11's LICENSE file).
 """
 
 from __future__ import annotations
