@@ -138,3 +138,12 @@ def test_a_breaker_opened_on_a_delayed_network_is_not_the_callers_doing():
     ranking = _rank(_result("web", caller, depends_on=["geo"]), _result("geo", delayed))
     assert ranking[0]["service"] == "geo", ranking
     assert all("stopped calling" not in r["why"] for r in ranking), ranking
+
+
+def test_a_breaker_opened_on_slow_calls_to_a_quiet_dependency_is_not_the_callers_doing():
+    """The same with nothing to read of the dependency's own calls: its callers' calls slowed and
+    its traffic fell; the callers are not suspected of having stopped calling it."""
+    caller = _svc(dep=lambda t: 0.6 if t >= W0 else 0.05 + _noise(t, 0.002))
+    ranking = _rank(_result("web", caller, depends_on=["geo"]), _result("geo", _svc(rps=_stops(5.0, 1.0))))
+    assert ranking[0]["service"] == "geo", ranking
+    assert all("stopped calling" not in r["why"] for r in ranking), ranking

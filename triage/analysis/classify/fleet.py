@@ -318,14 +318,14 @@ class _Fleet:
         for name, row in self.rows.items():
             lost = traffic_lost(self.levels[name])
             callers = [c for c in self.callers.get(name, []) if c in self.rows]
-            # Slow calls of its own cut it off only if they made it slow to its callers (its own
-            # latency rose, or its callers' calls slowed: a delay on its network) or are its
-            # incident: otherwise no breaker had a reason to open (a p95 read over the few calls
-            # left is noisy).
-            waited = row.outbound >= OUTBOUND_MOVED and (
-                row.bottleneck == "external_dependency" or not self.own_latency_flat.get(name, False)
-                or any(self.rows[c].outbound >= OUTBOUND_MOVED for c in callers))
-            if lost <= 0 or row.own >= ANOMALOUS or waited or not callers:
+            # Cut off by a breaker rather than by its callers' change: its callers' calls slowed (a
+            # delay on its network), or its own slow calls made it slow to them (its own latency
+            # rose) or are its incident. Slow calls of its own with none of that gave no breaker a
+            # reason to open (a p95 read over the few calls left is noisy).
+            cut_off = any(self.rows[c].outbound >= OUTBOUND_MOVED for c in callers) or (
+                row.outbound >= OUTBOUND_MOVED and (
+                    row.bottleneck == "external_dependency" or not self.own_latency_flat.get(name, False)))
+            if lost <= 0 or row.own >= ANOMALOUS or cut_off or not callers:
                 continue
             shares = [traffic_share(self.levels[c]) for c in callers]
             if any(s is None or s < HELD_SHARE for s in shares):
