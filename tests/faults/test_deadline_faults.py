@@ -85,22 +85,23 @@ def test_the_run_ends_at_its_deadline(proxied, tmp_path, command):
 @pytest.mark.parametrize("command", ["detect", "rca"])
 def test_a_deadline_in_the_alerts_phase_is_said(proxied, tmp_path, command):
     """The signal queries answered in time, the deadline passes while the ALERTS series are
-    read: the report is kept, and says the alerts were skipped for the deadline."""
+    read: the report is kept, and says the alerts were skipped for the deadline. (The deadline
+    leaves the signal phase room on a loaded machine: it must pass in the ALERTS phase.)"""
     slow = []
 
     def fault(r):
         if "ALERTS" in r.query:
             slow.append(r.n)
-            return Delay(5)
+            return Delay(12)
         return None
 
     proxied.fault = fault
     config = tmp_path / "triage.yaml"
-    config.write_text(f"prometheus:\n  url: {proxied.url}\n  timeout: 4s\n  deadline: 3s\n")
+    config.write_text(f"prometheus:\n  url: {proxied.url}\n  timeout: 10s\n  deadline: 8s\n")
     result = run_bounded([*commands(tmp_path)[command], "--config", str(config)], proxy=proxied, cwd=tmp_path)
     check(result, {2, 3}, one_line=True)
     assert slow, "the ALERTS series were not read"
-    assert "deadline of 3s" in result.stdout + result.stderr, result.stdout[-1500:]
+    assert "deadline of 8s" in result.stdout + result.stderr, result.stdout[-1500:]
 
 
 def test_the_default_run_deadline_is_derived_from_the_timeout(proxied, tmp_path):
